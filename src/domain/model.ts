@@ -1,0 +1,151 @@
+// The session model as the engine keeps it (one row type per store table).
+import type { AskedState, HostState, HostType, InstanceAction, PluginType, SessionState } from './states.js';
+
+export interface SessionOptions {
+  /** Seconds a project has to answer MAINTENANCE, PREPARE_ and PLANNED_MAINTENANCE (Fenix: 20). */
+  projectMaintenanceReply: number;
+  /** Seconds a project has to answer SCALE_IN and MAINTENANCE_COMPLETE (Fenix: 60). */
+  projectScaleInReply: number;
+  /** How many computes may be in maintenance at once. */
+  maxParallelHosts: number;
+  /** Seconds to wait for a host to be reported empty after its instances left (Fenix: 240). */
+  hostEmptyTimeout: number;
+  /** Seconds a single migration may take before it is declared failed. */
+  migrationTimeout: number;
+}
+
+export const DEFAULT_OPTIONS: SessionOptions = {
+  projectMaintenanceReply: 20,
+  projectScaleInReply: 60,
+  maxParallelHosts: 1,
+  hostEmptyTimeout: 240,
+  migrationTimeout: 600,
+};
+
+/** Which infrastructure a session runs against; kept with the session so a restart finds it. */
+export interface DriverSpec {
+  kind: string;
+  [key: string]: unknown;
+}
+
+export interface ActionPluginSpec {
+  plugin: string;
+  type: PluginType;
+  metadata: Record<string, unknown>;
+}
+
+/** Scratch facts a workflow keeps between steps (survive restarts). */
+export interface SessionData {
+  /** Free vCPUs when the last SCALE_IN round began, to notice a round that freed nothing. */
+  freeVcpusBeforeScaleIn?: number;
+}
+
+export interface Session {
+  id: string;
+  state: SessionState;
+  workflow: string;
+  maintenanceAt: number;
+  metadata: Record<string, unknown>;
+  options: SessionOptions;
+  driver: DriverSpec;
+  download: string[];
+  actions: ActionPluginSpec[];
+  createdAt: number;
+  updatedAt: number;
+  /** When the current state was entered. */
+  stateEnteredAt: number;
+  /** Counts state entries; a question asked in one visit is not the answer to the next. */
+  visit: number;
+  /** The host being emptied in PREPARE_/PLANNED_MAINTENANCE. */
+  targetHost: string | null;
+  failure: string | null;
+  /** The state a failed session failed in, where `update` continues from. */
+  failedState: SessionState | null;
+  /** Whether hosts, projects and instances have been read from the infrastructure. */
+  discovered: boolean;
+  /** When the session's view of hosts and instances was last refreshed from the driver. */
+  syncedAt: number;
+  data: SessionData;
+}
+
+export interface Host {
+  name: string;
+  type: HostType;
+  vcpus: number;
+  vcpusUsed: number;
+  state: HostState;
+  /** Disabled for scheduling by this session (and so to be re-enabled by it). */
+  disabled: boolean;
+  /** Already disabled before the session started: reported, maintained, left disabled. */
+  disabledBefore: boolean;
+}
+
+export interface Project {
+  projectId: string;
+  /** The state the project was last asked about. */
+  state: AskedState | null;
+  /** The session visit in which it was asked. */
+  visit: number;
+  /** ACK_X / NACK_X once answered. */
+  replyState: string | null;
+  replyAt: number | null;
+  repliedAt: number | null;
+}
+
+export interface Instance {
+  instanceId: string;
+  name: string;
+  projectId: string;
+  host: string;
+  vcpus: number;
+  floatingIp: boolean;
+  /** The action the project chose for it in the current question. */
+  action: InstanceAction | null;
+  actionDone: boolean;
+  /** The asked state this instance is part of (what GET /v1/maintenance/{s}/{p} lists). */
+  projectState: AskedState | null;
+  /** The id it had before its project re-instantiated it (same name, new id). */
+  replacedId: string | null;
+}
+
+export const OPERATION_KINDS = [
+  'disable_host',
+  'enable_host',
+  'migrate',
+  'live_migrate',
+  'host_maintenance',
+  'plugin',
+] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/** started: recorded, not yet known to be requested; requested: the infrastructure has it. */
+export type OperationStatus = 'started' | 'requested' | 'done' | 'failed';
+
+/** An action with side effects, recorded before it runs so a restart can re-check it. */
+export interface Operation {
+  id: number;
+  sessionId: string;
+  kind: OperationKind;
+  /** Host name or instance id. */
+  target: string;
+  visit: number;
+  params: Record<string, unknown>;
+  status: OperationStatus;
+  /** When to observe it next (epoch ms). */
+  checkAt: number | null;
+  /** Give up observing after this (epoch ms). */
+  deadline: number | null;
+  cause: string | null;
+  result: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SessionEvent {
+  id: number;
+  sessionId: string | null;
+  time: number;
+  eventType: string;
+  messageId: string;
+  payload: Record<string, unknown>;
+}

@@ -1,0 +1,62 @@
+// Checks a project's reply against what the session asked it (seed 001), without touching anything.
+import type { Instance, Project } from './model.js';
+import type { ProjectReplyBody } from './schemas.js';
+import { InvalidInputError, RefusedError } from './errors.js';
+import { MOVE_ACTIONS, parseReplyState, type InstanceAction, type ReplyState } from './states.js';
+import { formatFenixTime } from './time.js';
+
+export interface AcceptedReply {
+  reply: ReplyState;
+  /** Current instance id -> chosen action. */
+  actions: Map<string, InstanceAction>;
+}
+
+/** The instances a question to this project is about (GET /v1/maintenance/{session}/{project}). */
+export function affectedInstances(project: Project, instances: readonly Instance[]): Instance[] {
+  return instances.filter((i) => i.projectId === project.projectId && project.state !== null && i.projectState === project.state);
+}
+
+export function checkReply(project: Project, visit: number, instances: readonly Instance[], body: ProjectReplyBody, now: number): AcceptedReply {
+  const reply = parseReplyState(body.state);
+  if (!reply) throw new InvalidInputError(`invalid reply state "${body.state}": use ACK_<STATE> or NACK_<STATE>, e.g. ACK_MAINTENANCE`);
+  const asked = project.state;
+  if (!asked || project.visit !== visit || project.replyState !== null) {
+    throw new RefusedError(`project ${project.projectId} has no open question${asked ? ` (${asked} was already answered ${project.replyState ?? ''})`.trimEnd() : ''}`);
+  }
+  if (reply.state !== asked) throw new RefusedError(`project ${project.projectId} is asked ${asked}, not ${reply.state}: reply ACK_${asked} or NACK_${asked}`);
+  if (project.replyAt !== null && now >= project.replyAt) {
+    throw new RefusedError(`the deadline to answer ${asked} passed at ${formatFenixTime(project.replyAt)} UTC`);
+  }
+  return { reply, actions: reply.verdict === 'ACK' ? chosenActions(project, instances, body) : new Map() };
+}
+
+function chosenActions(project: Project, instances: readonly Instance[], body: ProjectReplyBody): Map<string, InstanceAction> {
+  const affected = affectedInstances(project, instances);
+  const byAnyId = new Map<string, Instance>();
+  for (const i of affected) {
+    byAnyId.set(i.instanceId, i);
+    if (i.replacedId) byAnyId.set(i.replacedId, i);
+  }
+  const requested = new Map<string, InstanceAction>(Object.entries(body.instance_actions ?? {}));
+  if (body.instance_action) {
+    for (const i of body.instance_id ? [body.instance_id] : affected.map((a) => a.instanceId)) requested.set(i, body.instance_action);
+  }
+  const actions = new Map<string, InstanceAction>();
+  for (const [id, action] of requested) {
+    const inst = byAnyId.get(id);
+    if (!inst) throw new RefusedError(`instance ${id} is not one of project ${project.projectId}'s instances in ${project.state}`);
+    actions.set(inst.instanceId, action);
+  }
+  const needsActions = project.state === 'PREPARE_MAINTENANCE' || project.state === 'PLANNED_MAINTENANCE';
+  if (!needsActions) {
+    if (actions.size) throw new RefusedError(`${project.state} takes no instance actions`);
+    return actions;
+  }
+  const missing = affected.filter((i) => !actions.has(i.instanceId));
+  if (missing.length) {
+    throw new InvalidInputError(
+      `ACK_${project.state} must choose an action (${MOVE_ACTIONS.join(', ')}) for every affected instance; missing: ${missing.map((i) => i.instanceId).join(', ')}`,
+    );
+  }
+  return actions;
+}

@@ -1,0 +1,112 @@
+// Schemas of every input: the Fenix admin and project API bodies and the sim cloud file.
+import { z } from 'zod';
+import { HOST_TYPES, INSTANCE_ACTIONS, PLUGIN_TYPES } from './states.js';
+
+const name = z.string().trim().min(1, 'must not be empty');
+const metadata = z.record(z.string(), z.unknown());
+const seconds = z.number().positive('must be a positive number of seconds');
+
+export const actionPluginSchema = z.strictObject({
+  plugin: name,
+  type: z.enum(PLUGIN_TYPES, { error: `must be one of ${PLUGIN_TYPES.join(', ')}` }),
+  metadata: metadata.optional(),
+});
+
+/** POST /v1/maintenance (seed 000), plus our per-session reply deadlines. */
+export const createSessionSchema = z.strictObject({
+  hosts: z.array(name).default([]),
+  state: z.literal('MAINTENANCE', { error: 'a new session starts in state MAINTENANCE' }).optional(),
+  maintenance_at: z.string().optional(),
+  metadata: metadata.default({}),
+  workflow: name.default('default'),
+  download: z.array(z.url({ error: 'must be a URL' })).default([]),
+  actions: z.array(actionPluginSchema).default([]),
+  project_maintenance_reply: seconds.optional(),
+  project_scale_in_reply: seconds.optional(),
+  max_parallel_hosts: z.number().int().positive().optional(),
+});
+export type CreateSessionBody = z.output<typeof createSessionSchema>;
+
+const instanceAction = z.enum(INSTANCE_ACTIONS, { error: `must be one of ${INSTANCE_ACTIONS.join(', ')}` });
+
+/** PUT /v1/maintenance/{session}/{project} (seed 001); later Fenix's single instance_action too. */
+export const projectReplySchema = z.strictObject({
+  state: name,
+  instance_actions: z.record(z.string(), instanceAction).optional(),
+  instance_action: instanceAction.optional(),
+  instance_id: name.optional(),
+});
+export type ProjectReplyBody = z.output<typeof projectReplySchema>;
+
+const cloudHost = z.strictObject({
+  name,
+  type: z.enum(HOST_TYPES).default('compute'),
+  vcpus: z.number().int().nonnegative().default(0),
+});
+
+const cloudInstance = z.strictObject({
+  name,
+  project: name,
+  host: name,
+  vcpus: z.number().int().positive().default(1),
+  floating_ip: z.boolean().default(false),
+  id: name.optional(),
+});
+
+const cloudProject = z.strictObject({
+  id: name,
+  auto_reply: z.enum(['ack', 'nack', 'none']).default('none'),
+  action: instanceAction.default('MIGRATE'),
+  scale_in: z.number().int().nonnegative().default(0),
+  /** Simulated seconds the scripted VNFM takes to answer. */
+  reply_delay_s: z.number().nonnegative().default(1),
+});
+
+const cloudFault = z.union([
+  z.strictObject({ migrate_fails: name }),
+  z.strictObject({ host_fails: name }),
+]);
+
+export const cloudFileSchema = z
+  .strictObject({
+    hosts: z.array(cloudHost).min(1, 'a cloud needs at least one host'),
+    instances: z.array(cloudInstance).default([]),
+    projects: z.array(cloudProject).default([]),
+    timing: z
+      .strictObject({
+        migrate_s: z.number().nonnegative().default(30),
+        live_migrate_s: z.number().nonnegative().default(10),
+        host_maintenance_s: z.number().nonnegative().default(60),
+      })
+      .default({ migrate_s: 30, live_migrate_s: 10, host_maintenance_s: 60 }),
+    faults: z.array(cloudFault).default([]),
+  })
+  .superRefine((cloud, ctx) => {
+    const hosts = new Map(cloud.hosts.map((h) => [h.name, h]));
+    if (hosts.size !== cloud.hosts.length) ctx.addIssue({ code: 'custom', path: ['hosts'], message: 'host names must be unique' });
+    const used = new Map<string, number>();
+    const names = new Set<string>();
+    cloud.instances.forEach((inst, i) => {
+      const host = hosts.get(inst.host);
+      if (!host) ctx.addIssue({ code: 'custom', path: ['instances', i, 'host'], message: `no host named "${inst.host}"` });
+      else if (host.type !== 'compute') ctx.addIssue({ code: 'custom', path: ['instances', i, 'host'], message: `"${inst.host}" is a ${host.type}, instances run on computes` });
+      if (names.has(inst.name)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'name'], message: `duplicate instance name "${inst.name}"` });
+      names.add(inst.name);
+      used.set(inst.host, (used.get(inst.host) ?? 0) + inst.vcpus);
+    });
+    for (const [hostName, vcpus] of used) {
+      const host = hosts.get(hostName);
+      if (host && host.type === 'compute' && vcpus > host.vcpus) {
+        ctx.addIssue({ code: 'custom', path: ['hosts'], message: `instances on "${hostName}" use ${vcpus} vCPUs but it has ${host.vcpus}` });
+      }
+    }
+    cloud.faults.forEach((fault, i) => {
+      if ('host_fails' in fault && !hosts.has(fault.host_fails)) {
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'host_fails'], message: `no host named "${fault.host_fails}"` });
+      }
+      if ('migrate_fails' in fault && !names.has(fault.migrate_fails) && !cloud.instances.some((x) => x.id === fault.migrate_fails)) {
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'migrate_fails'], message: `no instance named "${fault.migrate_fails}"` });
+      }
+    });
+  });
+export type CloudFile = z.output<typeof cloudFileSchema>;

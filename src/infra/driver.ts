@@ -1,0 +1,72 @@
+// The one interface every infrastructure (sim, openstack, ...) implements. Shaped by Nova:
+// moves are requested and then observed, capacity is reported and may lag, hosts are services.
+import type { Clock } from '../domain/clock.js';
+import type { HostType, InstanceAction } from '../domain/states.js';
+import type { Store } from '../store/store.js';
+
+export interface InfraHost {
+  name: string;
+  type: HostType;
+  vcpus: number;
+  vcpusUsed: number;
+  /** Enabled for scheduling. */
+  enabled: boolean;
+  disabledReason: string | null;
+}
+
+export interface InfraInstance {
+  id: string;
+  name: string;
+  projectId: string;
+  host: string;
+  /** ACTIVE, MIGRATING, VERIFY_RESIZE, ERROR, ... as the infrastructure says. */
+  status: string;
+  vcpus: number;
+  floatingIp: boolean;
+}
+
+export type MoveKind = Extract<InstanceAction, 'MIGRATE' | 'LIVE_MIGRATE'>;
+
+/** What the infrastructure says about a requested operation, looked up by its key. */
+export type Observation =
+  /** It has no record of this key: the request never reached it. Safe to request again. */
+  | { phase: 'unknown' }
+  /** Still going; look again at checkAt (epoch ms). */
+  | { phase: 'running'; checkAt: number }
+  | { phase: 'done'; result: Record<string, unknown> }
+  | { phase: 'failed'; cause: string };
+
+export interface NoticeListener {
+  (event: { sessionId: string | null; eventType: string; payload: Record<string, unknown> }): void;
+}
+
+/** What an infrastructure's companions (the sim's scripted VNFMs) may do to a session. */
+export interface CompanionContext {
+  sessionId: string;
+  reply(projectId: string, body: { state: string; instance_actions?: Record<string, string> }): void;
+  /** Subscribes to the session's notifications; returns the unsubscribe function. */
+  listen(listener: NoticeListener): () => void;
+  /** Projects currently asked something and not yet answered. */
+  pendingQuestions(): Array<{ projectId: string; state: string; instanceIds: string[] }>;
+}
+
+export interface InfraDriver {
+  readonly kind: string;
+  listHosts(): Promise<InfraHost[]>;
+  listInstances(): Promise<InfraInstance[]>;
+  disableHost(name: string, reason: string): Promise<void>;
+  enableHost(name: string): Promise<void>;
+  /** Requests a move; `key` makes it idempotent and observable after a restart. */
+  requestMove(key: string, instanceId: string, kind: MoveKind): Promise<void>;
+  observeMove(key: string, instanceId: string): Promise<Observation>;
+  /** The infrastructure's own part of maintaining a host (the sim simulates it; real clouds leave it to plug-ins). */
+  requestHostMaintenance(key: string, host: string): Promise<void>;
+  observeHostMaintenance(key: string, host: string): Promise<Observation>;
+  /** Starts whatever comes with this infrastructure for a session (the sim's VNFMs); returns a stop function. */
+  startCompanions?(ctx: CompanionContext): () => void;
+}
+
+export interface DriverContext {
+  clock: Clock;
+  store: Store;
+}

@@ -1,0 +1,199 @@
+// Versioned schema: each entry runs once, in order, inside a transaction; never edit a shipped one.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'sessions, hosts, projects, instances, plug-ins, operations, replies, events, leases, sim cloud',
+    sql: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        workflow TEXT NOT NULL,
+        maintenance_at INTEGER NOT NULL,
+        metadata TEXT NOT NULL,
+        options TEXT NOT NULL,
+        driver TEXT NOT NULL,
+        download TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        state_entered_at INTEGER NOT NULL,
+        visit INTEGER NOT NULL DEFAULT 0,
+        target_host TEXT,
+        failure TEXT,
+        failed_state TEXT,
+        discovered INTEGER NOT NULL DEFAULT 0,
+        synced_at INTEGER NOT NULL DEFAULT 0,
+        data TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX sessions_state ON sessions(state);
+
+      CREATE TABLE action_plugins (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        plugin TEXT NOT NULL,
+        type TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        PRIMARY KEY (session_id, seq)
+      );
+
+      CREATE TABLE hosts (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        vcpus INTEGER NOT NULL,
+        vcpus_used INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        disabled_before INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_id, name)
+      );
+
+      CREATE TABLE projects (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        project_id TEXT NOT NULL,
+        state TEXT,
+        visit INTEGER NOT NULL DEFAULT -1,
+        reply_state TEXT,
+        reply_at INTEGER,
+        replied_at INTEGER,
+        PRIMARY KEY (session_id, project_id)
+      );
+
+      CREATE TABLE instances (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        instance_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        vcpus INTEGER NOT NULL,
+        floating_ip INTEGER NOT NULL,
+        action TEXT,
+        action_done INTEGER NOT NULL DEFAULT 0,
+        project_state TEXT,
+        -- the id it had before its project re-instantiated it (OWN_ACTION): replies may name either
+        replaced_id TEXT,
+        PRIMARY KEY (session_id, instance_id)
+      );
+
+      CREATE TABLE operations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        visit INTEGER NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL,
+        check_at INTEGER,
+        deadline INTEGER,
+        cause TEXT,
+        result TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX operations_session ON operations(session_id, visit);
+
+      -- Per-host runs of action plug-ins are operations of kind 'plugin'.
+      CREATE VIEW plugin_runs AS
+        SELECT id, session_id, target AS host, json_extract(params, '$.plugin') AS plugin,
+               json_extract(params, '$.type') AS type, status, cause,
+               json_extract(result, '$.output') AS output, created_at, updated_at
+        FROM operations WHERE kind = 'plugin';
+
+      CREATE TABLE replies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        project_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        instance_actions TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT,
+        time INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        payload TEXT NOT NULL
+      );
+      CREATE INDEX events_session ON events(session_id, id);
+
+      -- One engine at a time runs a session: the owner holds the lease until it expires.
+      CREATE TABLE leases (
+        session_id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+      -- The simulated cloud (infra/sim) keeps its whole state here too.
+      CREATE TABLE sim_clouds (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        timing TEXT NOT NULL,
+        faults TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE sim_hosts (
+        cloud_id TEXT NOT NULL REFERENCES sim_clouds(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        vcpus INTEGER NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        disabled_reason TEXT,
+        maintained_count INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cloud_id, name)
+      );
+      CREATE TABLE sim_instances (
+        cloud_id TEXT NOT NULL REFERENCES sim_clouds(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        vcpus INTEGER NOT NULL,
+        floating_ip INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (cloud_id, id)
+      );
+      CREATE TABLE sim_projects (
+        cloud_id TEXT NOT NULL REFERENCES sim_clouds(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        auto_reply TEXT NOT NULL,
+        action TEXT NOT NULL,
+        scale_in INTEGER NOT NULL,
+        reply_delay_s REAL NOT NULL,
+        PRIMARY KEY (cloud_id, id)
+      );
+      CREATE TABLE sim_operations (
+        cloud_id TEXT NOT NULL REFERENCES sim_clouds(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        from_host TEXT,
+        to_host TEXT,
+        due_at INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        PRIMARY KEY (cloud_id, key)
+      );
+      -- What the scripted VNFMs already did, so a restart never does it twice.
+      CREATE TABLE sim_vnfm_acts (
+        cloud_id TEXT NOT NULL REFERENCES sim_clouds(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        act TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (cloud_id, session_id, project_id, act)
+      );
+    `,
+  },
+];
