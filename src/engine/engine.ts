@@ -62,6 +62,7 @@ export class Engine {
   private readonly running = new Map<string, Running>();
   private watchTimer: { cancel(): void } | null = null;
   private lastDataVersion = -1;
+  private started = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -79,6 +80,7 @@ export class Engine {
 
   /** Resumes every unfinished session this engine can take the lease of. */
   start(): void {
+    this.started = true;
     this.stopped = false;
     this.adoptSessions();
     if (this.watchMs !== null) this.scheduleWatch();
@@ -275,7 +277,8 @@ export class Engine {
   }
 
   private launch(sessionId: string): void {
-    if (this.stopped || this.running.has(sessionId)) return;
+    // An engine not started only records (e.g. a CLI handing sessions to a background engine).
+    if (!this.started || this.stopped || this.running.has(sessionId)) return;
     if (!this.store.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs)) return;
     const session = this.store.getSession(sessionId);
     const driver = this.openDriver(session.driver, { store: this.store, clock: this.clock });

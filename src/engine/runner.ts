@@ -421,6 +421,7 @@ export class SessionRunner {
         operation_id: op.id,
         kind: op.kind,
         target: op.target,
+        params: op.params,
         status: outcome.phase,
         ...(outcome.phase === 'failed' ? { cause: outcome.cause } : { result: outcome.result }),
       });

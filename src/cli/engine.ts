@@ -1,0 +1,76 @@
+// maintctl engine: runs every unfinished session of a state directory until none is left.
+// The CLI starts it in the background in embedded mode; it can also be run by hand.
+import type { Command } from 'commander';
+import { RealClock, VirtualClock } from '../engine/clock.js';
+import { Engine } from '../engine/engine.js';
+import type { Clock } from '../domain/clock.js';
+import { Store } from '../store/store.js';
+import type { IO } from './io.js';
+import { formatIso } from '../domain/time.js';
+import { eventLine } from './render/event-line.js';
+import { resolveStateDir, storePath } from './state-dir.js';
+
+export interface EngineCommandOptions {
+  stateDir: string;
+  /** Simulated time, jumping to the next timer whenever idle (rehearsals and crash tests). */
+  virtualClock: boolean;
+  /** Fault injection for crash tests: stop dead at the Nth checkpoint (see test/crash.test.ts). */
+  haltAt: number | null;
+}
+
+export function register(program: Command, run: (action: (io: IO) => Promise<void>) => Promise<void>): void {
+  program
+    .command('engine')
+    .description('run the sessions of the state directory until none is active (started for you by session create)')
+    .option('--virtual-clock', 'run on simulated time that jumps to the next timer (sim clouds only)')
+    .action((flags: { virtualClock?: boolean }) =>
+      run((io) => {
+        const global = program.opts<{ stateDir?: string }>();
+        const halt = io.env.MAINTCTL_CRASH_TEST_HALT_AT;
+        return runEngine(
+          { stateDir: resolveStateDir(global.stateDir, io.env), virtualClock: Boolean(flags.virtualClock), haltAt: halt ? Number(halt) : null },
+          io,
+        );
+      }),
+    );
+}
+
+const VIRTUAL_NOW = 'virtual_clock_now';
+
+export async function runEngine(options: EngineCommandOptions, io: IO): Promise<void> {
+  const store = Store.open(storePath(options.stateDir));
+  const clock = options.virtualClock ? virtualClock(store) : new RealClock();
+  const engine = new Engine({
+    store,
+    clock,
+    watchMs: options.virtualClock ? null : 100,
+    checkpoint: options.haltAt === null ? undefined : haltAtCheckpoint(options.haltAt, io),
+  });
+  engine.bus.subscribe((event) => {
+    const line = eventLine(event, event.time);
+    if (line) io.out.write(`${formatIso(event.time)} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);
+  });
+  engine.start();
+  await engine.whenIdle();
+  await engine.stop();
+  store.close();
+}
+
+/** Simulated time survives restarts: it resumes from where the last engine left it. */
+function virtualClock(store: Store): Clock {
+  const saved = Number(store.getMeta(VIRTUAL_NOW));
+  const clock = new VirtualClock(saved > 0 ? saved : Date.now(), { auto: true });
+  clock.onAdvance = (now) => store.setMeta(VIRTUAL_NOW, String(now));
+  return clock;
+}
+
+/** Stops the whole process, without exiting, at the nth checkpoint: the test then kills it. */
+function haltAtCheckpoint(n: number, io: IO): (label: string) => Promise<void> {
+  let count = 0;
+  return async (label) => {
+    if (++count < n) return;
+    io.out.write(`HALTED at checkpoint ${count}: ${label}\n`);
+    // Block the thread: no timer, reply or I/O may run after this point.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+  };
+}
