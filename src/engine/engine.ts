@@ -295,23 +295,35 @@ export class Engine {
     const stopCompanions = driver.startCompanions?.(this.companionContext(sessionId)) ?? (() => undefined);
     const done = runner
       .run()
-      .catch((err: Error) => this.crashed(sessionId, err))
-      .finally(() => {
+      .then(
+        () => true,
+        (err: Error) => this.crashed(sessionId, err),
+      )
+      .then((cleanExit) => {
         stopCompanions();
         this.running.delete(sessionId);
-        if (this.store.db.open) this.store.releaseLease(sessionId, this.owner);
+        if (!this.store.db.open) return;
+        this.store.releaseLease(sessionId, this.owner);
+        // Continued while its runner was finishing: run it again.
+        if (cleanExit && this.isActive(sessionId)) this.launch(sessionId);
         if (this.running.size === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
       });
     this.running.set(sessionId, { runner, done });
   }
 
+  private isActive(sessionId: string): boolean {
+    const session = this.store.findSession(sessionId);
+    return session !== null && !isTerminal(session.state);
+  }
+
   /** A runner died on something the workflow could not turn into a decision (e.g. the store). */
-  private crashed(sessionId: string, err: Error): void {
+  private crashed(sessionId: string, err: Error): false {
     try {
       this.record(sessionId, (emit) => emit('maintctl.engine_error', { message: err.message }));
     } catch {
       // the store itself is failing; nothing more can be recorded
     }
+    return false;
   }
 
   private companionContext(sessionId: string): CompanionContext {

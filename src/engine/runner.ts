@@ -339,14 +339,14 @@ export class SessionRunner {
           await driver.requestHostMaintenance(this.key(op), op.target);
           break;
         case 'plugin':
-          this.runPlugin(op);
-          break;
+          break; // runs in this process, once recorded as requested
       }
     } catch (err) {
       return this.finish(op, { phase: 'failed', cause: (err as Error).message });
     }
     await this.deps.checkpoint('operation-performed');
     this.markRequested(op);
+    if (op.kind === 'plugin') this.runPlugin(op);
   }
 
   private markRequested(op: Operation): void {

@@ -38,7 +38,6 @@ interface SimHostRow {
 
 export class SimCloud {
   readonly timing: SimTiming;
-  readonly faults: SimFault[];
 
   constructor(
     private readonly store: Store,
@@ -48,7 +47,12 @@ export class SimCloud {
     const row = store.db.prepare('SELECT * FROM sim_clouds WHERE id = ?').get(cloudId) as Row | undefined;
     if (!row) throw new NotFoundError(`no simulated cloud ${cloudId} in this store`);
     this.timing = JSON.parse(String(row.timing)) as SimTiming;
-    this.faults = JSON.parse(String(row.faults)) as SimFault[];
+  }
+
+  /** Read each time: a test (or an operator fixing the cause) may change them mid-session. */
+  get faults(): SimFault[] {
+    const row = this.db.prepare('SELECT faults FROM sim_clouds WHERE id = ?').get(this.cloudId) as Row;
+    return JSON.parse(String(row.faults)) as SimFault[];
   }
 
   private get db() {

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../src/domain/errors.js';
+import { formatFenixTime, formatIso, parseTime } from '../src/domain/time.js';
+
+const FENIX_EXAMPLE_MS = Date.UTC(2018, 1, 28, 6, 6, 3);
+
+describe('parseTime', () => {
+  it('reads the Fenix format "YYYY-MM-DD HH:MM:SS" as UTC', () => {
+    expect(parseTime('2018-02-28 06:06:03')).toBe(FENIX_EXAMPLE_MS);
+  });
+
+  it('reads ISO 8601 with a Z zone', () => {
+    expect(parseTime('2018-02-28T06:06:03Z')).toBe(FENIX_EXAMPLE_MS);
+  });
+
+  it('reads ISO 8601 with an offset', () => {
+    expect(parseTime('2018-02-28T08:06:03+02:00')).toBe(FENIX_EXAMPLE_MS);
+    expect(parseTime('2018-02-28T01:06:03-05:00')).toBe(FENIX_EXAMPLE_MS);
+  });
+
+  it('reads ISO 8601 without a zone as UTC, like the Fenix format', () => {
+    expect(parseTime('2018-02-28T06:06:03')).toBe(FENIX_EXAMPLE_MS);
+  });
+
+  it('keeps fractional seconds', () => {
+    expect(parseTime('2018-02-28 06:06:03.250')).toBe(FENIX_EXAMPLE_MS + 250);
+    expect(parseTime('2018-02-28T06:06:03.5Z')).toBe(FENIX_EXAMPLE_MS + 500);
+  });
+
+  it('ignores surrounding whitespace', () => {
+    expect(parseTime('  2018-02-28 06:06:03\n')).toBe(FENIX_EXAMPLE_MS);
+  });
+
+  it('reads a bare date as midnight UTC', () => {
+    expect(parseTime('2018-02-28')).toBe(Date.UTC(2018, 1, 28));
+  });
+
+  for (const garbage of ['tomorrow', '', '06:06:03 2018-02-28', '28/02/2018 06:06:03', '2018-13-01 00:00:00', '2018-02-28 25:00:00', 'Feb 28 2018']) {
+    it(`refuses ${JSON.stringify(garbage)} and shows the accepted formats`, () => {
+      let error: unknown;
+      try {
+        parseTime(garbage);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(InvalidInputError);
+      const message = (error as Error).message;
+      expect(message).toContain(`invalid time "${garbage}"`);
+      expect(message).toContain('YYYY-MM-DD HH:MM:SS');
+      expect(message).toContain('ISO 8601');
+    });
+  }
+});
+
+describe('formatFenixTime', () => {
+  it('formats epoch ms as the Fenix UTC string', () => {
+    expect(formatFenixTime(FENIX_EXAMPLE_MS)).toBe('2018-02-28 06:06:03');
+  });
+
+  it('drops milliseconds', () => {
+    expect(formatFenixTime(FENIX_EXAMPLE_MS + 999)).toBe('2018-02-28 06:06:03');
+  });
+
+  it('round-trips with parseTime', () => {
+    for (const text of ['2018-02-28 06:06:03', '2026-01-01 00:00:00', '1999-12-31 23:59:59', '2024-02-29 12:00:00']) {
+      expect(formatFenixTime(parseTime(text))).toBe(text);
+    }
+    const ms = Date.UTC(2030, 6, 4, 17, 30, 0);
+    expect(parseTime(formatFenixTime(ms))).toBe(ms);
+  });
+
+  it('formatIso gives full ISO 8601 in UTC', () => {
+    expect(formatIso(FENIX_EXAMPLE_MS)).toBe('2018-02-28T06:06:03.000Z');
+  });
+});
