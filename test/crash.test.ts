@@ -1,0 +1,127 @@
+// Crash safety: a real engine process is stopped dead (SIGKILL) at 20 different points of one
+// session and restarted each time. The session must still end MAINTENANCE_DONE, with every
+// compute maintained exactly once and every instance present exactly once.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../src/engine/clock.js';
+import { Engine } from '../src/engine/engine.js';
+import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
+import { SimCloud } from '../src/infra/sim/sim-cloud.js';
+import { Store } from '../src/store/store.js';
+import { T0 } from './helpers.js';
+import { brokenInvariants, expectationsOf } from './invariants.js';
+
+const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
+
+// Full at first (SCALE_IN), then PREPARE; three kinds of answers; plug-ins of every type.
+const CLOUD = `
+hosts:
+  - {name: ctl-0, type: controller}
+  - {name: compute-0, vcpus: 4}
+  - {name: compute-1, vcpus: 4}
+  - {name: compute-2, vcpus: 4}
+  - {name: compute-3, vcpus: 4}
+  - {name: compute-4, vcpus: 4}
+  - {name: compute-5, vcpus: 4}
+instances:
+  - {name: a-0, project: proj-a, host: compute-0, vcpus: 2}
+  - {name: a-1, project: proj-a, host: compute-1, vcpus: 2}
+  - {name: a-2, project: proj-a, host: compute-2, vcpus: 2}
+  - {name: a-3, project: proj-a, host: compute-3, vcpus: 2}
+  - {name: b-0, project: proj-b, host: compute-0, vcpus: 2}
+  - {name: b-1, project: proj-b, host: compute-1, vcpus: 2}
+  - {name: c-0, project: proj-c, host: compute-2, vcpus: 2}
+  - {name: c-1, project: proj-c, host: compute-3, vcpus: 2}
+  - {name: a-4, project: proj-a, host: compute-4, vcpus: 2}
+  - {name: b-2, project: proj-b, host: compute-4, vcpus: 2}
+  - {name: c-2, project: proj-c, host: compute-5, vcpus: 2}
+  - {name: b-3, project: proj-b, host: compute-5, vcpus: 2}
+projects:
+  - {id: proj-a, auto_reply: ack, action: MIGRATE, scale_in: 2}
+  - {id: proj-b, auto_reply: ack, action: LIVE_MIGRATE}
+  - {id: proj-c, auto_reply: ack, action: OWN_ACTION}
+`;
+
+interface RunResult {
+  halted: string | null;
+  code: number | null;
+  output: string;
+}
+
+/** Runs the engine until it halts at checkpoint `haltAt` (then kills it) or exits by itself. */
+function runEngine(stateDir: string, haltAt: number | null): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, MAINTCTL_CRASH_TEST_HALT_AT: haltAt === null ? '' : String(haltAt) };
+    const child = spawn(process.execPath, [BIN, '--state-dir', stateDir, 'engine', '--virtual-clock'], { env });
+    let output = '';
+    let halted: string | null = null;
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /HALTED at checkpoint \d+: (.+)/.exec(output);
+      if (match && !halted) {
+        halted = match[1]!;
+        child.kill('SIGKILL');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ halted, code, output }));
+  });
+}
+
+describe('crash safety', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'maintctl-crash-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finishes the session correctly although the engine is killed 20 times', async () => {
+    const store = Store.open(join(dir, 'maintctl.db'));
+    const clock = new VirtualClock(T0);
+    const cloudId = importCloud(store, parseCloudText(CLOUD, 'crash cloud'), 'crash', T0);
+    const expected = expectationsOf(new SimCloud(store, clock, cloudId));
+    const engine = new Engine({ store, clock }); // not started: it only records the session
+    const session = await engine.createSession(
+      {
+        actions: [
+          { plugin: 'dummy', type: 'pre' },
+          { plugin: 'dummy', type: 'host' },
+          { plugin: 'dummy', type: 'compute' },
+          { plugin: 'dummy', type: 'post' },
+        ],
+      },
+      { kind: 'sim', cloudId },
+    );
+    store.setMeta('virtual_clock_now', String(T0));
+    store.close();
+
+    const points: string[] = [];
+    for (let i = 0; points.length < 20; i++) {
+      // Halt after 2..5 checkpoints: every run makes some progress, at a different point.
+      const run = await runEngine(dir, 2 + ((i * 3) % 4));
+      expect(run.halted, `run ${i} ended before it could be killed:\n${run.output}`).not.toBeNull();
+      expect(run.code).toBeNull(); // killed by the signal, not exited
+      points.push(run.halted!);
+    }
+    const last = await runEngine(dir, null);
+    expect(last.code, last.output).toBe(0);
+
+    const after = Store.open(join(dir, 'maintctl.db'));
+    const afterClock = new VirtualClock(Number(after.getMeta('virtual_clock_now')));
+    const cloud = new SimCloud(after, afterClock, cloudId);
+    expect(brokenInvariants(after, cloud, session.id, expected)).toEqual([]);
+    // Every kind of crash point was hit: mid-operation, mid-question, mid-transition.
+    const kinds = new Set(points.map((p) => p.split(':')[0]));
+    expect([...kinds].sort()).toEqual(expect.arrayContaining(['ask', 'operation-performed', 'operation-recorded', 'transition']));
+    // No migration was requested twice for the same operation, and nothing ran that failed.
+    const moves = after.db.prepare("SELECT key, COUNT(*) AS n FROM sim_operations GROUP BY key HAVING n > 1").all();
+    expect(moves).toEqual([]);
+    const failed = after.operations(session.id).filter((op) => op.status !== 'done');
+    expect(failed).toEqual([]);
+    // The scaled-in instances came back once each.
+    const created = after.events(null).filter((e) => e.eventType === 'sim.instance.created' && String(e.payload.name).startsWith('a-'));
+    expect(created.map((e) => e.payload.name).sort()).toEqual(['a-3', 'a-4']);
+    after.close();
+  });
+});
