@@ -77,7 +77,7 @@ describe('createSessionSchema', () => {
     const body = fenixBody();
     (body.download as string[])[1] = 'not a url';
     const message = invalid(() => parseSession(body));
-    expect(message).toContain('download[1]: must be a URL');
+    expect(message).toContain('download[1]: must be an http, https or ftp URL');
   });
 
   it('names an unknown top-level key', () => {
@@ -255,6 +255,28 @@ instances:
       ),
     );
     expect(message).toContain('instances[1].name: duplicate instance name "dup"');
+  });
+
+  it('refuses duplicate instance ids, pointing at the second one', () => {
+    const message = invalid(() =>
+      parseCloudText(
+        `hosts: [{name: compute-0, vcpus: 4}]
+instances:
+  - {name: a, id: z, project: p, host: compute-0}
+  - {name: b, id: z, project: p, host: compute-0}`,
+        'c.yaml',
+      ),
+    );
+    expect(message).toContain('instances[1].id: duplicate instance id "z"');
+  });
+
+  it('says an empty cloud file is empty', () => {
+    expect(invalid(() => parseCloudText('', 'c.yaml'))).toBe('cloud file c.yaml is empty: it needs at least a hosts list');
+  });
+
+  it('says what a fault looks like when one is misspelt', () => {
+    const message = invalid(() => parseCloudText('hosts: [{name: c0, vcpus: 2}]\nfaults: [{migrate_fail: x}]', 'c.yaml'));
+    expect(message).toContain('faults[0]: a fault is {migrate_fails: INSTANCE} or {host_fails: HOST}');
   });
 
   it('refuses duplicate host names', () => {

@@ -129,4 +129,18 @@ describe('reconcileInstances', () => {
     expect(changes.added.map((i) => i.instanceId)).toEqual(['fresh']);
     expect(changes.removed.map((i) => i.instanceId)).toEqual(['gone']);
   });
+
+  it('removes every vanished row when names repeat, within and across projects', () => {
+    const view = [row('a', 'web-0'), row('b', 'web-0', { projectId: 'proj-b' }), row('c', 'web-0')];
+    const changes = reconcileInstances(view, [], HOSTS);
+    expect(changes.removed.map((i) => i.instanceId).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('matches a re-instantiation to a vanished row of the same project when names repeat across projects', () => {
+    const view = [row('a', 'web-0'), row('b', 'web-0', { projectId: 'proj-b' })];
+    const changes = reconcileInstances(view, [seen('a2', 'web-0')], HOSTS);
+    expect(changes.replaced).toEqual([{ oldId: 'a', patch: expect.objectContaining({ instanceId: 'a2', replacedId: 'a' }) }]);
+    expect(changes.removed.map((i) => i.instanceId)).toEqual(['b']);
+    expect(changes.added).toEqual([]);
+  });
 });

@@ -52,6 +52,24 @@ describe('parseTime', () => {
   }
 });
 
+describe('parseTime is strict', () => {
+  it.each(['2018-02-30 06:00:00', '2018-13-01 00:00:00', '2018-02-28 24:00:00', '2018-02-28 junk 06:06:03', '2018-02-28 06:06:03 extra'])(
+    'refuses %s instead of rolling it over or guessing',
+    (text) => {
+      expect(() => parseTime(text)).toThrow(`invalid time "${text}"`);
+    },
+  );
+
+  it('reads a time without seconds and without a zone as UTC, like one with seconds', () => {
+    expect(parseTime('2018-02-28 06:06')).toBe(Date.UTC(2018, 1, 28, 6, 6, 0));
+    expect(parseTime('2018-02-28T06:06')).toBe(Date.UTC(2018, 1, 28, 6, 6, 0));
+  });
+
+  it('applies a negative offset', () => {
+    expect(parseTime('2018-02-28T01:06:03-05:00')).toBe(Date.UTC(2018, 1, 28, 6, 6, 3));
+  });
+});
+
 describe('formatFenixTime', () => {
   it('formats epoch ms as the Fenix UTC string', () => {
     expect(formatFenixTime(FENIX_EXAMPLE_MS)).toBe('2018-02-28 06:06:03');

@@ -20,8 +20,9 @@ export function checkReply(project: Project, visit: number, instances: readonly 
   const reply = parseReplyState(body.state);
   if (!reply) throw new InvalidInputError(`invalid reply state "${body.state}": use ACK_<STATE> or NACK_<STATE>, e.g. ACK_MAINTENANCE`);
   const asked = project.state;
-  if (!asked || project.visit !== visit || project.replyState !== null) {
-    throw new RefusedError(`project ${project.projectId} has no open question${asked ? ` (${asked} was already answered ${project.replyState ?? ''})`.trimEnd() : ''}`);
+  if (!asked || project.visit !== visit) throw new RefusedError(`project ${project.projectId} has no open question right now`);
+  if (project.replyState !== null) {
+    throw new RefusedError(`project ${project.projectId} already answered ${asked} with ${project.replyState}`);
   }
   if (reply.state !== asked) throw new RefusedError(`project ${project.projectId} is asked ${asked}, not ${reply.state}: reply ACK_${asked} or NACK_${asked}`);
   if (project.replyAt !== null && now >= project.replyAt) {

@@ -19,7 +19,7 @@ export const createSessionSchema = z.strictObject({
   maintenance_at: z.string().optional(),
   metadata: metadata.default({}),
   workflow: name.default('default'),
-  download: z.array(z.url({ error: 'must be a URL' })).default([]),
+  download: z.array(z.url({ protocol: /^(https?|ftp)$/, error: 'must be an http, https or ftp URL' })).default([]),
   actions: z.array(actionPluginSchema).default([]),
   project_maintenance_reply: seconds.optional(),
   project_scale_in_reply: seconds.optional(),
@@ -62,10 +62,9 @@ const cloudProject = z.strictObject({
   reply_delay_s: z.number().nonnegative().default(1),
 });
 
-const cloudFault = z.union([
-  z.strictObject({ migrate_fails: name }),
-  z.strictObject({ host_fails: name }),
-]);
+const cloudFault = z.union([z.strictObject({ migrate_fails: name }), z.strictObject({ host_fails: name })], {
+  error: 'a fault is {migrate_fails: INSTANCE} or {host_fails: HOST}',
+});
 
 export const cloudFileSchema = z
   .strictObject({
@@ -86,7 +85,10 @@ export const cloudFileSchema = z
     if (hosts.size !== cloud.hosts.length) ctx.addIssue({ code: 'custom', path: ['hosts'], message: 'host names must be unique' });
     const used = new Map<string, number>();
     const names = new Set<string>();
+    const ids = new Set<string>();
     cloud.instances.forEach((inst, i) => {
+      if (inst.id !== undefined && ids.has(inst.id)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'id'], message: `duplicate instance id "${inst.id}"` });
+      if (inst.id !== undefined) ids.add(inst.id);
       const host = hosts.get(inst.host);
       if (!host) ctx.addIssue({ code: 'custom', path: ['instances', i, 'host'], message: `no host named "${inst.host}"` });
       else if (host.type !== 'compute') ctx.addIssue({ code: 'custom', path: ['instances', i, 'host'], message: `"${inst.host}" is a ${host.type}, instances run on computes` });

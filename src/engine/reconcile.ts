@@ -15,8 +15,14 @@ export function reconcileInstances(view: readonly Instance[], infra: readonly In
   const seen = infra.filter((i) => hosts.has(i.host));
   const seenIds = new Set(seen.map((i) => i.id));
   const known = new Map(view.map((i) => [i.instanceId, i]));
-  // Rows whose instance is gone, by name: candidates for a re-instantiation.
-  const vanished = new Map(view.filter((i) => !seenIds.has(i.instanceId)).map((i) => [i.name, i]));
+  // Rows whose instance is gone, by project and name: candidates for a re-instantiation.
+  // Names are unique neither across projects nor within one, so each key holds a list.
+  const vanished = new Map<string, Instance[]>();
+  const keyOf = (projectId: string, name: string) => `${projectId}\u0000${name}`;
+  for (const row of view.filter((i) => !seenIds.has(i.instanceId))) {
+    const key = keyOf(row.projectId, row.name);
+    vanished.set(key, [...(vanished.get(key) ?? []), row]);
+  }
   const changes: InstanceChanges = { added: [], updated: [], replaced: [], removed: [] };
 
   for (const inst of seen) {
@@ -27,9 +33,8 @@ export function reconcileInstances(view: readonly Instance[], infra: readonly In
       }
       continue;
     }
-    const old = vanished.get(inst.name);
-    if (old && old.projectId === inst.projectId) {
-      vanished.delete(inst.name);
+    const old = vanished.get(keyOf(inst.projectId, inst.name))?.shift();
+    if (old) {
       changes.replaced.push({
         oldId: old.instanceId,
         patch: { instanceId: inst.id, host: inst.host, vcpus: inst.vcpus, floatingIp: inst.floatingIp, replacedId: old.instanceId },
@@ -49,6 +54,6 @@ export function reconcileInstances(view: readonly Instance[], infra: readonly In
       replacedId: null,
     });
   }
-  changes.removed = [...vanished.values()];
+  changes.removed = [...vanished.values()].flat();
   return changes;
 }

@@ -258,8 +258,11 @@ export class Store {
 
   /** Resolves a full id or an unambiguous prefix of one. */
   resolveSessionId(idOrPrefix: string): string {
-    const rows = this.stmt("SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 3").all(
-      `${idOrPrefix.replace(/[%_\\]/g, '\\$&')}%`,
+    if (!idOrPrefix) throw new InvalidInputError('a session id (or a prefix of one) is needed');
+    // substr, not LIKE: ids are compared as written, case included.
+    const rows = this.stmt('SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 3').all(
+      idOrPrefix.length,
+      idOrPrefix,
     ) as Row[];
     const exact = rows.find((r) => r.id === idOrPrefix);
     if (exact) return idOrPrefix;

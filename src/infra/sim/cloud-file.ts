@@ -14,6 +14,7 @@ export function parseCloudText(text: string, source: string): CloudFile {
   } catch (err) {
     throw new InvalidInputError(`cloud file ${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (raw === null || raw === undefined) throw new InvalidInputError(`cloud file ${source} is empty: it needs at least a hosts list`);
   return parseWith(cloudFileSchema, raw, `cloud file ${source}`);
 }
 

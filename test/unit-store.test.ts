@@ -1,0 +1,244 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidInputError, NotFoundError } from '../src/domain/errors.js';
+import { DEFAULT_OPTIONS, type Session } from '../src/domain/model.js';
+import { migrate, openDb, schemaVersion } from '../src/store/db.js';
+import { MIGRATIONS } from '../src/store/migrations.js';
+import { Store } from '../src/store/store.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const LATEST = MIGRATIONS.at(-1)!.version;
+
+function session(id: string, patch: Partial<Session> = {}): Session {
+  return {
+    id,
+    state: 'MAINTENANCE',
+    workflow: 'default',
+    maintenanceAt: T0,
+    metadata: { openstack_release: 'Queens' },
+    options: { ...DEFAULT_OPTIONS },
+    driver: { kind: 'sim', cloudId: 'cloud-1' },
+    download: ['https://my.sw.upgrades.com/SW1.tar.gz'],
+    actions: [
+      { plugin: 'prepare', type: 'pre', metadata: {} },
+      { plugin: 'os_upgrade', type: 'host', metadata: { upgrade: 'SW1' } },
+    ],
+    createdAt: T0,
+    updatedAt: T0,
+    stateEnteredAt: T0,
+    visit: 0,
+    targetHost: null,
+    failure: null,
+    failedState: null,
+    discovered: false,
+    syncedAt: 0,
+    data: {},
+    ...patch,
+  };
+}
+
+let dir: string;
+let path: string;
+const opened: Store[] = [];
+
+function open(): Store {
+  const store = Store.open(path);
+  opened.push(store);
+  return store;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'maintctl-unit-store-'));
+  path = join(dir, 'state', 'maintctl.db');
+});
+
+afterEach(() => {
+  for (const store of opened.splice(0)) if (store.db.open) store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('opening the store', () => {
+  it('creates the directory and applies every migration to a new store', () => {
+    const store = open();
+    expect(schemaVersion(store.db)).toBe(LATEST);
+    const rows = store.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('applies migrations only once: reopening keeps the version and the data', () => {
+    const first = open();
+    first.insertSession(session('s-1'));
+    first.close();
+
+    const again = open();
+    expect(schemaVersion(again.db)).toBe(LATEST);
+    const count = again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number };
+    expect(count.n).toBe(MIGRATIONS.length);
+    expect(again.getSession('s-1').metadata).toEqual({ openstack_release: 'Queens' });
+  });
+
+  it('migrating an up-to-date store again changes nothing', () => {
+    const store = open();
+    migrate(store.db, MIGRATIONS);
+    expect(schemaVersion(store.db)).toBe(LATEST);
+    const count = store.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number };
+    expect(count.n).toBe(MIGRATIONS.length);
+  });
+
+  it('refuses a store written by a newer maintctl, saying to upgrade', () => {
+    const store = open();
+    store.db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 'x')").run(LATEST + 1);
+    store.close();
+    expect(() => openDb(path)).toThrow(/newer maintctl.*upgrade maintctl/);
+  });
+
+  it('uses WAL journal mode', () => {
+    const store = open();
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('enforces foreign keys', () => {
+    const store = open();
+    expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+});
+
+describe('sessions', () => {
+  it('reads back a session as it was inserted, with its plug-ins in order', () => {
+    const store = open();
+    const s = session('s-1', { data: { freeVcpusBeforeScaleIn: 3 } });
+    store.insertSession(s);
+    expect(store.getSession('s-1')).toEqual(s);
+  });
+
+  it('getSession on an unknown id is NotFoundError naming it', () => {
+    const store = open();
+    expect(() => store.getSession('nope')).toThrow(NotFoundError);
+    expect(() => store.getSession('nope')).toThrow('no session nope');
+  });
+});
+
+describe('resolveSessionId', () => {
+  let store: Store;
+  beforeEach(() => {
+    store = open();
+    for (const id of ['abc123', 'abd456', 'xyz789']) store.insertSession(session(id));
+  });
+
+  it('accepts a full id', () => {
+    expect(store.resolveSessionId('abc123')).toBe('abc123');
+  });
+
+  it('accepts a unique prefix', () => {
+    expect(store.resolveSessionId('abc')).toBe('abc123');
+    expect(store.resolveSessionId('x')).toBe('xyz789');
+  });
+
+  it('refuses an ambiguous prefix as invalid input', () => {
+    expect(() => store.resolveSessionId('ab')).toThrow(InvalidInputError);
+    expect(() => store.resolveSessionId('ab')).toThrow('session id prefix "ab" is ambiguous');
+  });
+
+  it('reports NotFoundError when nothing matches', () => {
+    expect(() => store.resolveSessionId('q')).toThrow(NotFoundError);
+    expect(() => store.resolveSessionId('q')).toThrow('no session q');
+  });
+
+  it('treats LIKE wildcards in the prefix literally', () => {
+    expect(() => store.resolveSessionId('a%')).toThrow(NotFoundError);
+    expect(() => store.resolveSessionId('_bc')).toThrow(NotFoundError);
+  });
+
+  it('prefers an exact id over longer ids it is a prefix of', () => {
+    store.insertSession(session('abc'));
+    expect(store.resolveSessionId('abc')).toBe('abc');
+  });
+});
+
+describe('leases', () => {
+  it('grants a free lease and refuses a second owner while it is valid', () => {
+    const store = open();
+    store.insertSession(session('s-1'));
+    expect(store.acquireLease('s-1', 'engine-a', T0, 10_000)).toBe(true);
+    expect(store.acquireLease('s-1', 'engine-b', T0 + 9_999, 10_000)).toBe(false);
+    expect(store.lease('s-1')?.owner).toBe('engine-a');
+  });
+
+  it('lets the owner renew its lease', () => {
+    const store = open();
+    expect(store.acquireLease('s-1', 'engine-a', T0, 10_000)).toBe(true);
+    expect(store.acquireLease('s-1', 'engine-a', T0 + 5_000, 10_000)).toBe(true);
+    expect(store.lease('s-1')?.expiresAt).toBe(T0 + 15_000);
+  });
+
+  it('grants the lease to another owner once it has expired', () => {
+    const store = open();
+    expect(store.acquireLease('s-1', 'engine-a', T0, 10_000)).toBe(true);
+    expect(store.acquireLease('s-1', 'engine-b', T0 + 10_001, 10_000)).toBe(true);
+    expect(store.lease('s-1')).toMatchObject({ owner: 'engine-b', expiresAt: T0 + 20_001 });
+  });
+
+  it('frees the lease on release, but only for its owner', () => {
+    const store = open();
+    store.acquireLease('s-1', 'engine-a', T0, 10_000);
+    store.releaseLease('s-1', 'engine-b');
+    expect(store.lease('s-1')?.owner).toBe('engine-a');
+    store.releaseLease('s-1', 'engine-a');
+    expect(store.lease('s-1')).toBeNull();
+    expect(store.acquireLease('s-1', 'engine-b', T0 + 1, 10_000)).toBe(true);
+  });
+
+  it('is seen by another connection to the same store', () => {
+    const a = open();
+    const b = open();
+    expect(a.acquireLease('s-1', 'engine-a', T0, 10_000)).toBe(true);
+    expect(b.acquireLease('s-1', 'engine-b', T0 + 1, 10_000)).toBe(false);
+  });
+});
+
+describe('tx', () => {
+  it('commits everything the function wrote', () => {
+    const store = open();
+    const result = store.tx(() => {
+      store.insertSession(session('s-1'));
+      store.appendEvent('s-1', T0, 'maintenance.session', { state: 'MAINTENANCE' });
+      return 42;
+    });
+    expect(result).toBe(42);
+    expect(store.findSession('s-1')).not.toBeNull();
+    expect(store.events('s-1')).toHaveLength(1);
+  });
+
+  it('rolls back everything when the function throws, and rethrows', () => {
+    const store = open();
+    store.insertSession(session('s-0'));
+    expect(() =>
+      store.tx(() => {
+        store.insertSession(session('s-1'));
+        store.updateSession('s-0', { state: 'MAINTENANCE_FAILED', failure: 'boom' });
+        store.appendEvent('s-1', T0, 'maintenance.session', {});
+        store.setMeta('k', 'v');
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(store.findSession('s-1')).toBeNull();
+    expect(store.getSession('s-0').state).toBe('MAINTENANCE');
+    expect(store.getSession('s-0').failure).toBeNull();
+    expect(store.events(null)).toEqual([]);
+    expect(store.getMeta('k')).toBeNull();
+  });
+
+  it('leaves data written before the failed transaction alone', () => {
+    const store = open();
+    store.setMeta('k', 'before');
+    expect(() =>
+      store.tx(() => {
+        store.setMeta('k', 'during');
+        throw new Error('no');
+      }),
+    ).toThrow();
+    expect(store.getMeta('k')).toBe('before');
+  });
+});
