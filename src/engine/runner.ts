@@ -84,7 +84,7 @@ export class SessionRunner {
       hosts: store.hosts(this.sessionId),
       projects: store.projects(this.sessionId),
       instances: store.instances(this.sessionId),
-      operations: store.operations(this.sessionId),
+      operations: store.liveOperations(this.sessionId, session.visit),
     };
   }
 
@@ -257,12 +257,11 @@ export class SessionRunner {
           }),
         );
       }
+      // Mark what the question is about; clear what an earlier question left (only rows that change).
       for (const inst of snap.instances.filter((i) => asked.has(i.projectId))) {
-        store.updateInstance(this.sessionId, inst.instanceId, {
-          projectState: about.has(inst.instanceId) ? d.state : null,
-          action: null,
-          actionDone: false,
-        });
+        const projectState = about.has(inst.instanceId) ? d.state : null;
+        if (inst.projectState === projectState && inst.action === null && !inst.actionDone) continue;
+        store.updateInstance(this.sessionId, inst.instanceId, { projectState, action: null, actionDone: false });
       }
     });
     await this.deps.checkpoint(`ask:${d.state}`);

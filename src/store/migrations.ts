@@ -97,6 +97,7 @@ export const MIGRATIONS: Migration[] = [
         updated_at INTEGER NOT NULL
       );
       CREATE INDEX operations_session ON operations(session_id, visit);
+      CREATE INDEX operations_open ON operations(session_id, status);
 
       -- Per-host runs of action plug-ins are operations of kind 'plugin'.
       CREATE VIEW plugin_runs AS

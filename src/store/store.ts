@@ -16,6 +16,7 @@ import type { AskedState, HostState, HostType, InstanceAction, PluginType, Sessi
 import { NotFoundError, InvalidInputError } from '../domain/errors.js';
 import type { Statement } from 'better-sqlite3';
 import { openDb, type Db } from './db.js';
+import { SessionCache } from './session-cache.js';
 
 type Row = Record<string, unknown>;
 const json = (value: unknown) => JSON.stringify(value);
@@ -189,6 +190,8 @@ export interface Lease {
 export class Store {
   readonly db: Db;
   private readonly statements = new Map<string, Statement<unknown[]>>();
+  private readonly cache = new SessionCache();
+  private cacheVersion = -1;
 
   constructor(db: Db) {
     this.db = db;
@@ -204,7 +207,27 @@ export class Store {
 
   /** Runs fn in one IMMEDIATE transaction: all of it is written, or none. */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.cache.clear(); // it may hold patches of what was just rolled back
+      throw err;
+    }
+  }
+
+  /** The session cache, emptied first if another connection committed since it was filled. */
+  private cached(): SessionCache {
+    const version = this.dataVersion();
+    if (version !== this.cacheVersion) {
+      this.cache.clear();
+      this.cacheVersion = version;
+    }
+    return this.cache;
+  }
+
+  /** A prepared statement, prepared once per store (for other layers' own tables, e.g. the sim's). */
+  statement(sql: string): Statement<unknown[]> {
+    return this.stmt(sql);
   }
 
   private stmt(sql: string): Statement<unknown[]> {
@@ -242,8 +265,12 @@ export class Store {
   }
 
   findSession(id: string): Session | null {
+    return this.cached().read(id, 'session', () => this.readSession(id)) ?? null;
+  }
+
+  private readSession(id: string): Session | undefined {
     const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined;
-    if (!row) return null;
+    if (!row) return undefined;
     const actions = (this.stmt('SELECT * FROM action_plugins WHERE session_id = ? ORDER BY seq').all(id) as Row[]).map(
       (a) => ({ plugin: String(a.plugin), type: a.type as PluginType, metadata: parse<Record<string, unknown>>(a.metadata) }),
     );
@@ -283,9 +310,11 @@ export class Store {
 
   updateSession(id: string, patch: Partial<Session>): void {
     this.update('sessions', SESSION_COLUMNS, patch, 'id = ?', [id]);
+    this.cache.patchSession(id, patch);
   }
 
   deleteSession(id: string): void {
+    this.cache.forget(id);
     this.stmt('DELETE FROM sessions WHERE id = ?').run(id);
     this.stmt('DELETE FROM leases WHERE session_id = ?').run(id);
   }
@@ -293,37 +322,49 @@ export class Store {
   // ---- hosts
 
   hosts(sessionId: string): Host[] {
-    return (this.stmt('SELECT * FROM hosts WHERE session_id = ? ORDER BY name').all(sessionId) as Row[]).map(toHost);
+    return this.cached().read(sessionId, 'hosts', () =>
+      (this.stmt('SELECT * FROM hosts WHERE session_id = ? ORDER BY name').all(sessionId) as Row[]).map(toHost),
+    )!;
   }
 
   insertHost(sessionId: string, h: Host): void {
     this.stmt(
       'INSERT INTO hosts (session_id, name, type, vcpus, vcpus_used, state, disabled, disabled_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(sessionId, h.name, h.type, h.vcpus, h.vcpusUsed, h.state, flag(h.disabled), flag(h.disabledBefore));
+    this.cache.patchList(sessionId, 'hosts', h.name, () => ({ ...h }));
   }
 
   updateHost(sessionId: string, name: string, patch: Partial<Host>): void {
     this.update('hosts', HOST_COLUMNS, patch, 'session_id = ? AND name = ?', [sessionId, name]);
+    this.cache.patchList(sessionId, 'hosts', name, (row) => (row ? { ...row, ...patch } : null));
   }
 
   // ---- projects
 
   projects(sessionId: string): Project[] {
-    return (this.stmt('SELECT * FROM projects WHERE session_id = ? ORDER BY project_id').all(sessionId) as Row[]).map(toProject);
+    return this.cached().read(sessionId, 'projects', () =>
+      (this.stmt('SELECT * FROM projects WHERE session_id = ? ORDER BY project_id').all(sessionId) as Row[]).map(toProject),
+    )!;
   }
 
   insertProject(sessionId: string, projectId: string): void {
-    this.stmt('INSERT OR IGNORE INTO projects (session_id, project_id) VALUES (?, ?)').run(sessionId, projectId);
+    const info = this.stmt('INSERT OR IGNORE INTO projects (session_id, project_id) VALUES (?, ?)').run(sessionId, projectId);
+    if (info.changes === 0) return;
+    const fresh: Project = { projectId, state: null, visit: -1, replyState: null, replyAt: null, repliedAt: null };
+    this.cache.patchList(sessionId, 'projects', projectId, () => fresh);
   }
 
   updateProject(sessionId: string, projectId: string, patch: Partial<Project>): void {
     this.update('projects', PROJECT_COLUMNS, patch, 'session_id = ? AND project_id = ?', [sessionId, projectId]);
+    this.cache.patchList(sessionId, 'projects', projectId, (row) => (row ? { ...row, ...patch } : null));
   }
 
   // ---- instances
 
   instances(sessionId: string): Instance[] {
-    return (this.stmt('SELECT * FROM instances WHERE session_id = ? ORDER BY name, instance_id').all(sessionId) as Row[]).map(toInstance);
+    return this.cached().read(sessionId, 'instances', () =>
+      (this.stmt('SELECT * FROM instances WHERE session_id = ? ORDER BY instance_id').all(sessionId) as Row[]).map(toInstance),
+    )!;
   }
 
   insertInstance(sessionId: string, i: Instance): void {
@@ -334,14 +375,17 @@ export class Store {
       sessionId, i.instanceId, i.name, i.projectId, i.host, i.vcpus, flag(i.floatingIp), i.action, flag(i.actionDone), i.projectState,
       i.replacedId,
     );
+    this.cache.patchList(sessionId, 'instances', i.instanceId, () => ({ ...i }));
   }
 
   updateInstance(sessionId: string, instanceId: string, patch: Partial<Instance>): void {
     this.update('instances', INSTANCE_COLUMNS, patch, 'session_id = ? AND instance_id = ?', [sessionId, instanceId]);
+    this.cache.patchList(sessionId, 'instances', instanceId, (row) => (row ? { ...row, ...patch } : null));
   }
 
   deleteInstance(sessionId: string, instanceId: string): void {
     this.stmt('DELETE FROM instances WHERE session_id = ? AND instance_id = ?').run(sessionId, instanceId);
+    this.cache.patchList(sessionId, 'instances', instanceId, () => null);
   }
 
   // ---- operations
@@ -350,16 +394,31 @@ export class Store {
     return (this.stmt('SELECT * FROM operations WHERE session_id = ? ORDER BY id').all(sessionId) as Row[]).map(toOperation);
   }
 
+  /** What a running session needs: the current visit's operations and any still unfinished. */
+  liveOperations(sessionId: string, visit: number): Operation[] {
+    return this.cached().readLive(sessionId, visit, () =>
+      (
+        this.stmt(
+          `SELECT * FROM operations WHERE session_id = ? AND visit = ?
+           UNION SELECT * FROM operations WHERE session_id = ? AND status IN ('started', 'requested') ORDER BY id`,
+        ).all(sessionId, visit, sessionId) as Row[]
+      ).map(toOperation),
+    );
+  }
+
   insertOperation(op: NewOperation, now: number): Operation {
     const info = this.stmt(
       `INSERT INTO operations (session_id, kind, target, visit, params, status, check_at, deadline, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, 'started', NULL, ?, ?, ?)`,
     ).run(op.sessionId, op.kind, op.target, op.visit, json(op.params), op.deadline, now, now);
-    return toOperation(this.stmt('SELECT * FROM operations WHERE id = ?').get(info.lastInsertRowid) as Row);
+    const inserted = toOperation(this.stmt('SELECT * FROM operations WHERE id = ?').get(info.lastInsertRowid) as Row);
+    this.cache.addOperation(inserted);
+    return inserted;
   }
 
   updateOperation(id: number, patch: Partial<Operation>): void {
     this.update('operations', OPERATION_COLUMNS, patch, 'id = ?', [id]);
+    this.cache.patchOperation(id, patch);
   }
 
   // ---- replies and events

@@ -10,6 +10,7 @@ export interface Snapshot {
   hosts: Host[];
   projects: Project[];
   instances: Instance[];
+  /** Operations of the current visit, and any still unfinished from earlier ones. */
   operations: Operation[];
 }
 

@@ -44,19 +44,20 @@ export class SimCloud {
     private readonly clock: Clock,
     readonly cloudId: string,
   ) {
-    const row = store.db.prepare('SELECT * FROM sim_clouds WHERE id = ?').get(cloudId) as Row | undefined;
+    const row = store.statement('SELECT * FROM sim_clouds WHERE id = ?').get(cloudId) as Row | undefined;
     if (!row) throw new NotFoundError(`no simulated cloud ${cloudId} in this store`);
     this.timing = JSON.parse(String(row.timing)) as SimTiming;
   }
 
   /** Read each time: a test (or an operator fixing the cause) may change them mid-session. */
   get faults(): SimFault[] {
-    const row = this.db.prepare('SELECT faults FROM sim_clouds WHERE id = ?').get(this.cloudId) as Row;
+    const row = this.sql('SELECT faults FROM sim_clouds WHERE id = ?').get(this.cloudId) as Row;
     return JSON.parse(String(row.faults)) as SimFault[];
   }
 
-  private get db() {
-    return this.store.db;
+  /** Prepared once per store: the sim runs these statements thousands of times in a rehearsal. */
+  private sql(text: string) {
+    return this.store.statement(text);
   }
 
   private log(eventType: string, payload: Record<string, unknown>, time = this.clock.now()): void {
@@ -80,7 +81,7 @@ export class SimCloud {
 
   instances(): InfraInstance[] {
     this.settle();
-    return (this.db.prepare('SELECT * FROM sim_instances WHERE cloud_id = ? ORDER BY name').all(this.cloudId) as Row[]).map((r) => ({
+    return (this.sql('SELECT * FROM sim_instances WHERE cloud_id = ? ORDER BY name').all(this.cloudId) as Row[]).map((r) => ({
       id: String(r.id),
       name: String(r.name),
       projectId: String(r.project_id),
@@ -92,7 +93,7 @@ export class SimCloud {
   }
 
   projects(): SimProject[] {
-    return (this.db.prepare('SELECT * FROM sim_projects WHERE cloud_id = ? ORDER BY id').all(this.cloudId) as Row[]).map((r) => ({
+    return (this.sql('SELECT * FROM sim_projects WHERE cloud_id = ? ORDER BY id').all(this.cloudId) as Row[]).map((r) => ({
       id: String(r.id),
       autoReply: r.auto_reply as SimProject['autoReply'],
       action: r.action as SimProject['action'],
@@ -102,7 +103,7 @@ export class SimCloud {
   }
 
   private hostRows(): SimHostRow[] {
-    return (this.db.prepare('SELECT * FROM sim_hosts WHERE cloud_id = ? ORDER BY name').all(this.cloudId) as Row[]).map((r) => ({
+    return (this.sql('SELECT * FROM sim_hosts WHERE cloud_id = ? ORDER BY name').all(this.cloudId) as Row[]).map((r) => ({
       name: String(r.name),
       type: r.type as HostType,
       vcpus: Number(r.vcpus),
@@ -116,11 +117,10 @@ export class SimCloud {
   private usedVcpus(): Map<string, number> {
     const used = new Map<string, number>();
     const add = (host: string, n: number) => used.set(host, (used.get(host) ?? 0) + n);
-    for (const r of this.db.prepare('SELECT host, vcpus FROM sim_instances WHERE cloud_id = ?').all(this.cloudId) as Row[]) {
+    for (const r of this.sql('SELECT host, SUM(vcpus) AS vcpus FROM sim_instances WHERE cloud_id = ? GROUP BY host').all(this.cloudId) as Row[]) {
       add(String(r.host), Number(r.vcpus));
     }
-    const claims = this.db
-      .prepare(
+    const claims = this.sql(
         `SELECT o.to_host AS host, i.vcpus AS vcpus FROM sim_operations o JOIN sim_instances i ON i.cloud_id = o.cloud_id AND i.id = o.target
          WHERE o.cloud_id = ? AND o.outcome = 'running' AND o.to_host IS NOT NULL`,
       )
@@ -148,26 +148,27 @@ export class SimCloud {
 
   setEnabled(name: string, enabled: boolean, reason: string | null): void {
     this.requireHost(name);
-    this.db.prepare('UPDATE sim_hosts SET enabled = ?, disabled_reason = ? WHERE cloud_id = ? AND name = ?').run(
+    this.sql('UPDATE sim_hosts SET enabled = ?, disabled_reason = ? WHERE cloud_id = ? AND name = ?').run(
       enabled ? 1 : 0, enabled ? null : reason, this.cloudId, name,
     );
     this.log(enabled ? 'sim.host.enabled' : 'sim.host.disabled', { host: name, reason });
   }
 
   private requireHost(name: string): void {
-    if (!this.hostRows().some((h) => h.name === name)) throw new NotFoundError(`host ${name} not found`);
+    const row = this.sql('SELECT 1 FROM sim_hosts WHERE cloud_id = ? AND name = ?').get(this.cloudId, name);
+    if (!row) throw new NotFoundError(`host ${name} not found`);
   }
 
   // ---- operations: requested now, finished (or failed) in simulated time
 
   private operation(key: string): Row | undefined {
-    return this.db.prepare('SELECT * FROM sim_operations WHERE cloud_id = ? AND key = ?').get(this.cloudId, key) as Row | undefined;
+    return this.sql('SELECT * FROM sim_operations WHERE cloud_id = ? AND key = ?').get(this.cloudId, key) as Row | undefined;
   }
 
   requestMove(key: string, instanceId: string, kind: MoveKind): void {
     this.settle();
     if (this.operation(key)) return;
-    const inst = this.db.prepare('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, instanceId) as Row | undefined;
+    const inst = this.sql('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, instanceId) as Row | undefined;
     if (!inst) throw new NotFoundError(`instance ${instanceId} could not be found`);
     if (inst.status !== 'ACTIVE') throw new Error(`cannot ${kind.toLowerCase()} instance ${instanceId} while it is in status ${String(inst.status)}`);
     const from = String(inst.host);
@@ -176,10 +177,9 @@ export class SimCloud {
     const seconds = kind === 'LIVE_MIGRATE' ? this.timing.live_migrate_s : this.timing.migrate_s;
     const now = this.clock.now();
     this.store.tx(() => {
-      this.db
-        .prepare("INSERT INTO sim_operations (cloud_id, key, kind, target, from_host, to_host, due_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')")
+      this.sql("INSERT INTO sim_operations (cloud_id, key, kind, target, from_host, to_host, due_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')")
         .run(this.cloudId, key, kind, instanceId, from, to, now + seconds * 1000);
-      this.db.prepare("UPDATE sim_instances SET status = 'MIGRATING' WHERE cloud_id = ? AND id = ?").run(this.cloudId, instanceId);
+      this.sql("UPDATE sim_instances SET status = 'MIGRATING' WHERE cloud_id = ? AND id = ?").run(this.cloudId, instanceId);
       this.log('sim.move.started', { key, instance_id: instanceId, name: inst.name, kind, from, to });
     });
   }
@@ -188,12 +188,11 @@ export class SimCloud {
     this.settle();
     if (this.operation(key)) return;
     this.requireHost(host);
-    const left = this.instances().filter((i) => i.host === host);
-    if (left.length) throw new Error(`host ${host} still runs ${left.map((i) => i.name).join(', ')}: refusing to take it down`);
+    const left = this.sql('SELECT name FROM sim_instances WHERE cloud_id = ? AND host = ? ORDER BY name').all(this.cloudId, host) as Row[];
+    if (left.length) throw new Error(`host ${host} still runs ${left.map((i) => String(i.name)).join(', ')}: refusing to take it down`);
     const now = this.clock.now();
     this.store.tx(() => {
-      this.db
-        .prepare("INSERT INTO sim_operations (cloud_id, key, kind, target, due_at, outcome) VALUES (?, ?, 'HOST_MAINTENANCE', ?, ?, 'running')")
+      this.sql("INSERT INTO sim_operations (cloud_id, key, kind, target, due_at, outcome) VALUES (?, ?, 'HOST_MAINTENANCE', ?, ?, 'running')")
         .run(this.cloudId, key, host, now + this.timing.host_maintenance_s * 1000);
       this.log('sim.host.maintenance_started', { key, host });
     });
@@ -210,8 +209,7 @@ export class SimCloud {
 
   /** Applies every operation due by now, in due order (lazily: the sim has no background thread). */
   settle(): void {
-    const due = this.db
-      .prepare("SELECT * FROM sim_operations WHERE cloud_id = ? AND outcome = 'running' AND due_at <= ? ORDER BY due_at, key")
+    const due = this.sql("SELECT * FROM sim_operations WHERE cloud_id = ? AND outcome = 'running' AND due_at <= ? ORDER BY due_at, key")
       .all(this.cloudId, this.clock.now()) as Row[];
     if (!due.length) return;
     this.store.tx(() => {
@@ -220,22 +218,22 @@ export class SimCloud {
   }
 
   private finish(op: Row, outcome: 'done' | 'failed', error: string | null): void {
-    this.db.prepare('UPDATE sim_operations SET outcome = ?, error = ? WHERE cloud_id = ? AND key = ?').run(outcome, error, this.cloudId, op.key);
+    this.sql('UPDATE sim_operations SET outcome = ?, error = ? WHERE cloud_id = ? AND key = ?').run(outcome, error, this.cloudId, op.key);
   }
 
   private finishMove(op: Row): void {
     const id = String(op.target);
-    const inst = this.db.prepare('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, id) as Row | undefined;
+    const inst = this.sql('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, id) as Row | undefined;
     const time = Number(op.due_at);
     if (!inst) return this.finish(op, 'failed', `instance ${id} was deleted during the move`);
     const faulty = this.faults.some((f) => 'migrate_fails' in f && (f.migrate_fails === inst.name || f.migrate_fails === id));
     if (faulty) {
-      this.db.prepare("UPDATE sim_instances SET status = 'ACTIVE' WHERE cloud_id = ? AND id = ?").run(this.cloudId, id);
+      this.sql("UPDATE sim_instances SET status = 'ACTIVE' WHERE cloud_id = ? AND id = ?").run(this.cloudId, id);
       const cause = `${String(op.kind).toLowerCase()} of instance ${String(inst.name)} (${id}) from ${String(op.from_host)} failed: simulated fault; it stays on ${String(op.from_host)}`;
       this.log('sim.move.failed', { key: op.key, instance_id: id, name: inst.name, host: op.from_host, cause }, time);
       return this.finish(op, 'failed', cause);
     }
-    this.db.prepare("UPDATE sim_instances SET host = ?, status = 'ACTIVE' WHERE cloud_id = ? AND id = ?").run(op.to_host, this.cloudId, id);
+    this.sql("UPDATE sim_instances SET host = ?, status = 'ACTIVE' WHERE cloud_id = ? AND id = ?").run(op.to_host, this.cloudId, id);
     this.log('sim.instance.moved', { key: op.key, instance_id: id, name: inst.name, from: op.from_host, to: op.to_host }, time);
     this.finish(op, 'done', null);
   }
@@ -248,7 +246,7 @@ export class SimCloud {
       this.log('sim.host.maintenance_failed', { key: op.key, host, cause }, time);
       return this.finish(op, 'failed', cause);
     }
-    this.db.prepare('UPDATE sim_hosts SET maintained_count = maintained_count + 1 WHERE cloud_id = ? AND name = ?').run(this.cloudId, host);
+    this.sql('UPDATE sim_hosts SET maintained_count = maintained_count + 1 WHERE cloud_id = ? AND name = ?').run(this.cloudId, host);
     this.log('sim.host.maintained', { key: op.key, host }, time);
     this.finish(op, 'done', null);
   }
@@ -256,9 +254,9 @@ export class SimCloud {
   // ---- what an application manager does to its own instances
 
   deleteInstance(id: string): void {
-    const inst = this.db.prepare('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, id) as Row | undefined;
+    const inst = this.sql('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, id) as Row | undefined;
     if (!inst) return;
-    this.db.prepare('DELETE FROM sim_instances WHERE cloud_id = ? AND id = ?').run(this.cloudId, id);
+    this.sql('DELETE FROM sim_instances WHERE cloud_id = ? AND id = ?').run(this.cloudId, id);
     this.log('sim.instance.deleted', { instance_id: id, name: inst.name, project_id: inst.project_id, host: inst.host });
   }
 
@@ -267,8 +265,7 @@ export class SimCloud {
     const host = this.placeFor(spec.vcpus, excludeHost);
     if (!host) return null;
     const id = randomUUID();
-    this.db
-      .prepare("INSERT INTO sim_instances (cloud_id, id, name, project_id, host, vcpus, floating_ip, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'ACTIVE')")
+    this.sql("INSERT INTO sim_instances (cloud_id, id, name, project_id, host, vcpus, floating_ip, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'ACTIVE')")
       .run(this.cloudId, id, spec.name, spec.projectId, host, spec.vcpus, spec.floatingIp ? 1 : 0);
     this.log('sim.instance.created', { instance_id: id, name: spec.name, project_id: spec.projectId, host });
     return id;
@@ -276,15 +273,13 @@ export class SimCloud {
 
   /** Records that a scripted VNFM did something once; false if it was already recorded. */
   recordAct(sessionId: string, projectId: string, act: string, detail: unknown): boolean {
-    const info = this.db
-      .prepare('INSERT OR IGNORE INTO sim_vnfm_acts (cloud_id, session_id, project_id, act, detail) VALUES (?, ?, ?, ?, ?)')
+    const info = this.sql('INSERT OR IGNORE INTO sim_vnfm_acts (cloud_id, session_id, project_id, act, detail) VALUES (?, ?, ?, ?, ?)')
       .run(this.cloudId, sessionId, projectId, act, JSON.stringify(detail));
     return info.changes === 1;
   }
 
   act(sessionId: string, projectId: string, act: string): unknown | null {
-    const row = this.db
-      .prepare('SELECT detail FROM sim_vnfm_acts WHERE cloud_id = ? AND session_id = ? AND project_id = ? AND act = ?')
+    const row = this.sql('SELECT detail FROM sim_vnfm_acts WHERE cloud_id = ? AND session_id = ? AND project_id = ? AND act = ?')
       .get(this.cloudId, sessionId, projectId, act) as Row | undefined;
     return row ? JSON.parse(String(row.detail)) : null;
   }

@@ -73,9 +73,15 @@ export function start(...operations: OperationRequest[]): Decision {
   return { kind: 'start', operations };
 }
 
-/** The first decision that does something; if all of them wait, one wait until the earliest. */
+/**
+ * The first decision that does something (operations to start are started together, so
+ * independent hosts and instances progress at once); if all of them wait, one wait until the earliest.
+ */
 export function firstAction(decisions: Decision[]): Decision | null {
   const acting = decisions.find((d) => d.kind !== 'wait');
+  if (acting?.kind === 'start') {
+    return start(...decisions.flatMap((d) => (d.kind === 'start' ? d.operations : [])));
+  }
   if (acting) return acting;
   const waits = decisions.filter((d): d is Extract<Decision, { kind: 'wait' }> => d.kind === 'wait');
   if (!waits.length) return null;
