@@ -242,3 +242,58 @@ describe('tx', () => {
     expect(store.getMeta('k')).toBe('before');
   });
 });
+
+describe('session cache', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'maintctl-cache-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const host = (name: string) => ({ name, type: 'compute' as const, vcpus: 4, vcpusUsed: 0, state: 'PENDING' as const, disabled: false, disabledBefore: false });
+
+  it('sees what another connection (another process) commits', () => {
+    const a = Store.open(join(dir, 'm.db'));
+    const b = Store.open(join(dir, 'm.db'));
+    a.insertSession(session('s-1'));
+    a.insertHost('s-1', host('compute-0'));
+    expect(a.hosts('s-1')[0]!.state).toBe('PENDING'); // now cached in a
+    b.updateHost('s-1', 'compute-0', { state: 'MAINTAINED' });
+    b.updateSession('s-1', { state: 'START_MAINTENANCE' });
+    expect(a.hosts('s-1')[0]!.state).toBe('MAINTAINED');
+    expect(a.getSession('s-1').state).toBe('START_MAINTENANCE');
+    a.close();
+    b.close();
+  });
+
+  it('keeps its own writes in order without re-reading, and never changes a list already handed out', () => {
+    const store = Store.open(join(dir, 'm.db'));
+    store.insertSession(session('s-1'));
+    store.insertHost('s-1', host('compute-1'));
+    const before = store.hosts('s-1');
+    store.insertHost('s-1', host('compute-0'));
+    store.updateHost('s-1', 'compute-1', { disabled: true });
+    expect(before.map((h) => [h.name, h.disabled])).toEqual([['compute-1', false]]);
+    const fromDisk = Store.open(join(dir, 'm.db'));
+    expect(store.hosts('s-1')).toEqual(fromDisk.hosts('s-1'));
+    expect(store.hosts('s-1').map((h) => h.name)).toEqual(['compute-0', 'compute-1']);
+    store.close();
+    fromDisk.close();
+  });
+
+  it('forgets patches of a transaction that rolled back', () => {
+    const store = Store.open(join(dir, 'm.db'));
+    store.insertSession(session('s-1'));
+    store.insertHost('s-1', host('compute-0'));
+    store.hosts('s-1');
+    expect(() =>
+      store.tx(() => {
+        store.updateHost('s-1', 'compute-0', { state: 'MAINTAINED' });
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(store.hosts('s-1')[0]!.state).toBe('PENDING');
+    store.close();
+  });
+});
+
