@@ -7,6 +7,7 @@ import { Store } from '../store/store.js';
 import { DEMO_CLOUD } from './demo-cloud.js';
 import { SessionFailedError, UsageError } from './exit-codes.js';
 import type { IO } from './io.js';
+import type { Run } from './main.js';
 import { eventLine } from './render/event-line.js';
 
 export interface DemoOptions {
@@ -18,14 +19,14 @@ export interface DemoOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export function register(program: Command, run: (action: (io: IO) => Promise<void>) => Promise<void>): void {
+export function register(program: Command, run: Run): void {
   program
     .command('demo')
     .description('run a complete rolling maintenance on a built-in simulated cloud, shown live')
     .option('--cloud <file>', 'maintain this sim cloud file instead of the built-in one')
     .option('--speed <n>', 'simulated seconds per real second (0 = as fast as possible; default 60 on a terminal, else 0)')
     .action((flags: { cloud?: string; speed?: string }) =>
-      run((io) => runDemo({ cloudFile: flags.cloud, speed: parseSpeed(flags.speed, io) }, io)),
+      run(({ io }) => runDemo({ cloudFile: flags.cloud, speed: parseSpeed(flags.speed, io) }, io)),
     );
 }
 

@@ -5,10 +5,12 @@ import { RealClock, VirtualClock } from '../engine/clock.js';
 import { Engine } from '../engine/engine.js';
 import type { Clock } from '../domain/clock.js';
 import { Store } from '../store/store.js';
+import { releaseEngineLock, takeEngineLock } from '../client/background.js';
 import type { IO } from './io.js';
+import type { Run } from './main.js';
 import { formatIso } from '../domain/time.js';
 import { eventLine } from './render/event-line.js';
-import { resolveStateDir, storePath } from './state-dir.js';
+import { storePath } from '../client/state-dir.js';
 
 export interface EngineCommandOptions {
   stateDir: string;
@@ -18,19 +20,15 @@ export interface EngineCommandOptions {
   haltAt: number | null;
 }
 
-export function register(program: Command, run: (action: (io: IO) => Promise<void>) => Promise<void>): void {
+export function register(program: Command, run: Run): void {
   program
     .command('engine')
     .description('run the sessions of the state directory until none is active (started for you by session create)')
     .option('--virtual-clock', 'run on simulated time that jumps to the next timer (sim clouds only)')
     .action((flags: { virtualClock?: boolean }) =>
-      run((io) => {
-        const global = program.opts<{ stateDir?: string }>();
+      run(({ io, stateDir }) => {
         const halt = io.env.MAINTCTL_CRASH_TEST_HALT_AT;
-        return runEngine(
-          { stateDir: resolveStateDir(global.stateDir, io.env), virtualClock: Boolean(flags.virtualClock), haltAt: halt ? Number(halt) : null },
-          io,
-        );
+        return runEngine({ stateDir, virtualClock: Boolean(flags.virtualClock), haltAt: halt ? Number(halt) : null }, io);
       }),
     );
 }
@@ -50,10 +48,30 @@ export async function runEngine(options: EngineCommandOptions, io: IO): Promise<
     const line = eventLine(event, event.time);
     if (line) io.out.write(`${formatIso(event.time)} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);
   });
-  engine.start();
-  await engine.whenIdle();
-  await engine.stop();
-  store.close();
+  if (!takeEngineLock(options.stateDir)) {
+    io.out.write(`another engine already runs ${options.stateDir}\n`);
+    store.close();
+    return;
+  }
+  try {
+    engine.start();
+    await runUntilNoSessionIsLeft(engine, options.stateDir);
+  } finally {
+    await engine.stop();
+    releaseEngineLock(options.stateDir);
+    store.close();
+  }
+}
+
+/** A session created just as the engine was going idle must not be left without one. */
+async function runUntilNoSessionIsLeft(engine: Engine, stateDir: string): Promise<void> {
+  for (;;) {
+    await engine.whenIdle();
+    releaseEngineLock(stateDir);
+    const orphans = engine.store.activeSessionIds().filter((id) => !engine.store.leaseHeld(id, engine.clock.now()));
+    if (!orphans.length || !takeEngineLock(stateDir)) return;
+    engine.adoptSessions();
+  }
 }
 
 /** Simulated time survives restarts: it resumes from where the last engine left it. */

@@ -1,43 +1,75 @@
 // The command table and the one place where errors become exit codes. Command modules are
 // imported only when their command runs, so start-up stays fast.
 import { Command, CommanderError } from 'commander';
-import { EXIT, exitCodeFor, UsageError } from './exit-codes.js';
+import { RealClock } from '../engine/clock.js';
+import type { EngineClient } from '../client/client.js';
+import { EmbeddedClient } from '../client/embedded.js';
+import { resolveStateDir } from '../client/state-dir.js';
+import type { Deps } from './deps.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
 import { systemIO, type IO } from './io.js';
+import { parseFormat } from './render/output.js';
 
-type Register = (program: Command, run: (action: (io: IO) => Promise<void>) => Promise<void>) => void;
+export type Run = (action: (deps: Deps & { stateDir: string }) => Promise<void>) => Promise<void>;
+type Module = { register: (program: Command, run: Run) => void };
 
-const COMMANDS: Array<{ name: string; load: () => Promise<{ register: Register }> }> = [
-  { name: 'demo', load: () => import('./demo.js') },
-  { name: 'engine', load: () => import('./engine.js') },
-];
+const COMMANDS: Record<string, () => Promise<Module>> = {
+  session: () => import('./session/index.js'),
+  demo: () => import('./demo.js'),
+  engine: () => import('./engine.js'),
+  __complete: () => import('./complete.js'),
+};
 
 export async function main(argv: string[], io: IO = systemIO()): Promise<number> {
   const program = new Command('maintctl')
     .description('rolling infrastructure maintenance that asks each application before its instances are touched')
+    .option('-o, --output <format>', 'output format: table, json or yaml', 'table')
     .option('--state-dir <dir>', 'state directory of the embedded engine (default $MAINTCTL_STATE_DIR or $XDG_STATE_HOME/maintctl)')
     .option('--no-color', 'no colour in output')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
+    .configureOutput({
+      writeOut: (s) => io.out.write(s),
+      writeErr: (s) => io.err.write(s),
+      // Usage errors read like every other error: one line, named after the tool.
+      outputError: (s, write) => write(`maintctl: ${s.replace(/^error: /, '')}`),
+    });
 
-  let exitCode: number = EXIT.ok;
-  const run = async (action: (io: IO) => Promise<void>) => {
-    const opts = program.opts<{ color?: boolean }>();
-    await action({ ...io, color: io.color && opts.color !== false });
+  let client: EngineClient | null = null;
+  const run: Run = async (action) => {
+    const opts = program.opts<{ output?: string; stateDir?: string; color?: boolean }>();
+    const stateDir = resolveStateDir(opts.stateDir, io.env);
+    const format = parseFormat(opts.output);
+    const commandIO = { ...io, color: io.color && opts.color !== false };
+    const deps = {
+      io: commandIO,
+      format,
+      clock: new RealClock(),
+      stateDir,
+      client: () => (client ??= makeClient(stateDir)),
+    };
+    await action(deps);
   };
-  const wanted = COMMANDS.filter((c) => argv.includes(c.name) || argv.some((a) => a === '--help' || a === '-h') || argv.length === 0);
-  for (const c of wanted.length ? wanted : COMMANDS) (await c.load()).register(program, run);
+  // Only the module of the command asked for is loaded (all of them for help).
+  const wanted = Object.keys(COMMANDS).filter((name) => argv.includes(name));
+  for (const name of wanted.length ? wanted : Object.keys(COMMANDS)) (await COMMANDS[name]!()).register(program, run);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
   } catch (err) {
-    exitCode = report(err, io);
+    return report(err, io);
+  } finally {
+    (client as EngineClient | null)?.close();
   }
-  return exitCode;
+}
+
+function makeClient(stateDir: string): EngineClient {
+  return new EmbeddedClient({ stateDir });
 }
 
 function report(err: unknown, io: IO): number {
   if (err instanceof CommanderError) {
-    // --help and --version end here with code 0; anything else is a usage error.
+    // --help and --version end here with code 0; anything else is a usage error already printed.
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   const code = exitCodeFor(err);
@@ -46,5 +78,3 @@ function report(err: unknown, io: IO): number {
   if (code === EXIT.error && err instanceof Error && io.env.MAINTCTL_DEBUG) io.err.write(`${err.stack ?? ''}\n`);
   return code;
 }
-
-export { UsageError };

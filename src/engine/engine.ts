@@ -16,6 +16,7 @@ import { openDriver as defaultOpenDriver, type DriverFactory } from '../infra/in
 import { EventBus } from '../notify/bus.js';
 import type { Store } from '../store/store.js';
 import { getWorkflow } from '../workflows/registry.js';
+import type { Workflow } from '../workflows/types.js';
 import { PluginRegistry } from './plugins.js';
 import { SessionRunner } from './runner.js';
 
@@ -60,11 +61,13 @@ export class Engine {
   private readonly watchMs: number | null;
   private readonly checkpoint: (label: string) => Promise<void>;
   private readonly running = new Map<string, Running>();
+  private readonly deleting = new Set<string>();
   private watchTimer: { cancel(): void } | null = null;
   private lastDataVersion = -1;
   private started = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
+  private serving: Promise<void> = Promise.resolve();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -89,9 +92,15 @@ export class Engine {
   async stop(): Promise<void> {
     this.stopped = true;
     this.watchTimer?.cancel();
+    await this.serving;
     const all = [...this.running.values()];
     for (const r of all) r.runner.stop();
     await Promise.all(all.map((r) => r.done));
+  }
+
+  /** Takes on unfinished sessions no engine runs (e.g. created while this one was finishing). */
+  adoptSessions(): void {
+    for (const id of this.store.activeSessionIds()) this.launch(id);
   }
 
   /** Sessions this engine is running now. */
@@ -246,7 +255,9 @@ export class Engine {
 
   /** Stops a session and forgets it; hosts it disabled are enabled again unless told otherwise. */
   async deleteSession(sessionId: string, options: { keepDisabled?: boolean } = {}): Promise<{ reenabled: string[] }> {
-    const session = this.store.getSession(sessionId);
+    const session = this.store.findSession(sessionId);
+    if (!session) return { reenabled: [] };
+    this.deleting.add(sessionId);
     const running = this.running.get(sessionId);
     running?.runner.stop();
     await running?.done;
@@ -260,6 +271,7 @@ export class Engine {
       }
     }
     this.store.tx(() => this.store.deleteSession(sessionId));
+    this.deleting.delete(sessionId);
     return { reenabled };
   }
 
@@ -272,22 +284,26 @@ export class Engine {
     this.bus.publish(events);
   }
 
-  private adoptSessions(): void {
-    for (const id of this.store.activeSessionIds()) this.launch(id);
-  }
-
   private launch(sessionId: string): void {
     // An engine not started only records (e.g. a CLI handing sessions to a background engine).
-    if (!this.started || this.stopped || this.running.has(sessionId)) return;
+    if (!this.started || this.stopped || this.running.has(sessionId) || this.deleting.has(sessionId)) return;
     if (!this.store.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs)) return;
     const session = this.store.getSession(sessionId);
-    const driver = this.openDriver(session.driver, { store: this.store, clock: this.clock });
+    let driver: InfraDriver;
+    let workflow: Workflow;
+    try {
+      driver = this.openDriver(session.driver, { store: this.store, clock: this.clock });
+      workflow = getWorkflow(session.workflow);
+    } catch (err) {
+      this.store.releaseLease(sessionId, this.owner);
+      return this.failUnrunnable(session, (err as Error).message);
+    }
     const runner = new SessionRunner(sessionId, {
       store: this.store,
       clock: this.clock,
       bus: this.bus,
       driver,
-      workflow: getWorkflow(session.workflow),
+      workflow,
       plugins: this.plugins,
       baseUrl: this.baseUrl,
       checkpoint: this.checkpoint,
@@ -309,6 +325,29 @@ export class Engine {
         if (this.running.size === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
       });
     this.running.set(sessionId, { runner, done });
+  }
+
+  /** A session whose driver or workflow cannot be opened here fails, saying why. */
+  private failUnrunnable(session: Session, cause: string): void {
+    this.record(session.id, (emit) => {
+      const now = this.clock.now();
+      this.store.updateSession(session.id, {
+        state: 'MAINTENANCE_FAILED',
+        failure: `cannot run the session here: ${cause}`,
+        failedState: session.state,
+        visit: session.visit + 1,
+        stateEnteredAt: now,
+        updatedAt: now,
+      });
+      emit(SESSION_EVENT, {
+        service: 'maintctl',
+        session_id: session.id,
+        state: 'MAINTENANCE_FAILED',
+        previous_state: session.state,
+        percent_done: percentDone({ state: 'MAINTENANCE_FAILED' }, this.store.hosts(session.id)),
+        failure: `cannot run the session here: ${cause}`,
+      });
+    });
   }
 
   private isActive(sessionId: string): boolean {
@@ -349,8 +388,25 @@ export class Engine {
         this.adoptSessions();
       }
       for (const id of this.running.keys()) this.store.acquireLease(id, this.owner, this.clock.now(), this.leaseTtlMs);
-      this.scheduleWatch();
+      this.serving = this.serveRequests().finally(() => {
+        if (!this.stopped) this.scheduleWatch();
+      });
     });
+  }
+
+  /** Carries out what other processes asked about the sessions this engine runs. */
+  async serveRequests(): Promise<void> {
+    for (const request of this.store.pendingRequests()) {
+      if (!this.running.has(request.sessionId) && this.store.findSession(request.sessionId)) continue;
+      let result: object;
+      try {
+        if (request.kind !== 'delete') throw new Error(`unknown request ${request.kind}`);
+        result = { ok: true, ...(await this.deleteSession(request.sessionId, { keepDisabled: Boolean(request.params.keepDisabled) })) };
+      } catch (err) {
+        result = { ok: false, error: (err as Error).message };
+      }
+      this.store.finishRequest(request.id, result, this.clock.now());
+    }
   }
 }
 

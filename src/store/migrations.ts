@@ -136,6 +136,17 @@ export const MIGRATIONS: Migration[] = [
 
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
+      -- What another process asks of the engine that runs a session (e.g. delete it).
+      CREATE TABLE requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        params TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        done_at INTEGER,
+        result TEXT
+      );
+
       -- The simulated cloud (infra/sim) keeps its whole state here too.
       CREATE TABLE sim_clouds (
         id TEXT PRIMARY KEY,

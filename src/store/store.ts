@@ -466,9 +466,45 @@ export class Store {
     this.stmt('DELETE FROM leases WHERE session_id = ? AND owner = ?').run(sessionId, owner);
   }
 
+  /** Whether some engine holds a valid lease on the session (and, if on this machine, still runs). */
+  leaseHeld(sessionId: string, now: number): boolean {
+    const row = this.stmt('SELECT * FROM leases WHERE session_id = ?').get(sessionId) as Row | undefined;
+    return row !== undefined && Number(row.expires_at) > now && !ownerIsGone(row);
+  }
+
   lease(sessionId: string): Lease | null {
     const row = this.stmt('SELECT * FROM leases WHERE session_id = ?').get(sessionId) as Row | undefined;
     return row ? { owner: String(row.owner), hostname: String(row.hostname), pid: Number(row.pid), expiresAt: Number(row.expires_at) } : null;
+  }
+
+  // ---- requests from other processes to the engine running a session
+
+  addRequest(sessionId: string, kind: string, params: object, now: number): number {
+    const info = this.stmt('INSERT INTO requests (session_id, kind, params, created_at) VALUES (?, ?, ?, ?)').run(sessionId, kind, json(params), now);
+    return Number(info.lastInsertRowid);
+  }
+
+  pendingRequests(): Array<{ id: number; sessionId: string; kind: string; params: Record<string, unknown> }> {
+    return (this.stmt('SELECT * FROM requests WHERE done_at IS NULL ORDER BY id').all() as Row[]).map((r) => ({
+      id: Number(r.id),
+      sessionId: String(r.session_id),
+      kind: String(r.kind),
+      params: parse(r.params),
+    }));
+  }
+
+  finishRequest(id: number, result: object, now: number): void {
+    this.stmt('UPDATE requests SET done_at = ?, result = ? WHERE id = ?').run(now, json(result), id);
+  }
+
+  /** The result once the request was carried out, else null. */
+  requestResult(id: number): Record<string, unknown> | null {
+    const row = this.stmt('SELECT result FROM requests WHERE id = ? AND done_at IS NOT NULL').get(id) as Row | undefined;
+    return row ? parse(row.result) : null;
+  }
+
+  deleteRequest(id: number): void {
+    this.stmt('DELETE FROM requests WHERE id = ?').run(id);
   }
 
   // ---- meta

@@ -57,3 +57,8 @@ export function importCloud(store: Store, cloud: CloudFile, name: string, now: n
   });
   return cloudId;
 }
+
+/** Removes a simulated cloud and everything in it (used to undo an import when a session is refused). */
+export function removeCloud(store: Store, cloudId: string): void {
+  store.tx(() => store.db.prepare('DELETE FROM sim_clouds WHERE id = ?').run(cloudId));
+}

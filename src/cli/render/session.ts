@@ -1,0 +1,66 @@
+// How a session looks to people: a header, then hosts, projects and (on request) instances.
+import type { ChalkInstance } from 'chalk';
+import type { SessionDocument, SessionSummary } from '../../engine/session-view.js';
+import { stateColour } from './style.js';
+import { table } from './table.js';
+
+export function ago(fromIso: string, now: number): string {
+  const s = Math.max(0, Math.round((now - Date.parse(fromIso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function sessionList(c: ChalkInstance, sessions: SessionSummary[], now: number): string {
+  if (!sessions.length) return 'No sessions.';
+  return table(
+    c,
+    ['ID', 'STATE', 'WORKFLOW', 'HOSTS', 'STARTED', 'AGE'],
+    sessions.map((s) => [
+      s.session_id,
+      stateColour(c, s.state),
+      s.workflow,
+      `${s.hosts_maintained}/${s.hosts_total}`,
+      s.created_at.slice(0, 19).replace('T', ' '),
+      ago(s.created_at, now),
+    ]),
+  );
+}
+
+export function sessionView(c: ChalkInstance, doc: SessionDocument, now: number, options: { instances?: boolean } = {}): string {
+  const finished = doc.state === 'MAINTENANCE_DONE' || doc.state === 'MAINTENANCE_FAILED';
+  const elapsed = finished ? ago(doc.created_at, Date.parse(doc.updated_at)) : ago(doc.created_at, now);
+  const header = [
+    `${c.bold('Session')}   ${doc.session_id}`,
+    `${c.bold('State')}     ${stateColour(c, doc.state)}  ${doc.percent_done}% done  ${elapsed}${finished ? '' : ' elapsed'}`,
+    `${c.bold('Workflow')}  ${doc.workflow}, maintenance at ${doc.maintenance_at} UTC`,
+  ];
+  if (doc.failure) header.push(`${c.bold('Failure')}   ${c.red(doc.failure)}`);
+  if (doc.target_host && !finished) header.push(`${c.bold('Emptying')}  ${doc.target_host}`);
+  const hosts = table(
+    c,
+    ['HOST', 'TYPE', 'STATE', 'INSTANCES', 'SCHEDULING'],
+    doc.hosts.map((h) => [h.name, h.type, stateColour(c, h.state), h.instances, h.disabled_before ? 'disabled before' : h.disabled ? 'disabled' : 'enabled']),
+  );
+  const parts = [header.join('\n'), hosts];
+  if (doc.projects.length) {
+    parts.push(
+      table(
+        c,
+        ['PROJECT', 'ASKED', 'REPLY', 'REPLY BY'],
+        doc.projects.map((p) => [p.project_id, p.state ?? '-', p.reply_state ? stateColour(c, p.reply_state) : '-', p.reply_at ?? '-']),
+      ),
+    );
+  }
+  if (options.instances && doc.instances.length) {
+    parts.push(
+      table(
+        c,
+        ['INSTANCE', 'NAME', 'PROJECT', 'HOST', 'ACTION', 'DONE'],
+        doc.instances.map((i) => [i.instance_id, i.name, i.project_id, i.host, i.action ?? '-', i.action_done ? 'yes' : 'no']),
+      ),
+    );
+  }
+  return parts.join('\n\n');
+}

@@ -1,0 +1,111 @@
+// maintctl session create: a new maintenance session from flags or a Fenix JSON request.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Deps } from '../deps.js';
+import { SessionFailedError, UsageError } from '../exit-codes.js';
+import { checkTime, collect, parseAction, parseDuration, parseHosts, parseMetadata, parseSeconds } from '../flags.js';
+import { emit } from '../render/output.js';
+import { sessionView } from '../render/session.js';
+import { styleFor } from '../render/style.js';
+import { follow, followMode } from './follow.js';
+
+export interface CreateOptions {
+  request: Record<string, unknown>;
+  cloudFile?: string;
+  wait: boolean;
+  timeoutMs?: number;
+}
+
+interface CreateFlags {
+  hosts?: string;
+  at?: string;
+  workflow?: string;
+  metadata: string[];
+  action: string[];
+  download: string[];
+  cloud?: string;
+  replyTimeout?: string;
+  scaleInTimeout?: string;
+  parallel?: string;
+  file?: string;
+  wait?: boolean;
+  timeout?: string;
+}
+
+export function register(session: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
+  session
+    .command('create')
+    .description('start a maintenance session')
+    .option('--hosts <a,b,...>', 'hosts to maintain (default: every host the infrastructure has)')
+    .option('--at <time>', 'when maintenance starts: "2018-02-28 06:06:03" (UTC) or ISO 8601 (default: now)')
+    .option('--workflow <name>', 'workflow to run', 'default')
+    .option('--metadata <key=value>', 'metadata for projects and plug-ins (repeatable)', collect, [])
+    .option('--action <type:plugin[:k=v,...]>', 'action plug-in: type pre, host, post, compute or controller (repeatable)', collect, [])
+    .option('--download <url>', 'software to download for the plug-ins (repeatable)', collect, [])
+    .option('--cloud <file>', 'simulated cloud file to maintain (kept with the session)')
+    .option('--reply-timeout <duration>', 'time each project has to answer (default 20s)')
+    .option('--scale-in-timeout <duration>', 'time each project has to answer SCALE_IN and MAINTENANCE_COMPLETE (default 60s)')
+    .option('--parallel <n>', 'computes maintained at once (default 1)')
+    .option('-f, --file <file>', 'the whole request as Fenix JSON (POST /v1/maintenance body)')
+    .option('--wait', 'follow the session to its end; exit 0 done, 3 failed')
+    .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)')
+    .action((flags: CreateFlags) => run((deps) => runCreate(parseCreateFlags(flags), deps)));
+}
+
+export function parseCreateFlags(flags: CreateFlags): CreateOptions {
+  if (flags.timeout && !flags.wait) throw new UsageError('--timeout needs --wait');
+  const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs: flags.timeout ? parseDuration(flags.timeout, '--timeout') : undefined };
+  if (flags.file) {
+    const mixed = (['hosts', 'at', 'replyTimeout', 'scaleInTimeout', 'parallel'] as const).filter((k) => flags[k] !== undefined);
+    if (mixed.length || flags.metadata.length || flags.action.length || flags.download.length) {
+      throw new UsageError('-f FILE is the whole request: give the other session fields in the file, not as flags');
+    }
+    return { ...options, request: readRequestFile(flags.file) };
+  }
+  const request: Record<string, unknown> = {
+    hosts: flags.hosts ? parseHosts(flags.hosts) : [],
+    state: 'MAINTENANCE',
+    workflow: flags.workflow ?? 'default',
+    metadata: parseMetadata(flags.metadata),
+    actions: flags.action.map(parseAction),
+    download: flags.download,
+  };
+  if (flags.at) request.maintenance_at = checkTime(flags.at);
+  if (flags.replyTimeout) request.project_maintenance_reply = parseSeconds(flags.replyTimeout, '--reply-timeout');
+  if (flags.scaleInTimeout) request.project_scale_in_reply = parseSeconds(flags.scaleInTimeout, '--scale-in-timeout');
+  if (flags.parallel) {
+    const n = Number(flags.parallel);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid --parallel "${flags.parallel}": give a whole number of hosts, 1 or more`);
+    request.max_parallel_hosts = n;
+  }
+  return { ...options, request };
+}
+
+function readRequestFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read request file ${path}: it does not exist or is not readable`);
+  }
+  try {
+    const body = JSON.parse(text) as unknown;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
+    return body as Record<string, unknown>;
+  } catch (err) {
+    throw new UsageError(`request file ${path} is not a JSON object: ${(err as Error).message}`);
+  }
+}
+
+export async function runCreate(options: CreateOptions, deps: Deps): Promise<void> {
+  const id = await deps.client().createSession({ request: options.request, cloudFile: options.cloudFile });
+  if (!options.wait) {
+    emit(deps.io, deps.format, { session_id: id }, () => id);
+    return;
+  }
+  const mode = followMode(deps);
+  const doc = await follow(id, deps, { mode, timeoutMs: options.timeoutMs });
+  // The live view already shows the final table; otherwise print the final document now.
+  if (mode !== 'live') emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now()));
+  if (doc.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${id} failed: ${doc.failure ?? 'no cause recorded'}`);
+}

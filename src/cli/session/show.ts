@@ -1,0 +1,40 @@
+// maintctl session show: where a session is, host by host and project by project.
+import type { Command } from 'commander';
+import type { Deps } from '../deps.js';
+import { SessionFailedError } from '../exit-codes.js';
+import { emit } from '../render/output.js';
+import { sessionView } from '../render/session.js';
+import { styleFor } from '../render/style.js';
+import { follow, followMode } from './follow.js';
+
+export interface ShowOptions {
+  id: string;
+  instances: boolean;
+  watch: boolean;
+}
+
+export function register(session: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
+  session
+    .command('show')
+    .description('show a session (ID or an unambiguous prefix)')
+    .argument('<id>', 'session id or prefix')
+    .option('--instances', 'also list every instance with its project, host and action')
+    .option('-w, --watch', 'follow the session until it ends (live on a terminal, a line per event otherwise)')
+    .action((id: string, flags: { instances?: boolean; watch?: boolean }) =>
+      run((deps) => runShow({ id, instances: Boolean(flags.instances), watch: Boolean(flags.watch) }, deps)),
+    );
+}
+
+export async function runShow(options: ShowOptions, deps: Deps): Promise<void> {
+  const client = deps.client();
+  const id = await client.resolveId(options.id);
+  if (options.watch) {
+    const mode = followMode(deps);
+    const doc = await follow(id, deps, { mode, instances: options.instances });
+    if (mode === 'quiet') emit(deps.io, deps.format, doc, () => '');
+    if (doc.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${id} failed: ${doc.failure ?? 'no cause recorded'}`);
+    return;
+  }
+  const doc = await client.showSession(id);
+  emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now(), { instances: options.instances }));
+}

@@ -1,0 +1,42 @@
+// maintctl session update: continue a failed session from where it failed, once the cause is fixed.
+import type { Command } from 'commander';
+import type { Deps } from '../deps.js';
+import { SessionFailedError, UsageError } from '../exit-codes.js';
+import { parseDuration } from '../flags.js';
+import { emit } from '../render/output.js';
+import { sessionView } from '../render/session.js';
+import { styleFor } from '../render/style.js';
+import { follow, followMode } from './follow.js';
+
+export interface UpdateOptions {
+  id: string;
+  wait: boolean;
+  timeoutMs?: number;
+}
+
+export function register(session: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
+  session
+    .command('update')
+    .description('continue a MAINTENANCE_FAILED session from the state it failed in')
+    .argument('<id>', 'session id or prefix')
+    .option('--wait', 'follow the session to its end; exit 0 done, 3 failed')
+    .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)')
+    .action((id: string, flags: { wait?: boolean; timeout?: string }) => {
+      if (flags.timeout && !flags.wait) throw new UsageError('--timeout needs --wait');
+      const timeoutMs = flags.timeout ? parseDuration(flags.timeout, '--timeout') : undefined;
+      return run((deps) => runUpdate({ id, wait: Boolean(flags.wait), timeoutMs }, deps));
+    });
+}
+
+export async function runUpdate(options: UpdateOptions, deps: Deps): Promise<void> {
+  const client = deps.client();
+  const doc = await client.continueSession(options.id);
+  if (!options.wait) {
+    emit(deps.io, deps.format, doc, () => `session ${doc.session_id} continues in ${doc.state}`);
+    return;
+  }
+  const mode = followMode(deps);
+  const end = await follow(doc.session_id, deps, { mode, timeoutMs: options.timeoutMs });
+  if (mode !== 'live') emit(deps.io, deps.format, end, () => sessionView(styleFor(deps.io), end, deps.clock.now()));
+  if (end.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${end.session_id} failed: ${end.failure ?? 'no cause recorded'}`);
+}

@@ -1,0 +1,116 @@
+// The embedded engine client: reads and writes the state directory's store directly and leaves
+// the running to a background engine process (started when needed).
+import type { Clock } from '../domain/clock.js';
+import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
+import { createSessionSchema } from '../domain/schemas.js';
+import { parseWith } from '../domain/validate.js';
+import { RealClock } from '../engine/clock.js';
+import { Engine } from '../engine/engine.js';
+import { sessionDocument, sessionSummary } from '../engine/session-view.js';
+import { importCloud, readCloudFile, removeCloud } from '../infra/sim/cloud-file.js';
+import { Store } from '../store/store.js';
+import { storePath } from './state-dir.js';
+import type { CreateInput, EngineClient } from './client.js';
+import { ensureEngine } from './background.js';
+
+export interface EmbeddedOptions {
+  stateDir: string;
+  clock?: Clock;
+  /** Starts the background engine; tests of the client alone turn it off. */
+  startEngine?: (stateDir: string) => void;
+  /** How long to wait for a running engine to carry out a request, in ms. */
+  requestTimeoutMs?: number;
+}
+
+export class EmbeddedClient implements EngineClient {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  /** Records sessions and replies; never runs them (the background engine does). */
+  private readonly recorder: Engine;
+
+  constructor(private readonly options: EmbeddedOptions) {
+    this.store = Store.open(storePath(options.stateDir));
+    this.clock = options.clock ?? new RealClock();
+    this.recorder = new Engine({ store: this.store, clock: this.clock });
+  }
+
+  private startEngine(): void {
+    (this.options.startEngine ?? ((dir) => ensureEngine(dir)))(this.options.stateDir);
+  }
+
+  async createSession(input: CreateInput): Promise<string> {
+    // Check the request before anything is written.
+    parseWith(createSessionSchema, input.request, 'session request');
+    if (!input.cloudFile) {
+      throw new InvalidInputError('no infrastructure to maintain: give --cloud FILE (a sim cloud file)');
+    }
+    const cloud = readCloudFile(input.cloudFile);
+    const cloudId = importCloud(this.store, cloud, input.cloudFile, this.clock.now());
+    try {
+      const session = await this.recorder.createSession(input.request, { kind: 'sim', cloudId, cloudFile: input.cloudFile });
+      this.startEngine();
+      return session.id;
+    } catch (err) {
+      removeCloud(this.store, cloudId); // leave the store as it was
+      throw err;
+    }
+  }
+
+  async listSessions() {
+    return this.store.listSessions().map((s) => sessionSummary(this.store, s.id));
+  }
+
+  async showSession(id: string) {
+    return sessionDocument(this.store, this.store.resolveSessionId(id));
+  }
+
+  async events(id: string, afterId: number) {
+    return this.store.events(id, afterId);
+  }
+
+  async resolveId(idOrPrefix: string) {
+    return this.store.resolveSessionId(idOrPrefix);
+  }
+
+  async deleteSession(idOrPrefix: string, options: { keepDisabled: boolean }) {
+    const id = this.store.resolveSessionId(idOrPrefix);
+    if (!this.store.leaseHeld(id, this.clock.now())) {
+      // Nobody runs it: this process can clean up itself.
+      return this.recorder.deleteSession(id, options);
+    }
+    const requestId = this.store.addRequest(id, 'delete', options, this.clock.now());
+    const result = await this.awaitRequest(requestId);
+    this.store.deleteRequest(requestId);
+    if (!result.ok) throw new RefusedError(`the engine could not delete session ${id}: ${String(result.error)}`);
+    return { reenabled: (result.reenabled as string[]) ?? [] };
+  }
+
+  private awaitRequest(requestId: number): Promise<Record<string, unknown>> {
+    const deadline = this.clock.now() + (this.options.requestTimeoutMs ?? 15_000);
+    return new Promise((resolve, reject) => {
+      const poll = () => {
+        const result = this.store.requestResult(requestId);
+        if (result) return resolve(result);
+        if (this.clock.now() >= deadline) {
+          this.store.deleteRequest(requestId);
+          return reject(new RefusedError('the engine running this session did not answer: see engine.log in the state directory'));
+        }
+        this.clock.at(this.clock.now() + 50, poll);
+      };
+      poll();
+    });
+  }
+
+  async continueSession(idOrPrefix: string) {
+    const id = this.store.resolveSessionId(idOrPrefix);
+    const session = this.store.findSession(id);
+    if (!session) throw new NotFoundError(`no session ${idOrPrefix}`);
+    this.recorder.continueSession(id);
+    this.startEngine();
+    return sessionDocument(this.store, id);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}

@@ -1,0 +1,101 @@
+// The documents people and scripts read about sessions (`session show -o json`, the API's detail).
+// Field names follow Fenix's snake_case; the shape is documented in README ("session show").
+import type { Store } from '../store/store.js';
+import { percentDone } from '../domain/progress.js';
+import { affectedInstances } from '../domain/replies.js';
+import { formatFenixTime, formatIso } from '../domain/time.js';
+
+export interface SessionSummary {
+  session_id: string;
+  state: string;
+  workflow: string;
+  hosts_maintained: number;
+  hosts_total: number;
+  percent_done: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionDocument {
+  session_id: string;
+  state: string;
+  workflow: string;
+  maintenance_at: string;
+  created_at: string;
+  updated_at: string;
+  metadata: Record<string, unknown>;
+  percent_done: number;
+  failure: string | null;
+  failed_state: string | null;
+  target_host: string | null;
+  actions: Array<{ plugin: string; type: string; metadata: Record<string, unknown> }>;
+  download: string[];
+  driver: Record<string, unknown>;
+  hosts: Array<{ name: string; type: string; state: string; maintained: boolean; disabled: boolean; disabled_before: boolean; instances: number }>;
+  projects: Array<{ project_id: string; state: string | null; reply_state: string | null; reply_at: string | null; instance_ids: string[] }>;
+  instances: Array<{ instance_id: string; name: string; project_id: string; host: string; action: string | null; action_done: boolean }>;
+  events: Array<{ id: number; time: string; event_type: string; payload: Record<string, unknown> }>;
+}
+
+export function sessionSummary(store: Store, sessionId: string): SessionSummary {
+  const session = store.getSession(sessionId);
+  const hosts = store.hosts(sessionId);
+  return {
+    session_id: session.id,
+    state: session.state,
+    workflow: session.workflow,
+    hosts_maintained: hosts.filter((h) => h.state === 'MAINTAINED').length,
+    hosts_total: hosts.length,
+    percent_done: percentDone(session, hosts),
+    created_at: formatIso(session.createdAt),
+    updated_at: formatIso(session.updatedAt),
+  };
+}
+
+export function sessionDocument(store: Store, sessionId: string): SessionDocument {
+  const session = store.getSession(sessionId);
+  const hosts = store.hosts(sessionId);
+  const instances = store.instances(sessionId);
+  const asked = (p: { visit: number }) => p.visit === session.visit;
+  return {
+    session_id: session.id,
+    state: session.state,
+    workflow: session.workflow,
+    maintenance_at: formatFenixTime(session.maintenanceAt),
+    created_at: formatIso(session.createdAt),
+    updated_at: formatIso(session.updatedAt),
+    metadata: session.metadata,
+    percent_done: percentDone(session, hosts),
+    failure: session.failure,
+    failed_state: session.failedState,
+    target_host: session.targetHost,
+    actions: session.actions,
+    download: session.download,
+    driver: session.driver,
+    hosts: hosts.map((h) => ({
+      name: h.name,
+      type: h.type,
+      state: h.state,
+      maintained: h.state === 'MAINTAINED',
+      disabled: h.disabled || h.disabledBefore,
+      disabled_before: h.disabledBefore,
+      instances: instances.filter((i) => i.host === h.name).length,
+    })),
+    projects: store.projects(sessionId).map((p) => ({
+      project_id: p.projectId,
+      state: p.state,
+      reply_state: p.replyState,
+      reply_at: p.replyAt === null || !asked(p) ? null : formatFenixTime(p.replyAt),
+      instance_ids: asked(p) ? affectedInstances(p, instances).map((i) => i.instanceId) : [],
+    })),
+    instances: instances.map((i) => ({
+      instance_id: i.instanceId,
+      name: i.name,
+      project_id: i.projectId,
+      host: i.host,
+      action: i.action,
+      action_done: i.actionDone,
+    })),
+    events: store.events(sessionId).map((e) => ({ id: e.id, time: formatIso(e.time), event_type: e.eventType, payload: e.payload })),
+  };
+}
