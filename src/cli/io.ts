@@ -1,5 +1,11 @@
 // All terminal behaviour goes through one IO object, with a test double that captures output.
 import { Writable } from 'node:stream';
+import ora from 'ora';
+
+export interface Spinner {
+  text(text: string): void;
+  stop(): void;
+}
 
 export interface IO {
   out: NodeJS.WritableStream;
@@ -7,11 +13,28 @@ export interface IO {
   isTTY: boolean;
   color: boolean;
   env: NodeJS.ProcessEnv;
+  /** A spinner on stderr for people waiting; does nothing when nobody is watching a terminal. */
+  spinner(text: string): Spinner;
 }
 
+const NO_SPINNER: Spinner = { text: () => undefined, stop: () => undefined };
+
+/** Live terminal effects (colour, spinner, redraw) only on a terminal, never with NO_COLOR or in CI. */
 export function systemIO(env: NodeJS.ProcessEnv = process.env): IO {
   const isTTY = Boolean(process.stdout.isTTY);
-  return { out: process.stdout, err: process.stderr, isTTY, color: isTTY && !env.NO_COLOR && !env.CI, env };
+  const live = isTTY && !env.NO_COLOR && !env.CI;
+  return {
+    out: process.stdout,
+    err: process.stderr,
+    isTTY,
+    color: live,
+    env,
+    spinner: (text) => {
+      if (!live || !process.stderr.isTTY) return NO_SPINNER;
+      const s = ora({ text, stream: process.stderr }).start();
+      return { text: (t) => void (s.text = t), stop: () => void s.stop() };
+    },
+  };
 }
 
 /** Captures everything written, for tests. */
@@ -30,6 +53,7 @@ export function bufferIO(env: NodeJS.ProcessEnv = {}): IO & { stdout(): string; 
     isTTY: false,
     color: false,
     env,
+    spinner: () => NO_SPINNER,
     stdout: () => chunks.out.join(''),
     stderr: () => chunks.err.join(''),
   };

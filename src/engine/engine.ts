@@ -5,7 +5,6 @@ import type { Clock } from '../domain/clock.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
 import { DEFAULT_OPTIONS, type DriverSpec, type Host, type Session, type SessionEvent } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
-import { percentDone } from '../domain/progress.js';
 import { affectedInstances, checkReply } from '../domain/replies.js';
 import { createSessionSchema, projectReplySchema } from '../domain/schemas.js';
 import { isTerminal } from '../domain/states.js';
@@ -17,6 +16,7 @@ import { EventBus } from '../notify/bus.js';
 import type { Store } from '../store/store.js';
 import { getWorkflow } from '../workflows/registry.js';
 import type { Workflow } from '../workflows/types.js';
+import { sessionNotice } from './notices.js';
 import { PluginRegistry } from './plugins.js';
 import { SessionRunner } from './runner.js';
 
@@ -161,14 +161,7 @@ export class Engine {
       for (const h of hosts.filter((x) => x.disabledBefore)) {
         emit('maintctl.host.disabled_before', { host: h.name, note: 'disabled before the session: it is maintained but left disabled' });
       }
-      emit(SESSION_EVENT, {
-        service: 'maintctl',
-        session_id: session.id,
-        state: session.state,
-        previous_state: null,
-        percent_done: percentDone(session, hosts),
-        failure: null,
-      });
+      emit(SESSION_EVENT, sessionNotice(this.store, session.id, null));
     });
     this.launch(session.id);
     return session;
@@ -240,14 +233,7 @@ export class Engine {
         stateEnteredAt: now,
         updatedAt: now,
       });
-      emit(SESSION_EVENT, {
-        service: 'maintctl',
-        session_id: sessionId,
-        state: session.failedState,
-        previous_state: session.state,
-        percent_done: percentDone({ state: session.failedState }, this.store.hosts(sessionId)),
-        failure: null,
-      });
+      emit(SESSION_EVENT, sessionNotice(this.store, sessionId, session.state));
     });
     this.launch(sessionId);
     return this.store.getSession(sessionId);
@@ -339,14 +325,7 @@ export class Engine {
         stateEnteredAt: now,
         updatedAt: now,
       });
-      emit(SESSION_EVENT, {
-        service: 'maintctl',
-        session_id: session.id,
-        state: 'MAINTENANCE_FAILED',
-        previous_state: session.state,
-        percent_done: percentDone({ state: 'MAINTENANCE_FAILED' }, this.store.hosts(session.id)),
-        failure: `cannot run the session here: ${cause}`,
-      });
+      emit(SESSION_EVENT, sessionNotice(this.store, session.id, session.state));
     });
   }
 

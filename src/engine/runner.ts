@@ -3,7 +3,6 @@
 // wake-up (a reply, a finished operation), never sleep-polling.
 import type { Clock, Timer } from '../domain/clock.js';
 import type { Operation, SessionEvent } from '../domain/model.js';
-import { percentDone } from '../domain/progress.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { isTerminal, type SessionState } from '../domain/states.js';
 import type { InfraDriver, Observation } from '../infra/driver.js';
@@ -11,6 +10,7 @@ import type { EventBus } from '../notify/bus.js';
 import type { Store } from '../store/store.js';
 import type { Decision, Snapshot, Workflow } from '../workflows/types.js';
 import type { PluginRegistry } from './plugins.js';
+import { sessionNotice } from './notices.js';
 import { reconcileInstances } from './reconcile.js';
 
 export interface RunnerDeps {
@@ -135,16 +135,7 @@ export class SessionRunner {
   }
 
   private emitSessionState(emit: Emit, previous: SessionState | null): void {
-    const { store } = this.deps;
-    const session = store.getSession(this.sessionId);
-    emit(SESSION_EVENT, {
-      service: 'maintctl',
-      session_id: this.sessionId,
-      state: session.state,
-      previous_state: previous,
-      percent_done: percentDone(session, store.hosts(this.sessionId)),
-      failure: session.failure,
-    });
+    emit(SESSION_EVENT, sessionNotice(this.deps.store, this.sessionId, previous));
   }
 
   private async apply(snap: Snapshot, d: Exclude<Decision, { kind: 'wait' | 'idle' }>): Promise<void> {

@@ -1,5 +1,6 @@
 // Following a session to its end: a live table on a terminal, one line per event otherwise,
-// or nothing (for -o json/yaml). Cross-process changes are picked up every 100 ms.
+// or only a spinner (for -o json/yaml). Other processes' changes are picked up every 100 ms.
+import type { SessionEvent } from '../../domain/model.js';
 import { isTerminal, type SessionState } from '../../domain/states.js';
 import type { SessionDocument } from '../../engine/session-view.js';
 import type { Deps } from '../deps.js';
@@ -20,38 +21,62 @@ const POLL_MS = 100;
 
 export function followMode(deps: Deps): FollowMode {
   if (deps.format !== 'table') return 'quiet';
-  return deps.io.isTTY && !deps.io.env.CI ? 'live' : 'lines';
+  return deps.io.color ? 'live' : 'lines';
+}
+
+/** Draws what changed since the last poll, the way the mode wants it. */
+function renderer(deps: Deps, options: FollowOptions, first: SessionDocument) {
+  const { io, clock } = deps;
+  const c = styleFor(io);
+  const start = Date.parse(first.created_at);
+  const names = new Map<string, string>();
+  let drawnLines = 0;
+  const spinner = options.mode === 'quiet' ? io.spinner(`session ${first.session_id.slice(0, 8)}: ${first.state}`) : null;
+  return {
+    draw(doc: SessionDocument, events: SessionEvent[], initial: boolean) {
+      for (const i of doc.instances) names.set(i.instance_id, i.name);
+      if (options.mode === 'lines') {
+        for (const e of events) {
+          const line = eventLine(e, start, (id) => names.get(id));
+          if (line) io.out.write(`${line}\n`);
+        }
+      } else if (options.mode === 'quiet') {
+        spinner?.text(`session ${doc.session_id.slice(0, 8)}: ${doc.state} (${doc.percent_done}%)`);
+      } else if (events.length || initial) {
+        // Move up over the previous frame and clear it, then draw the new one.
+        const frame = `${sessionView(c, doc, clock.now(), { instances: options.instances })}\n`;
+        io.out.write(`${drawnLines ? `\x1b[${drawnLines}F\x1b[0J` : ''}${frame}`);
+        drawnLines = frame.split('\n').length - 1;
+      }
+    },
+    stop: () => spinner?.stop(),
+  };
 }
 
 export async function follow(id: string, deps: Deps, options: FollowOptions): Promise<SessionDocument> {
   const client = deps.client();
-  const { io, clock } = deps;
-  const c = styleFor(io);
+  const { clock } = deps;
   const started = clock.now();
-  let after = 0;
-  let drawn = 0;
   let doc = await client.showSession(id);
-  const start = Date.parse(doc.created_at);
-  const names = new Map(doc.instances.map((i) => [i.instance_id, i.name]));
-  for (;;) {
-    const events = await client.events(id, after);
-    if (events.length) after = events.at(-1)!.id;
-    if (events.length || drawn === 0) doc = await client.showSession(id);
-    for (const i of doc.instances) names.set(i.instance_id, i.name);
-    if (options.mode === 'lines') {
-      for (const e of events) {
-        const line = eventLine(e, start, (iid) => names.get(iid));
-        if (line) io.out.write(`${line}\n`);
+  const view = renderer(deps, options, doc);
+  let after = 0;
+  try {
+    for (let first = true; ; first = false) {
+      const events = await client.events(id, after);
+      if (events.length) {
+        after = events.at(-1)!.id;
+        doc = await client.showSession(id);
       }
-    } else if (options.mode === 'live' && (events.length || drawn === 0)) {
-      const frame = `${sessionView(c, doc, clock.now(), { instances: options.instances })}\n`;
-      io.out.write(`${drawn ? `\x1b[${drawn}F\x1b[0J` : ''}${frame}`);
-      drawn = frame.split('\n').length - 1;
+      view.draw(doc, events, first);
+      if (isTerminal(doc.state as SessionState)) return doc;
+      if (options.timeoutMs !== undefined && clock.now() - started >= options.timeoutMs) {
+        throw new TimedOutError(
+          `session ${id} is still ${doc.state} after ${Math.round(options.timeoutMs / 1000)} s; it goes on (follow it with: maintctl session show ${id.slice(0, 8)} --watch)`,
+        );
+      }
+      await new Promise<void>((resolve) => clock.at(clock.now() + POLL_MS, resolve));
     }
-    if (isTerminal(doc.state as SessionState)) return doc;
-    if (options.timeoutMs !== undefined && clock.now() - started >= options.timeoutMs) {
-      throw new TimedOutError(`session ${id} is still ${doc.state} after ${Math.round(options.timeoutMs / 1000)} s (it goes on; follow it with session show ${id.slice(0, 8)} --watch)`);
-    }
-    await new Promise<void>((resolve) => clock.at(clock.now() + POLL_MS, resolve));
+  } finally {
+    view.stop();
   }
 }
