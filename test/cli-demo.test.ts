@@ -23,6 +23,15 @@ describe('maintctl demo', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('prints only the final session document with -o json', () => {
+    const r = maintctl('-o', 'json', 'demo');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { state: string; percent_done: number; hosts: Array<{ maintained: boolean }> };
+    expect(doc.state).toBe('MAINTENANCE_DONE');
+    expect(doc.percent_done).toBe(100);
+    expect(doc.hosts.every((h) => h.maintained)).toBe(true);
+  });
+
   it('exits 3 with the cause when the session fails', () => {
     const cloud = join(dir, 'nack.yaml');
     writeFileSync(cloud, 'hosts: [{name: c0, vcpus: 2}]\ninstances: [{name: x, project: p, host: c0}]\nprojects: [{id: p, auto_reply: nack}]\n');

@@ -9,6 +9,8 @@ import { SessionFailedError, UsageError } from './exit-codes.js';
 import type { IO } from './io.js';
 import type { Run } from './main.js';
 import { eventLine } from './render/event-line.js';
+import { emit, type OutputFormat } from './render/output.js';
+import { sessionDocument } from '../engine/session-view.js';
 
 export interface DemoOptions {
   /** A sim cloud file to maintain instead of the built-in one. */
@@ -17,6 +19,8 @@ export interface DemoOptions {
   speed: number;
   /** Real sleep, injectable so tests never wait. */
   sleep?: (ms: number) => Promise<void>;
+  /** table: a line per event and a summary; json/yaml: only the final session document. */
+  format?: OutputFormat;
 }
 
 export function register(program: Command, run: Run): void {
@@ -26,7 +30,7 @@ export function register(program: Command, run: Run): void {
     .option('--cloud <file>', 'maintain this sim cloud file instead of the built-in one')
     .option('--speed <n>', 'simulated seconds per real second (0 = as fast as possible; default 60 on a terminal, else 0)')
     .action((flags: { cloud?: string; speed?: string }) =>
-      run(({ io }) => runDemo({ cloudFile: flags.cloud, speed: parseSpeed(flags.speed, io) }, io)),
+      run(({ io, format }) => runDemo({ cloudFile: flags.cloud, speed: parseSpeed(flags.speed, io), format }, io)),
     );
 }
 
@@ -46,19 +50,23 @@ export async function runDemo(options: DemoOptions, io: IO): Promise<void> {
   const cloudId = importCloud(store, cloud, options.cloudFile ?? 'demo', clock.now());
   const engine = new Engine({ store, clock });
   engine.start();
-  const start = clock.now();
-  io.out.write(
-    `maintctl demo: rolling maintenance of ${cloud.hosts.length} hosts and ${cloud.instances.length} instances ` +
-      `(simulated time${options.speed ? `, ${options.speed}x` : ''})\n\n`,
-  );
-  engine.bus.subscribe((event) => {
-    const nameOf = (id: string) => (event.sessionId ? store.instances(event.sessionId).find((i) => i.instanceId === id)?.name : undefined);
-    const line = eventLine(event, start, nameOf);
-    if (line) io.out.write(`${line}\n`);
-  });
+  const format = options.format ?? 'table';
+  if (format === 'table') {
+    const start = clock.now();
+    io.out.write(
+      `maintctl demo: rolling maintenance of ${cloud.hosts.length} hosts and ${cloud.instances.length} instances ` +
+        `(simulated time${options.speed ? `, ${options.speed}x` : ''})\n\n`,
+    );
+    engine.bus.subscribe((event) => {
+      const nameOf = (id: string) => (event.sessionId ? store.instances(event.sessionId).find((i) => i.instanceId === id)?.name : undefined);
+      const line = eventLine(event, start, nameOf);
+      if (line) io.out.write(`${line}\n`);
+    });
+  }
   const session = await engine.createSession({ hosts: [], metadata: { openstack_release: 'demo' } }, { kind: 'sim', cloudId });
   const ended = await driveToEnd(engine, clock, session.id, options.speed, options.sleep ?? realSleep);
-  io.out.write(`\n${summary(store, ended.id)}\n`);
+  // People get a summary; scripts get the document `session show` would give.
+  emit(io, format, sessionDocument(store, ended.id), () => `\n${summary(store, ended.id)}`);
   store.close();
   if (ended.state !== 'MAINTENANCE_DONE') throw new SessionFailedError(`session ended ${ended.state}: ${ended.failure ?? ''}`);
 }
