@@ -134,6 +134,11 @@ describe('projectReplySchema', () => {
     expect(body.instance_id).toBe('id-1');
   });
 
+  it('accepts the extra fields VNFMs written for Fenix send (session_id, instance_ids)', () => {
+    const body = parseReply({ state: 'ACK_MAINTENANCE', session_id: 's-1', instance_ids: ['id-1', 'id-2'] });
+    expect(body).toMatchObject({ state: 'ACK_MAINTENANCE', session_id: 's-1' });
+  });
+
   it('accepts a bare state', () => {
     expect(parseReply({ state: 'ACK_MAINTENANCE' })).toEqual({ state: 'ACK_MAINTENANCE' });
   });

@@ -29,12 +29,17 @@ export type CreateSessionBody = z.output<typeof createSessionSchema>;
 
 const instanceAction = z.enum(INSTANCE_ACTIONS, { error: `must be one of ${INSTANCE_ACTIONS.join(', ')}` });
 
-/** PUT /v1/maintenance/{session}/{project} (seed 001); later Fenix's single instance_action too. */
+/**
+ * PUT /v1/maintenance/{session}/{project} (seed 001); later Fenix's single instance_action too.
+ * VNFMs written for Fenix (OPNFV Doctor's sample) also send session_id and instance_ids: accepted.
+ */
 export const projectReplySchema = z.strictObject({
   state: name,
   instance_actions: z.record(z.string(), instanceAction).optional(),
   instance_action: instanceAction.optional(),
   instance_id: name.optional(),
+  session_id: name.optional(),
+  instance_ids: z.array(z.string()).optional(),
 });
 export type ProjectReplyBody = z.output<typeof projectReplySchema>;
 

@@ -173,6 +173,9 @@ export class Engine {
     this.record(sessionId, (emit) => {
       const session = this.store.getSession(sessionId);
       if (isTerminal(session.state)) throw new RefusedError(`session ${sessionId} is ${session.state}: it asks nothing`);
+      if (body.session_id && body.session_id !== sessionId) {
+        throw new InvalidInputError(`the reply names session ${body.session_id} but was sent to session ${sessionId}`);
+      }
       const project = this.store.projects(sessionId).find((p) => p.projectId === projectId);
       if (!project) throw new NotFoundError(`project ${projectId} has no instances in session ${sessionId}`);
       const now = this.clock.now();
