@@ -2,6 +2,7 @@
 // clock that jumps from timer to timer. After each, the invariants of a rolling maintenance hold.
 import { describe, expect, it } from 'vitest';
 import { settle } from '../src/engine/clock.js';
+import { subscribe } from '../src/store/subscriptions.js';
 import { T0, harness, runSession, sessionStates, type Harness } from './helpers.js';
 import { brokenInvariants, expectationsOf } from './invariants.js';
 
@@ -149,6 +150,7 @@ projects: [{id: proj-a, auto_reply: ack}, {id: proj-b, auto_reply: none}]
       `
 hosts: [{name: compute-0, vcpus: 4}]
 instances: [{name: b-0, project: proj-b, host: compute-0}]
+projects: [{id: proj-b, auto_reply: none}]
 `,
       { project_maintenance_reply: 5 },
     );
@@ -313,6 +315,52 @@ projects: [{id: proj-a, auto_reply: ack}]
   });
 });
 
+describe('projects nobody answers for', () => {
+  const yaml = `
+hosts: [{name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}, {name: compute-2, vcpus: 4}]
+instances:
+  - {name: a-0, project: proj-a, host: compute-0, vcpus: 2}
+  - {name: x-0, project: proj-x, host: compute-1, vcpus: 2}
+  - {name: x-1, project: proj-x, host: compute-2, vcpus: 1}
+projects: [{id: proj-a, auto_reply: ack}]
+`;
+
+  it('fail the session at MAINTENANCE by default, as Fenix does, saying how to fix it', async () => {
+    const r = await runAndCheck(yaml);
+    expect(r.session.state).toBe('MAINTENANCE_FAILED');
+    expect(r.session.failure).toMatch(/^project proj-x is not subscribed to maintenance.planned and its policy is to fail/);
+    expect(r.events.filter((e) => e.eventType === 'maintenance.planned')).toEqual([]);
+  });
+
+  it.each([
+    ['migrate', 'migrate'],
+    ['live_migrate', 'live_migrate'],
+  ])('with policy %s have their instances moved without being asked', async (policy, kind) => {
+    const r = await runAndCheck(yaml, { project_policies: { 'proj-x': policy } });
+    expect(r.problems).toEqual([]);
+    const byPolicy = r.events.filter((e) => e.eventType === 'maintctl.reply' && e.payload.by === `policy ${policy}`);
+    expect(byPolicy.length).toBeGreaterThan(0);
+    expect(byPolicy.every((e) => e.payload.project_id === 'proj-x')).toBe(true);
+    const moves = operations(r.h, r.session.id).filter((op) => String(op.params.name).startsWith('x-'));
+    expect(moves.length).toBeGreaterThan(0);
+    expect(moves.every((op) => op.kind === kind && op.status === 'done')).toBe(true);
+  });
+
+  it('take the session-wide policy when none is given for the project', async () => {
+    const r = await runAndCheck(yaml, { unsubscribed_policy: 'migrate' });
+    expect(r.problems).toEqual([]);
+  });
+
+  it('are asked like any other once subscribed', async () => {
+    const h = harness(yaml, { auto: false });
+    subscribe(h.store, { projectId: 'proj-x', eventType: 'maintenance.scheduled', url: null, format: 'fenix', sessionId: null }, T0);
+    const session = await h.engine.createSession({}, { kind: 'sim', cloudId: h.cloudId });
+    await settle();
+    expect(h.engine.pendingQuestions(session.id).map((q) => q.projectId)).toEqual(['proj-a', 'proj-x']);
+    expect(h.store.projects(session.id).find((p) => p.projectId === 'proj-x')?.policy).toBe('ask');
+  });
+});
+
 describe('replies', () => {
   const yaml = `
 hosts: [{name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}]
@@ -350,6 +398,7 @@ projects: [{id: proj-a}]
       `
 hosts: [{name: compute-0, vcpus: 2}, {name: compute-1, vcpus: 2}]
 instances: [{name: a-0, project: proj-a, host: compute-0, vcpus: 2}, {name: a-1, project: proj-a, host: compute-1, vcpus: 2}]
+projects: [{id: proj-a, auto_reply: none}]
 `,
       { auto: false },
     );

@@ -10,7 +10,7 @@ const DEADLINE = NOW + 20_000;
 const VISIT = 3;
 
 function project(state: AskedState | null, patch: Partial<Project> = {}): Project {
-  return { projectId: 'proj-a', state, visit: VISIT, replyState: null, replyAt: DEADLINE, repliedAt: null, ...patch };
+  return { projectId: 'proj-a', policy: 'ask', state, visit: VISIT, replyState: null, replyAt: DEADLINE, repliedAt: null, ...patch };
 }
 
 function instance(instanceId: string, projectState: AskedState | null, patch: Partial<Instance> = {}): Instance {

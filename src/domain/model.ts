@@ -12,6 +12,8 @@ export interface SessionOptions {
   hostEmptyTimeout: number;
   /** Seconds a single migration may take before it is declared failed. */
   migrationTimeout: number;
+  /** What to do with projects that are not subscribed, by default and per project. */
+  unsubscribed: { default: UnsubscribedPolicy; projects: Record<string, UnsubscribedPolicy> };
 }
 
 export const DEFAULT_OPTIONS: SessionOptions = {
@@ -20,6 +22,7 @@ export const DEFAULT_OPTIONS: SessionOptions = {
   maxParallelHosts: 1,
   hostEmptyTimeout: 240,
   migrationTimeout: 600,
+  unsubscribed: { default: 'fail', projects: {} },
 };
 
 /** Which infrastructure a session runs against; kept with the session so a restart finds it. */
@@ -80,8 +83,15 @@ export interface Host {
   disabledBefore: boolean;
 }
 
+/** What happens to a project nobody answers for (not subscribed): Fenix fails; we can also move its instances. */
+export const UNSUBSCRIBED_POLICIES = ['fail', 'migrate', 'live_migrate'] as const;
+export type UnsubscribedPolicy = (typeof UNSUBSCRIBED_POLICIES)[number];
+export type ProjectPolicy = 'ask' | UnsubscribedPolicy;
+
 export interface Project {
   projectId: string;
+  /** ask: subscribed, it answers itself; otherwise its default policy applies. */
+  policy: ProjectPolicy;
   /** The state the project was last asked about. */
   state: AskedState | null;
   /** The session visit in which it was asked. */
@@ -148,4 +158,36 @@ export interface SessionEvent {
   eventType: string;
   messageId: string;
   payload: Record<string, unknown>;
+}
+
+export const SUBSCRIPTION_FORMATS = ['fenix', 'aodh'] as const;
+export type SubscriptionFormat = (typeof SUBSCRIPTION_FORMATS)[number];
+
+/** A project's wish to be told: by webhook (url), or followed locally by maintctl (url null). */
+export interface Subscription {
+  id: number;
+  projectId: string;
+  eventType: string;
+  url: string | null;
+  format: SubscriptionFormat;
+  /** Only this session's events; null for every session. */
+  sessionId: string | null;
+  createdAt: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+/** One event on its way to one webhook (the outbox). */
+export interface Delivery {
+  id: number;
+  eventId: number;
+  subscriptionId: number;
+  sessionId: string | null;
+  url: string;
+  format: SubscriptionFormat;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  deliveredAt: number | null;
 }

@@ -24,6 +24,9 @@ export const createSessionSchema = z.strictObject({
   project_maintenance_reply: seconds.optional(),
   project_scale_in_reply: seconds.optional(),
   max_parallel_hosts: z.number().int().positive().optional(),
+  /** For projects nobody answers for: fail (as Fenix), or move their instances without asking. */
+  unsubscribed_policy: z.enum(['fail', 'migrate', 'live_migrate']).optional(),
+  project_policies: z.record(z.string(), z.enum(['fail', 'migrate', 'live_migrate'])).optional(),
 });
 export type CreateSessionBody = z.output<typeof createSessionSchema>;
 

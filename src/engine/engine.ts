@@ -13,6 +13,7 @@ import { parseWith } from '../domain/validate.js';
 import type { CompanionContext, InfraDriver } from '../infra/driver.js';
 import { openDriver as defaultOpenDriver, type DriverFactory } from '../infra/index.js';
 import { EventBus } from '../notify/bus.js';
+import { Deliverer, type DelivererOptions } from '../notify/deliverer.js';
 import type { Store } from '../store/store.js';
 import { getWorkflow } from '../workflows/registry.js';
 import type { Workflow } from '../workflows/types.js';
@@ -36,6 +37,8 @@ export interface EngineOptions {
    */
   watchMs?: number | null;
   checkpoint?: (label: string) => Promise<void>;
+  /** Webhook delivery settings (retries, the HTTP poster); false: this engine delivers nothing. */
+  delivery?: Omit<DelivererOptions, 'store' | 'clock'> | false;
 }
 
 interface Running {
@@ -68,6 +71,7 @@ export class Engine {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private serving: Promise<void> = Promise.resolve();
+  private readonly deliverer: Deliverer | null;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -79,12 +83,14 @@ export class Engine {
     this.watchMs = options.watchMs === undefined ? null : options.watchMs;
     this.leaseTtlMs = options.leaseTtlMs ?? (this.watchMs === null ? 365 * 24 * 3600_000 : 30_000);
     this.checkpoint = options.checkpoint ?? (async () => undefined);
+    this.deliverer = options.delivery === false ? null : new Deliverer({ store: this.store, clock: this.clock, ...options.delivery });
   }
 
   /** Resumes every unfinished session this engine can take the lease of. */
   start(): void {
     this.started = true;
     this.stopped = false;
+    this.deliverer?.start(this.bus);
     this.adoptSessions();
     if (this.watchMs !== null) this.scheduleWatch();
   }
@@ -96,6 +102,7 @@ export class Engine {
     const all = [...this.running.values()];
     for (const r of all) r.runner.stop();
     await Promise.all(all.map((r) => r.done));
+    await this.deliverer?.stop();
   }
 
   /** Takes on unfinished sessions no engine runs (e.g. created while this one was finishing). */
@@ -140,6 +147,7 @@ export class Engine {
         ...(body.project_maintenance_reply ? { projectMaintenanceReply: body.project_maintenance_reply } : {}),
         ...(body.project_scale_in_reply ? { projectScaleInReply: body.project_scale_in_reply } : {}),
         ...(body.max_parallel_hosts ? { maxParallelHosts: body.max_parallel_hosts } : {}),
+        unsubscribed: { default: body.unsubscribed_policy ?? 'fail', projects: body.project_policies ?? {} },
       },
       driver: driverSpec,
       download: body.download,

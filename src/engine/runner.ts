@@ -2,12 +2,13 @@
 // transaction, perform its effects, record their outcomes. Waits are timers on the Clock or a
 // wake-up (a reply, a finished operation), never sleep-polling.
 import type { Clock, Timer } from '../domain/clock.js';
-import type { Operation, SessionEvent } from '../domain/model.js';
+import type { Operation, ProjectPolicy, SessionEvent } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { isTerminal, type SessionState } from '../domain/states.js';
 import type { InfraDriver, Observation } from '../infra/driver.js';
 import type { EventBus } from '../notify/bus.js';
 import type { Store } from '../store/store.js';
+import { isSubscribed } from '../store/subscriptions.js';
 import type { Decision, Snapshot, Workflow } from '../workflows/types.js';
 import type { PluginRegistry } from './plugins.js';
 import { sessionNotice } from './notices.js';
@@ -216,7 +217,7 @@ export class SessionRunner {
       }
       for (const a of changes.added) {
         store.insertInstance(this.sessionId, a);
-        store.insertProject(this.sessionId, a.projectId);
+        store.insertProject(this.sessionId, a.projectId, this.policyOf(snap, a.projectId));
         if (snap.session.discovered) emit('maintctl.instance.added', { instance_id: a.instanceId, name: a.name, project_id: a.projectId, host: a.host });
       }
       for (const r of changes.removed) {
@@ -225,6 +226,13 @@ export class SessionRunner {
       }
       store.updateSession(this.sessionId, { syncedAt: this.deps.clock.now(), discovered: true });
     });
+  }
+
+  /** A project answers itself if subscribed (or the infrastructure answers for it); else its default policy. */
+  private policyOf(snap: Snapshot, projectId: string): ProjectPolicy {
+    if (this.deps.driver.answersFor?.(projectId) || isSubscribed(this.deps.store, projectId, this.sessionId)) return 'ask';
+    const { unsubscribed } = snap.session.options;
+    return unsubscribed.projects[projectId] ?? unsubscribed.default;
   }
 
   private async ask(snap: Snapshot, d: Extract<Decision, { kind: 'ask' }>): Promise<void> {
@@ -254,8 +262,27 @@ export class SessionRunner {
         if (inst.projectState === projectState && inst.action === null && !inst.actionDone) continue;
         store.updateInstance(this.sessionId, inst.instanceId, { projectState, action: null, actionDone: false });
       }
+      this.answerByPolicy(snap, d, emit);
     });
     await this.deps.checkpoint(`ask:${d.state}`);
+  }
+
+  /** Projects nobody answers for, with a move policy: acknowledged at once, their instances moved as the policy says. */
+  private answerByPolicy(snap: Snapshot, d: Extract<Decision, { kind: 'ask' }>, emit: Emit): void {
+    const { store, clock } = this.deps;
+    const about = new Set(d.instances);
+    for (const project of snap.projects.filter((p) => d.projects.includes(p.projectId))) {
+      if (project.policy !== 'migrate' && project.policy !== 'live_migrate') continue;
+      const action = project.policy === 'migrate' ? 'MIGRATE' : 'LIVE_MIGRATE';
+      const instances = d.allowedActions.length
+        ? snap.instances.filter((i) => i.projectId === project.projectId && about.has(i.instanceId)).map((i) => i.instanceId)
+        : [];
+      store.updateProject(this.sessionId, project.projectId, { replyState: `ACK_${d.state}`, repliedAt: clock.now() });
+      for (const id of instances) store.updateInstance(this.sessionId, id, { action });
+      const actions = Object.fromEntries(instances.map((id) => [id, action]));
+      store.insertReply(this.sessionId, project.projectId, `ACK_${d.state}`, actions, clock.now());
+      emit('maintctl.reply', { project_id: project.projectId, state: `ACK_${d.state}`, instance_actions: actions, by: `policy ${project.policy}` });
+    }
   }
 
   private async hostState(snap: Snapshot, host: string, to: 'IN_MAINTENANCE' | 'MAINTAINED'): Promise<void> {

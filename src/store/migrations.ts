@@ -57,6 +57,8 @@ export const MIGRATIONS: Migration[] = [
       CREATE TABLE projects (
         session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
         project_id TEXT NOT NULL,
+        -- ask: it is subscribed and answers; fail / migrate / live_migrate: nobody answers for it
+        policy TEXT NOT NULL DEFAULT 'ask',
         state TEXT,
         visit INTEGER NOT NULL DEFAULT -1,
         reply_state TEXT,
@@ -135,6 +137,36 @@ export const MIGRATIONS: Migration[] = [
       );
 
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+      -- Who wants which notifications: a webhook URL, or (url NULL) a project followed locally by
+      -- maintctl itself (project agent, project reply), which reads the event log.
+      CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        url TEXT,
+        format TEXT NOT NULL,
+        session_id TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX subscriptions_project ON subscriptions(project_id, event_type);
+
+      -- The outbox: one row per event and webhook, written in the event's own transaction.
+      CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id INTEGER NOT NULL,
+        subscription_id INTEGER NOT NULL,
+        session_id TEXT,
+        url TEXT NOT NULL,
+        format TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        delivered_at INTEGER
+      );
+      CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+      CREATE INDEX deliveries_session ON deliveries(session_id);
 
       -- What another process asks of the engine that runs a session (e.g. delete it).
       CREATE TABLE requests (

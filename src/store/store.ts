@@ -59,6 +59,7 @@ const toHost = (r: Row): Host => ({
 
 const toProject = (r: Row): Project => ({
   projectId: String(r.project_id),
+  policy: r.policy as Project['policy'],
   state: (r.state as AskedState | null) ?? null,
   visit: Number(r.visit),
   replyState: (r.reply_state as string | null) ?? null,
@@ -133,6 +134,7 @@ const HOST_COLUMNS: Encoders<Host> = {
   disabledBefore: ['disabled_before', flag],
 };
 const PROJECT_COLUMNS: Encoders<Project> = {
+  policy: ['policy', same],
   state: ['state', same],
   visit: ['visit', same],
   replyState: ['reply_state', same],
@@ -347,10 +349,10 @@ export class Store {
     )!;
   }
 
-  insertProject(sessionId: string, projectId: string): void {
-    const info = this.stmt('INSERT OR IGNORE INTO projects (session_id, project_id) VALUES (?, ?)').run(sessionId, projectId);
+  insertProject(sessionId: string, projectId: string, policy: Project['policy']): void {
+    const info = this.stmt('INSERT OR IGNORE INTO projects (session_id, project_id, policy) VALUES (?, ?, ?)').run(sessionId, projectId, policy);
     if (info.changes === 0) return;
-    const fresh: Project = { projectId, state: null, visit: -1, replyState: null, replyAt: null, repliedAt: null };
+    const fresh: Project = { projectId, policy, state: null, visit: -1, replyState: null, replyAt: null, repliedAt: null };
     this.cache.patchList(sessionId, 'projects', projectId, () => fresh);
   }
 
@@ -429,12 +431,29 @@ export class Store {
     );
   }
 
+  /** Appends an event and, in the same transaction, queues it for every webhook subscribed to it. */
   appendEvent(sessionId: string | null, time: number, eventType: string, payload: object): SessionEvent {
     const messageId = randomUUID();
     const info = this.stmt('INSERT INTO events (session_id, time, event_type, message_id, payload) VALUES (?, ?, ?, ?, ?)').run(
       sessionId, time, eventType, messageId, json(payload),
     );
-    return { id: Number(info.lastInsertRowid), sessionId, time, eventType, messageId, payload: payload as Record<string, unknown> };
+    const eventId = Number(info.lastInsertRowid);
+    const projectId = (payload as { project_id?: unknown }).project_id ?? null;
+    // Project questions go to that project's subscribers (either name of the event); admin
+    // notices to whoever subscribed to their type.
+    this.stmt(
+      `INSERT INTO deliveries (event_id, subscription_id, session_id, url, format, status, attempts, next_attempt_at)
+       SELECT ?, id, ?, url, format, 'pending', 0, ? FROM subscriptions
+       WHERE url IS NOT NULL AND (session_id IS NULL OR session_id = ?)
+         AND ((? = 'maintenance.planned' AND event_type IN ('maintenance.planned', 'maintenance.scheduled') AND project_id = ?)
+           OR (? IN ('maintenance.host', 'maintenance.session') AND event_type = ?))`,
+    ).run(eventId, sessionId, time, sessionId, eventType, projectId, eventType, eventType);
+    return { id: eventId, sessionId, time, eventType, messageId, payload: payload as Record<string, unknown> };
+  }
+
+  event(id: number): SessionEvent | null {
+    const row = this.stmt('SELECT * FROM events WHERE id = ?').get(id) as Row | undefined;
+    return row ? toEvent(row) : null;
   }
 
   events(sessionId: string | null, afterId = 0): SessionEvent[] {

@@ -48,12 +48,9 @@ export function importCloud(store: Store, cloud: CloudFile, name: string, now: n
     const project = db.prepare(
       'INSERT INTO sim_projects (cloud_id, id, auto_reply, action, scale_in, reply_delay_s) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    const declared = new Set(cloud.projects.map((p) => p.id));
+    // A project that only appears on instances has no scripted VNFM: nobody answers for it
+    // unless it subscribes (project agent, project reply, a webhook).
     for (const p of cloud.projects) project.run(cloudId, p.id, p.auto_reply, p.action, p.scale_in, p.reply_delay_s);
-    // A project that only appears on instances has no scripted VNFM: it never replies.
-    for (const id of new Set(cloud.instances.map((i) => i.project))) {
-      if (!declared.has(id)) project.run(cloudId, id, 'none', 'MIGRATE', 0, 0);
-    }
   });
   return cloudId;
 }

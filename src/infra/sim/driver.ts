@@ -46,6 +46,10 @@ export class SimDriver implements InfraDriver {
     return this.cloud.observe(key);
   }
 
+  answersFor(projectId: string): boolean {
+    return this.cloud.projects().some((p) => p.id === projectId);
+  }
+
   startCompanions(ctx: CompanionContext): () => void {
     return startScriptedVnfms(this.cloud, this.ctx.clock, ctx);
   }

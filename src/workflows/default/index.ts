@@ -14,6 +14,14 @@ const allInstances = (s: Snapshot) => s.instances.map((i) => i.instanceId);
 
 const maintenance: Handler = (s) => {
   if (!s.session.discovered) return { kind: 'sync', reason: 'discover the instances on the hosts' };
+  const unanswered = s.projects.filter((p) => p.policy === 'fail');
+  if (unanswered.length) {
+    const ids = unanswered.map((p) => p.projectId).join(', ');
+    return {
+      kind: 'fail',
+      cause: `project ${ids} is not subscribed to maintenance.planned and its policy is to fail: subscribe it (maintctl project subscribe) or give it a policy (--unsubscribed PROJECT=migrate)`,
+    };
+  }
   const question = ask(s, {
     state: 'MAINTENANCE',
     projects: allProjects(s),

@@ -1,0 +1,123 @@
+// Subscriptions and the delivery outbox. Deliveries are created with their event (Store.appendEvent).
+import type { Delivery, DeliveryStatus, Subscription, SubscriptionFormat } from '../domain/model.js';
+import type { Store } from './store.js';
+
+type Row = Record<string, unknown>;
+
+const toSubscription = (r: Row): Subscription => ({
+  id: Number(r.id),
+  projectId: String(r.project_id),
+  eventType: String(r.event_type),
+  url: (r.url as string | null) ?? null,
+  format: r.format as SubscriptionFormat,
+  sessionId: (r.session_id as string | null) ?? null,
+  createdAt: Number(r.created_at),
+});
+
+const toDelivery = (r: Row): Delivery => ({
+  id: Number(r.id),
+  eventId: Number(r.event_id),
+  subscriptionId: Number(r.subscription_id),
+  sessionId: (r.session_id as string | null) ?? null,
+  url: String(r.url),
+  format: r.format as SubscriptionFormat,
+  status: r.status as DeliveryStatus,
+  attempts: Number(r.attempts),
+  nextAttemptAt: Number(r.next_attempt_at),
+  lastError: (r.last_error as string | null) ?? null,
+  deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
+});
+
+export interface NewSubscription {
+  projectId: string;
+  eventType: string;
+  url: string | null;
+  format: SubscriptionFormat;
+  sessionId: string | null;
+}
+
+/** Adds a subscription, or returns the same one if it exists already (subscribing twice is harmless). */
+export function subscribe(store: Store, sub: NewSubscription, now: number): Subscription {
+  return store.tx(() => {
+    const existing = store
+      .statement(
+        `SELECT * FROM subscriptions WHERE project_id = ? AND event_type = ? AND url IS ? AND session_id IS ?`,
+      )
+      .get(sub.projectId, sub.eventType, sub.url, sub.sessionId) as Row | undefined;
+    if (existing) {
+      if (existing.format !== sub.format) store.statement('UPDATE subscriptions SET format = ? WHERE id = ?').run(sub.format, existing.id);
+      return toSubscription({ ...existing, format: sub.format });
+    }
+    const info = store
+      .statement('INSERT INTO subscriptions (project_id, event_type, url, format, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(sub.projectId, sub.eventType, sub.url, sub.format, sub.sessionId, now);
+    return { id: Number(info.lastInsertRowid), ...sub, createdAt: now };
+  });
+}
+
+/** Removes matching subscriptions (all of the project's when no filter is given) and cancels their pending deliveries. */
+export function unsubscribe(store: Store, projectId: string, filter: { eventType?: string; url?: string; sessionId?: string }): number {
+  return store.tx(() => {
+    const matching = listSubscriptions(store, projectId).filter(
+      (s) =>
+        (filter.eventType === undefined || s.eventType === filter.eventType) &&
+        (filter.url === undefined || s.url === filter.url) &&
+        (filter.sessionId === undefined || s.sessionId === filter.sessionId),
+    );
+    for (const s of matching) {
+      store.statement("UPDATE deliveries SET status = 'cancelled' WHERE subscription_id = ? AND status = 'pending'").run(s.id);
+      store.statement('DELETE FROM subscriptions WHERE id = ?').run(s.id);
+    }
+    return matching.length;
+  });
+}
+
+export function listSubscriptions(store: Store, projectId?: string): Subscription[] {
+  const rows = projectId
+    ? store.statement('SELECT * FROM subscriptions WHERE project_id = ? ORDER BY id').all(projectId)
+    : store.statement('SELECT * FROM subscriptions ORDER BY project_id, id').all();
+  return (rows as Row[]).map(toSubscription);
+}
+
+/** Whether a project hears about this session's questions (maintenance.planned or its alias). */
+export function isSubscribed(store: Store, projectId: string, sessionId: string): boolean {
+  return Boolean(
+    store
+      .statement(
+        `SELECT 1 FROM subscriptions WHERE project_id = ? AND event_type IN ('maintenance.planned', 'maintenance.scheduled')
+         AND (session_id IS NULL OR session_id = ?) LIMIT 1`,
+      )
+      .get(projectId, sessionId),
+  );
+}
+
+/** The oldest pending delivery of each subscription, if due: later ones wait behind it (order is kept). */
+export function headOfLine(store: Store, now: number): Delivery[] {
+  const rows = store
+    .statement(
+      `SELECT * FROM deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+         AND d.id = (SELECT MIN(id) FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.status = 'pending')
+       ORDER BY d.id LIMIT 64`,
+    )
+    .all(now) as Row[];
+  return rows.map(toDelivery);
+}
+
+export function nextDeliveryAt(store: Store): number | null {
+  const row = store.statement("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'").get() as Row;
+  return row.t === null ? null : Number(row.t);
+}
+
+export function recordAttempt(
+  store: Store,
+  id: number,
+  outcome: { status: DeliveryStatus; attempts: number; nextAttemptAt: number; error: string | null; deliveredAt: number | null },
+): void {
+  store
+    .statement('UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ? WHERE id = ?')
+    .run(outcome.status, outcome.attempts, outcome.nextAttemptAt, outcome.error, outcome.deliveredAt, id);
+}
+
+export function sessionDeliveries(store: Store, sessionId: string): Delivery[] {
+  return (store.statement('SELECT * FROM deliveries WHERE session_id = ? ORDER BY id').all(sessionId) as Row[]).map(toDelivery);
+}
