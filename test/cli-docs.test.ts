@@ -1,0 +1,265 @@
+// The shell completions and the man page, checked against the built CLI (run `npm run build`
+// first; `npm test` does). bash, zsh, fish and man must be installed: .ci/run installs them, and a
+// missing one fails here rather than skipping.
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../src/cli/exit-codes.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'maintctl.js');
+const BASH = join(ROOT, 'completions', 'maintctl.bash');
+const ZSH = join(ROOT, 'completions', '_maintctl');
+const FISH = join(ROOT, 'completions', 'maintctl.fish');
+const MAN = join(ROOT, 'man', 'maintctl.1');
+
+function sh(cmd: string, args: string[], options: SpawnSyncOptions = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000, ...options });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+function requireTool(name: string): void {
+  const found = sh('sh', ['-c', `command -v ${name}`]).code === 0;
+  if (!found) {
+    throw new Error(`${name} is not installed: these tests need bash, zsh, fish and man ` + '(apt-get install zsh fish man-db; .ci/run installs them)');
+  }
+}
+
+const EXIT_TEXT: Record<keyof typeof EXIT, string> = {
+  ok: 'Done',
+  error: 'Unexpected error',
+  usage: 'Invalid usage or input',
+  sessionFailed: 'The session ended MAINTENANCE_FAILED',
+  timedOut: '--wait timed out',
+  notFound: 'Not found',
+  refused: 'Refused',
+};
+const ENV_VARS = ['MAINTCTL_STATE_DIR', 'XDG_STATE_HOME', 'NO_COLOR', 'CI', 'MAINTCTL_DEBUG'];
+const STATE_FILES = ['maintctl.db', 'engine.lock', 'engine.log'];
+
+/** The man page as `man` shows it at 80 columns, plus what man and groff said on stderr. */
+function renderMan() {
+  requireTool('man');
+  return sh('man', ['--warnings=w', '-l', '-P', 'cat', MAN], {
+    env: { ...process.env, MANWIDTH: '80', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', MANPAGER: 'cat', PAGER: 'cat' },
+  });
+}
+
+/** Rendered text with overstrike, Unicode hyphens and line breaks flattened, for searching. */
+function flatten(text: string): string {
+  return text
+    .replace(/.\x08/g, '')
+    .replace(/[\u2010\u2011\u2212]/g, '-')
+    .replace(/\s+/g, ' ');
+}
+
+/** A section of the rendered page, from its heading to the next one. */
+function section(text: string, name: string): string {
+  const match = new RegExp(`^${name}\\n([\\s\\S]*?)(?=^\\S)`, 'm').exec(`${text}\nEND\n`);
+  if (!match) throw new Error(`the man page has no ${name} section`);
+  return match[1]!;
+}
+
+const hasWord = (text: string, word: string) => new RegExp(`(^|[^\\w-])${word.replace(/[-|]/g, '\\$&')}(?![\\w-])`).test(text);
+
+interface HelpCommand {
+  path: string[];
+  names: string[];
+  longOptions: string[];
+}
+
+/** Every command reachable from `maintctl --help` (`help` itself aside), with its long options. */
+function helpTree(path: string[] = []): HelpCommand[] {
+  const r = sh(process.execPath, [BIN, ...path, '--help'], { env: { ...process.env, COLUMNS: '200' } });
+  expect(r.code, `maintctl ${path.join(' ')} --help`).toBe(0);
+  const options = r.stdout.split(/^Options:$/m)[1]?.split(/^Commands:$/m)[0] ?? '';
+  const longOptions = [...options.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]!);
+  const commands = [...(r.stdout.split(/^Commands:$/m)[1] ?? '').matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]!.split('|'));
+  const self: HelpCommand = { path, names: path.slice(-1), longOptions };
+  const children = commands
+    .filter((names) => names[0] !== 'help')
+    .flatMap((names) => helpTree([...path, names[0]!]).map((c) => (c.path.length === path.length + 1 ? { ...c, names } : c)));
+  return [self, ...children];
+}
+
+describe('shell completions', () => {
+  it('bash, zsh, fish and man are installed', () => {
+    for (const tool of ['bash', 'zsh', 'fish', 'man']) requireTool(tool);
+  });
+
+  it('bash -n accepts completions/maintctl.bash', () => {
+    requireTool('bash');
+    const r = sh('bash', ['-n', BASH]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('zsh -n accepts completions/_maintctl', () => {
+    requireTool('zsh');
+    const r = sh('zsh', ['-n', ZSH]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('fish --no-execute accepts completions/maintctl.fish', () => {
+    requireTool('fish');
+    const r = sh('fish', ['--no-execute', FISH]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('man page', () => {
+  it('renders at 80 columns without a warning', () => {
+    const r = renderMan();
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^MAINTCTL\(1\)/);
+    const wide = r.stdout.split('\n').filter((line) => line.length > 80);
+    expect(wide, 'lines wider than 80 columns').toEqual([]);
+  });
+
+  it('names every command, environment variable, exit code and state file', () => {
+    const { stdout } = renderMan();
+    const page = flatten(stdout);
+    for (const command of ['session create', 'session list', 'session ls', 'session show', 'session delete', 'session rm', 'session update', 'demo', 'engine']) {
+      expect(hasWord(page, command), `man page names "${command}"`).toBe(true);
+    }
+    const environment = flatten(section(stdout, 'ENVIRONMENT'));
+    for (const name of ENV_VARS) expect(hasWord(environment, name), `ENVIRONMENT lists ${name}`).toBe(true);
+    const exits = flatten(section(stdout, 'EXIT STATUS'));
+    for (const [key, code] of Object.entries(EXIT)) {
+      const text = EXIT_TEXT[key as keyof typeof EXIT];
+      expect(exits, `EXIT STATUS describes ${code}`).toContain(` ${code} ${text}`);
+    }
+    const files = flatten(section(stdout, 'FILES'));
+    for (const name of STATE_FILES) expect(hasWord(files, name), `FILES lists ${name}`).toBe(true);
+  });
+});
+
+describe('docs follow the CLI (drift check against --help)', () => {
+  let tree: HelpCommand[];
+  let manPage: string;
+  const scripts = { bash: '', zsh: '', fish: '' };
+  beforeAll(() => {
+    tree = helpTree();
+    manPage = flatten(renderMan().stdout);
+    scripts.bash = readFileSync(BASH, 'utf8');
+    scripts.zsh = readFileSync(ZSH, 'utf8');
+    scripts.fish = readFileSync(FISH, 'utf8');
+  }, 120_000);
+
+  it('finds the commands and options in --help', () => {
+    const paths = tree.map((c) => c.path.join(' '));
+    expect(paths).toEqual(expect.arrayContaining(['', 'session', 'session create', 'session list', 'session show', 'session delete', 'session update', 'demo', 'engine']));
+    expect(paths.some((p) => p.includes('__complete'))).toBe(false);
+    expect(tree.find((c) => c.path.join(' ') === 'session create')!.longOptions).toContain('--cloud');
+  });
+
+  it('every command and alias is in the man page and every completion script', () => {
+    for (const command of tree.filter((c) => c.path.length)) {
+      for (const name of command.names) {
+        const full = [...command.path.slice(0, -1), name].join(' ');
+        expect(hasWord(manPage, full), `man page names "${full}"`).toBe(true);
+        for (const [shell, text] of Object.entries(scripts)) expect(hasWord(text, name), `${shell} completion offers "${name}"`).toBe(true);
+      }
+    }
+  });
+
+  it('every long option is in the man page and every completion script', () => {
+    for (const command of tree) {
+      for (const option of command.longOptions) {
+        const where = `${option} of "maintctl ${command.path.join(' ')}"`;
+        expect(hasWord(manPage, option), `man page documents ${where}`).toBe(true);
+        expect(hasWord(scripts.bash, option), `bash completion offers ${where}`).toBe(true);
+        expect(hasWord(scripts.zsh, option), `zsh completion offers ${where}`).toBe(true);
+        expect(scripts.fish, `fish completion offers ${where}`).toMatch(new RegExp(`-l ${option.slice(2)}(?![\\w-])`));
+      }
+    }
+  });
+});
+
+describe('completion at work', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'maintctl-docs-'));
+  const stateDir = join(dir, 'state');
+  const binDir = join(dir, 'bin');
+  // `maintctl` on PATH, as an installed one would be (the scripts run it for session ids).
+  const env = { ...process.env, PATH: `${binDir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`, NO_COLOR: '1' };
+  let sessionId = '';
+
+  beforeAll(() => {
+    mkdirSync(binDir);
+    symlinkSync(BIN, join(binDir, 'maintctl'));
+    const cloud = join(dir, 'cloud.yaml');
+    writeFileSync(
+      cloud,
+      [
+        'hosts: [{name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}]',
+        'instances: [{name: a-0, project: p, host: compute-0}]',
+        'projects: [{id: p, auto_reply: ack, reply_delay_s: 0}]',
+        'timing: {migrate_s: 0, live_migrate_s: 0, host_maintenance_s: 0}',
+        '',
+      ].join('\n'),
+    );
+    const r = sh(process.execPath, [BIN, '--state-dir', stateDir, '-o', 'json', 'session', 'create', '--cloud', cloud, '--wait', '--timeout', '30s'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    sessionId = (JSON.parse(r.stdout) as { session_id: string }).session_id;
+  }, 120_000);
+
+  /** COMPREPLY of the bash function for the words given (the last one is being completed). */
+  function bashComplete(...words: string[]): string[] {
+    requireTool('bash');
+    const script = `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _maintctl; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const r = sh('bash', ['--norc', '--noprofile', '-c', script, 'bash', BASH, ...words], { env, cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    return r.stdout.split('\n').filter(Boolean);
+  }
+
+  function fishComplete(line: string): string[] {
+    requireTool('fish');
+    const r = sh('fish', ['--no-config', '-c', `source $argv[1]; complete -C $argv[2]`, FISH, line], { env, cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
+  }
+
+  it('the maintctl in PATH lists the session for completion', () => {
+    const r = sh('maintctl', ['--state-dir', stateDir, '__complete', 'sessions'], { env });
+    expect(r.stdout).toBe(`${sessionId}\n`);
+  });
+
+  it('bash: commands, verbs, options and values', () => {
+    expect(bashComplete('maintctl', '')).toEqual(['session', 'demo', 'engine', 'help']);
+    expect(bashComplete('maintctl', 'session', 'sh')).toEqual(['show']);
+    expect(bashComplete('maintctl', 'session', '')).toEqual(['create', 'list', 'ls', 'show', 'delete', 'rm', 'update', 'help']);
+    expect(bashComplete('maintctl', 'session', 'show', '--w')).toEqual(['--watch']);
+    expect(bashComplete('maintctl', 'session', 'create', '--sc')).toEqual(['--scale-in-timeout']);
+    expect(bashComplete('maintctl', '-o', '')).toEqual(['table', 'json', 'yaml']);
+    expect(bashComplete('maintctl', '--output', '=', 'y')).toEqual(['yaml']);
+    expect(bashComplete('maintctl', 'demo', '--cloud', 'clo')).toEqual(['cloud.yaml']);
+    expect(bashComplete('maintctl', '--state-dir', 'sta')).toEqual(['state']);
+    expect(bashComplete('maintctl', 'session', 'create', '--hosts', '')).toEqual([]);
+  });
+
+  it('bash: session ids from the --state-dir on the line', () => {
+    expect(bashComplete('maintctl', '--state-dir', stateDir, 'session', 'show', '')).toEqual([sessionId]);
+    expect(bashComplete('maintctl', '-o', 'json', '--state-dir', '=', stateDir, 'session', 'rm', sessionId.slice(0, 4))).toEqual([sessionId]);
+    expect(bashComplete('maintctl', '--state-dir', stateDir, 'session', 'update', 'zz')).toEqual([]);
+    // After the id: options, not another id.
+    expect(bashComplete('maintctl', '--state-dir', stateDir, 'session', 'show', sessionId, '')).not.toContain(sessionId);
+    // Another state directory has no sessions.
+    expect(bashComplete('maintctl', '--state-dir', join(dir, 'empty'), 'session', 'delete', '')).toEqual([]);
+  });
+
+  it('fish: verbs, options and session ids', () => {
+    expect(fishComplete('maintctl session sh')).toEqual(['show']);
+    expect(fishComplete('maintctl session create --sc')).toEqual(['--scale-in-timeout']);
+    expect(fishComplete(`maintctl --state-dir '${stateDir}' session show `)).toEqual([sessionId]);
+  });
+});
