@@ -8,7 +8,7 @@ import { DEMO_CLOUD } from './demo-cloud.js';
 import { SessionFailedError, UsageError } from './exit-codes.js';
 import type { IO } from './io.js';
 import type { Run } from './main.js';
-import { eventLine } from './render/event-line.js';
+import { eventLine, namesIn } from './render/event-line.js';
 import { emit, type OutputFormat } from './render/output.js';
 import { sessionDocument } from '../engine/session-view.js';
 
@@ -28,14 +28,14 @@ export function register(program: Command, run: Run): void {
     .command('demo')
     .description('run a complete rolling maintenance on a built-in simulated cloud, shown live')
     .option('--cloud <file>', 'maintain this sim cloud file instead of the built-in one')
-    .option('--speed <n>', 'simulated seconds per real second (0 = as fast as possible; default 60 on a terminal, else 0)')
+    .option('--speed <n>', 'simulated seconds per real second (0 = as fast as possible; default 60 on a terminal, 0 when piped or in CI)')
     .action((flags: { cloud?: string; speed?: string }) =>
       run(({ io, format }) => runDemo({ cloudFile: flags.cloud, speed: parseSpeed(flags.speed, io), format }, io)),
     );
 }
 
 function parseSpeed(text: string | undefined, io: IO): number {
-  if (text === undefined) return io.isTTY ? 60 : 0;
+  if (text === undefined) return io.color ? 60 : 0;
   const speed = Number(text);
   if (!Number.isFinite(speed) || speed < 0) throw new UsageError(`invalid --speed "${text}": give a number of simulated seconds per second, e.g. 60, or 0`);
   return speed;
@@ -58,8 +58,7 @@ export async function runDemo(options: DemoOptions, io: IO): Promise<void> {
         `(simulated time${options.speed ? `, ${options.speed}x` : ''})\n\n`,
     );
     engine.bus.subscribe((event) => {
-      const nameOf = (id: string) => (event.sessionId ? store.instances(event.sessionId).find((i) => i.instanceId === id)?.name : undefined);
-      const line = eventLine(event, start, nameOf);
+      const line = eventLine(event, start, namesIn(store, event.sessionId));
       if (line) io.out.write(`${line}\n`);
     });
   }

@@ -9,7 +9,7 @@ import { releaseEngineLock, takeEngineLock } from '../client/background.js';
 import type { IO } from './io.js';
 import type { Run } from './main.js';
 import { formatIso } from '../domain/time.js';
-import { eventLine } from './render/event-line.js';
+import { eventLine, namesIn } from './render/event-line.js';
 import { storePath } from '../client/state-dir.js';
 
 export interface EngineCommandOptions {
@@ -45,7 +45,7 @@ export async function runEngine(options: EngineCommandOptions, io: IO): Promise<
     checkpoint: options.haltAt === null ? undefined : haltAtCheckpoint(options.haltAt, io),
   });
   engine.bus.subscribe((event) => {
-    const line = eventLine(event, event.time);
+    const line = eventLine(event, event.time, namesIn(store, event.sessionId));
     if (line) io.out.write(`${formatIso(event.time)} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);
   });
   if (!takeEngineLock(options.stateDir)) {

@@ -19,23 +19,29 @@ export interface IO {
 
 const NO_SPINNER: Spinner = { text: () => undefined, stop: () => undefined };
 
+/** CI=true, CI=1, CI=anything but false or 0. */
+export const inCI = (env: NodeJS.ProcessEnv) => Boolean(env.CI) && !['false', '0'].includes(String(env.CI).toLowerCase());
+
 /** Live terminal effects (colour, spinner, redraw) only on a terminal, never with NO_COLOR or in CI. */
 export function systemIO(env: NodeJS.ProcessEnv = process.env): IO {
   const isTTY = Boolean(process.stdout.isTTY);
-  const live = isTTY && !env.NO_COLOR && !env.CI;
+  const allowed = !env.NO_COLOR && !inCI(env);
   return {
     out: process.stdout,
     err: process.stderr,
     isTTY,
-    color: live,
+    color: isTTY && allowed,
     env,
+    // The spinner goes to stderr, so it follows stderr's terminal (stdout may be a file).
     spinner: (text) => {
-      if (!live || !process.stderr.isTTY) return NO_SPINNER;
+      if (!allowed || !process.stderr.isTTY) return NO_SPINNER;
       const s = ora({ text, stream: process.stderr }).start();
       return { text: (t) => void (s.text = t), stop: () => void s.stop() };
     },
   };
 }
+
+export const quietSpinner = (): Spinner => NO_SPINNER;
 
 /** Captures everything written, for tests. */
 export function bufferIO(env: NodeJS.ProcessEnv = {}): IO & { stdout(): string; stderr(): string } {

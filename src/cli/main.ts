@@ -7,7 +7,7 @@ import { EmbeddedClient } from '../client/embedded.js';
 import { resolveStateDir } from '../client/state-dir.js';
 import type { Deps } from './deps.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { systemIO, type IO } from './io.js';
+import { quietSpinner, systemIO, type IO } from './io.js';
 import { parseFormat } from './render/output.js';
 
 export type Run = (action: (deps: Deps & { stateDir: string }) => Promise<void>) => Promise<void>;
@@ -39,7 +39,8 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
     const opts = program.opts<{ output?: string; stateDir?: string; color?: boolean }>();
     const stateDir = resolveStateDir(opts.stateDir, io.env);
     const format = parseFormat(opts.output);
-    const commandIO = { ...io, color: io.color && opts.color !== false };
+    const noColor = opts.color === false;
+    const commandIO = noColor ? { ...io, color: false, spinner: quietSpinner } : io;
     const deps = {
       io: commandIO,
       format,

@@ -1,7 +1,9 @@
 // What the CLI needs from an engine, whether it runs embedded (this machine's state directory)
 // or remote (a maintctl serve or any Fenix API server, later).
-import type { SessionEvent } from '../domain/model.js';
+import type { SessionEvent, Subscription } from '../domain/model.js';
+import type { ProjectDocument } from '../engine/project-view.js';
 import type { SessionDocument, SessionSummary } from '../engine/session-view.js';
+import type { NewSubscription } from '../store/subscriptions.js';
 
 export interface CreateInput {
   /** The Fenix create-session body (POST /v1/maintenance), plus our extensions. */
@@ -18,7 +20,18 @@ export interface EngineClient {
   events(id: string, afterId: number): Promise<SessionEvent[]>;
   deleteSession(id: string, options: { keepDisabled: boolean }): Promise<{ reenabled: string[] }>;
   continueSession(id: string): Promise<SessionDocument>;
+  /** Makes sure an engine runs the session if it is unfinished (e.g. after a reboot). */
+  ensureRunning(id: string): Promise<void>;
   /** A full session id from an unambiguous prefix. */
   resolveId(idOrPrefix: string): Promise<string>;
+  /** What the session asks of the project now. */
+  showProject(sessionId: string, projectId: string): Promise<ProjectDocument>;
+  /** A project's answer (Fenix's PUT /v1/maintenance/{session}/{project} body). */
+  reply(sessionId: string, projectId: string, body: Record<string, unknown>): Promise<void>;
+  /** Events of every session after the given event id (for agents following all sessions). */
+  allEvents(afterId: number): Promise<SessionEvent[]>;
+  subscribe(subscription: NewSubscription): Promise<Subscription>;
+  unsubscribe(projectId: string, filter: { eventType?: string; url?: string; sessionId?: string }): Promise<number>;
+  subscriptions(projectId?: string): Promise<Subscription[]>;
   close(): void;
 }

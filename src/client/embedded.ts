@@ -9,6 +9,8 @@ import { Engine } from '../engine/engine.js';
 import { sessionDocument, sessionSummary } from '../engine/session-view.js';
 import { importCloud, readCloudFile, removeCloud } from '../infra/sim/cloud-file.js';
 import { Store } from '../store/store.js';
+import { listSubscriptions, subscribe, unsubscribe, type NewSubscription } from '../store/subscriptions.js';
+import { projectDocument } from '../engine/project-view.js';
 import { storePath } from './state-dir.js';
 import type { CreateInput, EngineClient } from './client.js';
 import { ensureEngine } from './background.js';
@@ -108,6 +110,37 @@ export class EmbeddedClient implements EngineClient {
     this.recorder.continueSession(id);
     this.startEngine();
     return sessionDocument(this.store, id);
+  }
+
+  async ensureRunning(id: string) {
+    const session = this.store.findSession(id);
+    const active = session && !['MAINTENANCE_DONE', 'MAINTENANCE_FAILED'].includes(session.state);
+    if (active && !this.store.leaseHeld(id, this.clock.now())) this.startEngine();
+  }
+
+  async showProject(sessionId: string, projectId: string) {
+    return projectDocument(this.store, this.store.resolveSessionId(sessionId), projectId);
+  }
+
+  /** Recorded here; the engine running the session notices it within 100 ms. */
+  async reply(sessionId: string, projectId: string, body: Record<string, unknown>) {
+    this.recorder.reply(this.store.resolveSessionId(sessionId), projectId, body);
+  }
+
+  async allEvents(afterId: number) {
+    return this.store.events(null, afterId);
+  }
+
+  async subscribe(subscription: NewSubscription) {
+    return subscribe(this.store, subscription, this.clock.now());
+  }
+
+  async unsubscribe(projectId: string, filter: { eventType?: string; url?: string; sessionId?: string }) {
+    return unsubscribe(this.store, projectId, filter);
+  }
+
+  async subscriptions(projectId?: string) {
+    return listSubscriptions(this.store, projectId);
   }
 
   close(): void {

@@ -185,7 +185,7 @@ export class Engine {
         throw new InvalidInputError(`the reply names session ${body.session_id} but was sent to session ${sessionId}`);
       }
       const project = this.store.projects(sessionId).find((p) => p.projectId === projectId);
-      if (!project) throw new NotFoundError(`project ${projectId} has no instances in session ${sessionId}`);
+      if (!project) throw new RefusedError(`project ${projectId} has no instances in session ${sessionId}: it is asked nothing`);
       const now = this.clock.now();
       const accepted = checkReply(project, session.visit, this.store.instances(sessionId), body, now);
       this.store.updateProject(sessionId, projectId, { replyState: body.state, repliedAt: now });

@@ -71,7 +71,7 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
     target_host: session.targetHost,
     actions: session.actions,
     download: session.download,
-    driver: session.driver,
+    driver: snakeKeys(session.driver),
     hosts: hosts.map((h) => ({
       name: h.name,
       type: h.type,
@@ -99,3 +99,6 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
     events: store.events(sessionId).map((e) => ({ id: e.id, time: formatIso(e.time), event_type: e.eventType, payload: e.payload })),
   };
 }
+
+const snakeKeys = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));

@@ -1,5 +1,6 @@
 // One line per event, for people following a session (demo, --watch when not on a TTY).
 import type { SessionEvent } from '../../domain/model.js';
+import type { Store } from '../../store/store.js';
 
 type Payload = Record<string, unknown>;
 const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
@@ -7,10 +8,15 @@ const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 /** Names instances for people; ids stay where no name is known. */
 export type NameOf = (instanceId: string) => string | undefined;
 
+/** Instance names as the session's rows have them now. */
+export function namesIn(store: Store, sessionId: string | null): NameOf {
+  return (id) => (sessionId ? store.instances(sessionId).find((i) => i.instanceId === id)?.name : undefined);
+}
+
 const FORMATS: Record<string, (p: Payload, nameOf: NameOf) => string | null> = {
   'maintenance.session': (p) =>
     p.previous_state === p.state
-      ? `progress   ${str(p.percent_done)}% of hosts maintained`
+      ? `progress   ${str(p.percent_done)}%`
       : `session    ${p.previous_state ? `${str(p.previous_state)} -> ` : ''}${str(p.state)} (${str(p.percent_done)}%)${p.failure ? `: ${str(p.failure)}` : ''}`,
   'maintenance.planned': (p, nameOf) =>
     p.state === 'INSTANCE_ACTION_DONE'

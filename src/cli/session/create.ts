@@ -38,7 +38,7 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
     .description('start a maintenance session')
     .option('--hosts <a,b,...>', 'hosts to maintain (default: every host the infrastructure has)')
     .option('--at <time>', 'when maintenance starts: "2018-02-28 06:06:03" (UTC) or ISO 8601 (default: now)')
-    .option('--workflow <name>', 'workflow to run', 'default')
+    .option('--workflow <name>', 'workflow to run (default: default)')
     .option('--metadata <key=value>', 'metadata for projects and plug-ins (repeatable)', collect, [])
     .option('--action <type:plugin[:k=v,...]>', 'action plug-in: type pre, host, post, compute or controller (repeatable)', collect, [])
     .option('--download <url>', 'software to download for the plug-ins (repeatable)', collect, [])
@@ -56,7 +56,7 @@ export function parseCreateFlags(flags: CreateFlags): CreateOptions {
   if (flags.timeout && !flags.wait) throw new UsageError('--timeout needs --wait');
   const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs: flags.timeout ? parseDuration(flags.timeout, '--timeout') : undefined };
   if (flags.file) {
-    const mixed = (['hosts', 'at', 'replyTimeout', 'scaleInTimeout', 'parallel'] as const).filter((k) => flags[k] !== undefined);
+    const mixed = (['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'parallel'] as const).filter((k) => flags[k] !== undefined);
     if (mixed.length || flags.metadata.length || flags.action.length || flags.download.length) {
       throw new UsageError('-f FILE is the whole request: give the other session fields in the file, not as flags');
     }

@@ -57,6 +57,7 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
   const client = deps.client();
   const { clock } = deps;
   const started = clock.now();
+  await client.ensureRunning(id);
   let doc = await client.showSession(id);
   const view = renderer(deps, options, doc);
   let after = 0;

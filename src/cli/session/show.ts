@@ -31,7 +31,8 @@ export async function runShow(options: ShowOptions, deps: Deps): Promise<void> {
   if (options.watch) {
     const mode = followMode(deps);
     const doc = await follow(id, deps, { mode, instances: options.instances });
-    if (mode === 'quiet') emit(deps.io, deps.format, doc, () => '');
+    // The live view already shows the final table; otherwise print the final document now.
+    if (mode !== 'live') emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now(), { instances: options.instances }));
     if (doc.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${id} failed: ${doc.failure ?? 'no cause recorded'}`);
     return;
   }

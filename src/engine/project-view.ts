@@ -1,0 +1,45 @@
+// What the engine asks of one project right now (GET /v1/maintenance/{session}/{project} and more).
+import { NotFoundError } from '../domain/errors.js';
+import { affectedInstances } from '../domain/replies.js';
+import { MOVE_ACTIONS } from '../domain/states.js';
+import { formatFenixTime } from '../domain/time.js';
+import type { Store } from '../store/store.js';
+
+export interface ProjectDocument {
+  session_id: string;
+  project_id: string;
+  session_state: string;
+  /** The state the project is asked about now, or null when nothing is asked. */
+  state: string | null;
+  reply_state: string | null;
+  reply_at: string | null;
+  /** Whether an answer is awaited now. */
+  open: boolean;
+  allowed_actions: string[];
+  metadata: Record<string, unknown>;
+  /** Fenix's project API answer: the instances the current question is about. */
+  instance_ids: string[];
+  instances: Array<{ instance_id: string; name: string; host: string; action: string | null; action_done: boolean }>;
+}
+
+export function projectDocument(store: Store, sessionId: string, projectId: string): ProjectDocument {
+  const session = store.getSession(sessionId);
+  const project = store.projects(sessionId).find((p) => p.projectId === projectId);
+  if (!project) throw new NotFoundError(`project ${projectId} has no instances in session ${sessionId}`);
+  const current = project.visit === session.visit && project.state !== null;
+  const affected = current ? affectedInstances(project, store.instances(sessionId)) : [];
+  const asksActions = project.state === 'PREPARE_MAINTENANCE' || project.state === 'PLANNED_MAINTENANCE';
+  return {
+    session_id: sessionId,
+    project_id: projectId,
+    session_state: session.state,
+    state: current ? project.state : null,
+    reply_state: current ? project.replyState : null,
+    reply_at: current && project.replyAt !== null ? formatFenixTime(project.replyAt) : null,
+    open: current && project.replyState === null && !['MAINTENANCE_DONE', 'MAINTENANCE_FAILED'].includes(session.state),
+    allowed_actions: current && asksActions ? [...MOVE_ACTIONS] : [],
+    metadata: session.metadata,
+    instance_ids: affected.map((i) => i.instanceId),
+    instances: affected.map((i) => ({ instance_id: i.instanceId, name: i.name, host: i.host, action: i.action, action_done: i.actionDone })),
+  };
+}
