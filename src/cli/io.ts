@@ -13,6 +13,8 @@ export interface IO {
   isTTY: boolean;
   color: boolean;
   env: NodeJS.ProcessEnv;
+  /** Someone can answer prompts: stdin and stdout are a terminal and this is not CI. */
+  canPrompt: boolean;
   /** A spinner on stderr for people waiting; does nothing when nobody is watching a terminal. */
   spinner(text: string): Spinner;
 }
@@ -32,6 +34,7 @@ export function systemIO(env: NodeJS.ProcessEnv = process.env): IO {
     isTTY,
     color: isTTY && allowed,
     env,
+    canPrompt: isTTY && Boolean(process.stdin.isTTY) && !inCI(env),
     // The spinner goes to stderr, so it follows stderr's terminal (stdout may be a file).
     spinner: (text) => {
       if (!allowed || !process.stderr.isTTY) return NO_SPINNER;
@@ -59,6 +62,7 @@ export function bufferIO(env: NodeJS.ProcessEnv = {}): IO & { stdout(): string; 
     isTTY: false,
     color: false,
     env,
+    canPrompt: false,
     spinner: () => NO_SPINNER,
     stdout: () => chunks.out.join(''),
     stderr: () => chunks.err.join(''),

@@ -28,6 +28,8 @@ export interface EngineClient {
   showProject(sessionId: string, projectId: string): Promise<ProjectDocument>;
   /** A project's answer (Fenix's PUT /v1/maintenance/{session}/{project} body). */
   reply(sessionId: string, projectId: string, body: Record<string, unknown>): Promise<void>;
+  /** The id of the newest event in the store (0 when there is none). */
+  latestEventId(): Promise<number>;
   /** Events of every session after the given event id (for agents following all sessions). */
   allEvents(afterId: number): Promise<SessionEvent[]>;
   subscribe(subscription: NewSubscription): Promise<Subscription>;

@@ -127,6 +127,10 @@ export class EmbeddedClient implements EngineClient {
     this.recorder.reply(this.store.resolveSessionId(sessionId), projectId, body);
   }
 
+  async latestEventId() {
+    return this.store.latestEventId();
+  }
+
   async allEvents(afterId: number) {
     return this.store.events(null, afterId);
   }

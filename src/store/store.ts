@@ -451,6 +451,10 @@ export class Store {
     return { id: eventId, sessionId, time, eventType, messageId, payload: payload as Record<string, unknown> };
   }
 
+  latestEventId(): number {
+    return Number((this.stmt('SELECT COALESCE(MAX(id), 0) AS id FROM events').get() as Row).id);
+  }
+
   event(id: number): SessionEvent | null {
     const row = this.stmt('SELECT * FROM events WHERE id = ?').get(id) as Row | undefined;
     return row ? toEvent(row) : null;

@@ -27,6 +27,7 @@ interface CreateFlags {
   replyTimeout?: string;
   scaleInTimeout?: string;
   parallel?: string;
+  unsubscribed: string[];
   file?: string;
   wait?: boolean;
   timeout?: string;
@@ -46,6 +47,12 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
     .option('--reply-timeout <duration>', 'time each project has to answer (default 20s)')
     .option('--scale-in-timeout <duration>', 'time each project has to answer SCALE_IN and MAINTENANCE_COMPLETE (default 60s)')
     .option('--parallel <n>', 'computes maintained at once (default 1)')
+    .option(
+      '--unsubscribed <[project=]policy>',
+      'what to do with projects nobody answers for: fail (default, as Fenix), migrate or live_migrate; for all, or one project (repeatable)',
+      collect,
+      [],
+    )
     .option('-f, --file <file>', 'the whole request as Fenix JSON (POST /v1/maintenance body)')
     .option('--wait', 'follow the session to its end; exit 0 done, 3 failed')
     .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)')
@@ -57,7 +64,7 @@ export function parseCreateFlags(flags: CreateFlags): CreateOptions {
   const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs: flags.timeout ? parseDuration(flags.timeout, '--timeout') : undefined };
   if (flags.file) {
     const mixed = (['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'parallel'] as const).filter((k) => flags[k] !== undefined);
-    if (mixed.length || flags.metadata.length || flags.action.length || flags.download.length) {
+    if (mixed.length || flags.metadata.length || flags.action.length || flags.download.length || flags.unsubscribed.length) {
       throw new UsageError('-f FILE is the whole request: give the other session fields in the file, not as flags');
     }
     return { ...options, request: readRequestFile(flags.file) };
@@ -78,7 +85,25 @@ export function parseCreateFlags(flags: CreateFlags): CreateOptions {
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid --parallel "${flags.parallel}": give a whole number of hosts, 1 or more`);
     request.max_parallel_hosts = n;
   }
+  Object.assign(request, parsePolicies(flags.unsubscribed));
   return { ...options, request };
+}
+
+const POLICIES = ['fail', 'migrate', 'live_migrate'];
+
+/** `--unsubscribed migrate` (everyone) and `--unsubscribed proj-x=live_migrate` (one project). */
+function parsePolicies(values: string[]): Record<string, unknown> {
+  const out: { unsubscribed_policy?: string; project_policies?: Record<string, string> } = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const policy = eq < 0 ? value : value.slice(eq + 1);
+    if (!POLICIES.includes(policy) || eq === 0) {
+      throw new UsageError(`invalid --unsubscribed "${value}": use POLICY or PROJECT=POLICY with POLICY one of ${POLICIES.join(', ')}`);
+    }
+    if (eq < 0) out.unsubscribed_policy = policy;
+    else out.project_policies = { ...out.project_policies, [value.slice(0, eq)]: policy };
+  }
+  return out;
 }
 
 function readRequestFile(path: string): Record<string, unknown> {

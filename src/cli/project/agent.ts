@@ -1,0 +1,152 @@
+// maintctl project agent: a VNFM for one project. It follows the project's notifications and
+// answers by policy; where the application itself must act (scale in, re-instantiate, scale back
+// out) it runs the hook given for that state, with the notification as JSON on stdin, and
+// acknowledges only if the hook exits 0.
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import type { SessionEvent } from '../../domain/model.js';
+import { INSTANCE_ACTIONS } from '../../domain/states.js';
+import type { EngineClient } from '../../client/client.js';
+import type { Deps } from '../deps.js';
+import { UsageError } from '../exit-codes.js';
+import { collect } from '../flags.js';
+import type { Run } from '../main.js';
+
+export const HOOK_STATES = ['SCALE_IN', 'OWN_ACTION', 'MAINTENANCE_COMPLETE'] as const;
+
+export interface AgentOptions {
+  project: string;
+  /** Follow one session (and stop when it ends), or every session (until stopped). */
+  session: string | null;
+  policy: 'ack' | 'nack';
+  action: string;
+  hooks: Record<string, string>;
+}
+
+interface AgentFlags {
+  session?: string;
+  all?: boolean;
+  policy: string;
+  action: string;
+  hook: string[];
+}
+
+export function register(project: Command, run: Run): void {
+  project
+    .command('agent')
+    .description("act as the project's VNFM: answer its notifications by policy, running hooks where the application must act")
+    .argument('<project>', 'project id')
+    .option('--session <id>', 'follow this session only, until it ends')
+    .option('--all', 'follow every session until stopped (the default)')
+    .option('--policy <ack|nack>', 'how to answer', 'ack')
+    .option('--action <ACTION>', 'instance action to choose: MIGRATE, LIVE_MIGRATE or OWN_ACTION', 'MIGRATE')
+    .option('--hook <STATE=command>', `command to run for ${HOOK_STATES.join(', ')} (repeatable; payload JSON on stdin)`, collect, [])
+    .action((projectId: string, flags: AgentFlags) => run((deps) => runAgent(parseAgentFlags(projectId, flags), deps)));
+}
+
+export function parseAgentFlags(project: string, flags: AgentFlags): AgentOptions {
+  if (flags.session && flags.all) throw new UsageError('give either --session or --all, not both');
+  if (flags.policy !== 'ack' && flags.policy !== 'nack') throw new UsageError(`invalid --policy "${flags.policy}": use ack or nack`);
+  if (!(INSTANCE_ACTIONS as readonly string[]).includes(flags.action)) {
+    throw new UsageError(`invalid --action "${flags.action}": use ${INSTANCE_ACTIONS.join(', ')}`);
+  }
+  const hooks: Record<string, string> = {};
+  for (const pair of flags.hook) {
+    const eq = pair.indexOf('=');
+    const state = pair.slice(0, eq);
+    if (eq <= 0 || !(HOOK_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(`invalid --hook "${pair}": use STATE=COMMAND with STATE one of ${HOOK_STATES.join(', ')}`);
+    }
+    hooks[state] = pair.slice(eq + 1);
+  }
+  return { project, session: flags.session ?? null, policy: flags.policy, action: flags.action, hooks };
+}
+
+const POLL_MS = 100;
+
+export async function runAgent(options: AgentOptions, deps: Deps): Promise<void> {
+  const client = deps.client();
+  const sessionId = options.session ? await client.resolveId(options.session) : null;
+  // Being subscribed is what makes the engine ask this project rather than apply its default policy.
+  await client.subscribe({ projectId: options.project, eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId });
+  const say = (text: string) => deps.io.out.write(`${new Date(deps.clock.now()).toISOString()} ${text}\n`);
+  say(`agent for ${options.project}: ${sessionId ? `session ${sessionId}` : 'every session'}, policy ${options.policy}, action ${options.action}`);
+  const answered = new Set<string>();
+  // Start from now; questions asked before the agent started are picked up from the session rows.
+  let after = await client.latestEventId();
+  const handle = async (sid: string) => {
+    const key = await answerOpenQuestion(client, sid, options, answered, say);
+    if (key) answered.add(key);
+  };
+  for (const s of await client.listSessions()) if (!sessionId || s.session_id === sessionId) await handle(s.session_id);
+  for (;;) {
+    const events = (await client.allEvents(after)).filter((e) => !sessionId || e.sessionId === sessionId);
+    if (events.length) after = events.at(-1)!.id;
+    for (const e of events.filter((x) => isForProject(x, options.project))) {
+      if (e.payload.state === 'INSTANCE_ACTION_DONE') say(`session ${short(e.sessionId)} INSTANCE_ACTION_DONE ${String((e.payload.instance_ids as string[])[0])}`);
+      else await handle(e.sessionId!);
+    }
+    if (sessionId) {
+      const doc = await client.showSession(sessionId);
+      if (doc.state === 'MAINTENANCE_DONE' || doc.state === 'MAINTENANCE_FAILED') {
+        say(`session ${short(sessionId)} ended ${doc.state}`);
+        return;
+      }
+    }
+    await new Promise<void>((resolve) => deps.clock.at(deps.clock.now() + POLL_MS, resolve));
+  }
+}
+
+const short = (id: string | null) => (id ?? '-').slice(0, 8);
+
+const isForProject = (e: SessionEvent, project: string) =>
+  (e.eventType === 'maintenance.planned' || e.eventType === 'maintenance.scheduled') && e.payload.project_id === project;
+
+/** Answers the project's open question in the session, once; returns the question's key when answered. */
+async function answerOpenQuestion(
+  client: EngineClient,
+  sessionId: string,
+  options: AgentOptions,
+  answered: Set<string>,
+  say: (text: string) => void,
+): Promise<string | null> {
+  let q;
+  try {
+    q = await client.showProject(sessionId, options.project);
+  } catch {
+    return null; // the project has no instances in that session
+  }
+  if (!q.open || !q.state) return null;
+  const key = `${sessionId}:${q.state}:${q.reply_at}`;
+  if (answered.has(key)) return null;
+  const asksActions = q.allowed_actions.length > 0;
+  const hookState = asksActions && options.action === 'OWN_ACTION' ? 'OWN_ACTION' : q.state;
+  let verdict: 'ACK' | 'NACK' = options.policy === 'ack' ? 'ACK' : 'NACK';
+  let note = '';
+  const hook = options.hooks[hookState];
+  if (verdict === 'ACK' && hook) {
+    const code = await runHook(hook, { ...q, hook_state: hookState }, { MAINTCTL_SESSION: sessionId, MAINTCTL_PROJECT: options.project, MAINTCTL_STATE: hookState });
+    if (code !== 0) verdict = 'NACK';
+    note = ` (hook ${hookState} exited ${code})`;
+  }
+  const state = `${verdict}_${q.state}`;
+  const body: Record<string, unknown> = { state };
+  if (verdict === 'ACK' && asksActions) body.instance_actions = Object.fromEntries(q.instance_ids.map((id) => [id, options.action]));
+  try {
+    await client.reply(sessionId, options.project, body);
+    say(`session ${short(sessionId)} ${q.state} -> ${state}${asksActions && verdict === 'ACK' ? ` (${q.instance_ids.length} x ${options.action})` : ''}${note}`);
+  } catch (err) {
+    say(`session ${short(sessionId)} ${q.state}: reply refused: ${(err as Error).message}`);
+  }
+  return key;
+}
+
+/** Runs a hook with the payload as JSON on stdin; resolves with its exit code. */
+function runHook(command: string, payload: unknown, env: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+    child.on('error', () => resolve(127));
+    child.on('exit', (code) => resolve(code ?? 1));
+    child.stdin.end(JSON.stringify(payload));
+  });
+}

@@ -1,0 +1,12 @@
+// maintctl project: the application side (VNF managers and operators). The noun assembles its verbs.
+import type { Command } from 'commander';
+import type { Run } from '../main.js';
+import * as agent from './agent.js';
+import * as reply from './reply.js';
+import * as show from './show.js';
+import * as subscribe from './subscribe.js';
+
+export function register(program: Command, run: Run): void {
+  const project = program.command('project').description('what applications see and answer: notifications, questions, replies');
+  for (const verb of [show, reply, subscribe, agent]) verb.register(project, run);
+}

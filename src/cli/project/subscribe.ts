@@ -1,0 +1,109 @@
+// maintctl project subscribe / unsubscribe / subscriptions: who is told what, and how.
+import type { Command } from 'commander';
+import { SUBSCRIPTION_FORMATS, type Subscription, type SubscriptionFormat } from '../../domain/model.js';
+import type { Deps } from '../deps.js';
+import { UsageError } from '../exit-codes.js';
+import type { Run } from '../main.js';
+import { emit } from '../render/output.js';
+import { styleFor } from '../render/style.js';
+import { table } from '../render/table.js';
+
+export const EVENT_TYPES = ['maintenance.planned', 'maintenance.scheduled', 'maintenance.host', 'maintenance.session'] as const;
+
+export interface SubscribeOptions {
+  projectId: string;
+  url: string | null;
+  eventType: string;
+  format: SubscriptionFormat;
+  sessionId: string | null;
+}
+
+function checkEvent(event: string): string {
+  if (!(EVENT_TYPES as readonly string[]).includes(event)) throw new UsageError(`invalid --event "${event}": use one of ${EVENT_TYPES.join(', ')}`);
+  return event;
+}
+
+function checkUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return url;
+  } catch {
+    // fall through
+  }
+  throw new UsageError(`invalid --url "${url}": give an http or https URL, e.g. http://vnfm.example:8080/maintenance`);
+}
+
+export function register(project: Command, run: Run): void {
+  project
+    .command('subscribe')
+    .description('tell a project about maintenance: by webhook (--url), or followed with maintctl (project agent / reply)')
+    .argument('<project>', 'project id')
+    .option('--url <url>', 'webhook the notifications are POSTed to (JSON)')
+    .option('--event <type>', `event type: ${EVENT_TYPES.join(', ')}`, 'maintenance.planned')
+    .option('--format <format>', 'body of the POST: fenix (oslo envelope) or aodh (AODH event alarm)', 'fenix')
+    .option('--session <id>', 'only this session (default: every session)')
+    .action((projectId: string, flags: { url?: string; event: string; format: string; session?: string }) =>
+      run(async (deps) => {
+        if (!(SUBSCRIPTION_FORMATS as readonly string[]).includes(flags.format)) {
+          throw new UsageError(`invalid --format "${flags.format}": use fenix or aodh`);
+        }
+        const sessionId = flags.session ? await deps.client().resolveId(flags.session) : null;
+        const options = {
+          projectId,
+          url: flags.url ? checkUrl(flags.url) : null,
+          eventType: checkEvent(flags.event),
+          format: flags.format as SubscriptionFormat,
+          sessionId,
+        };
+        return runSubscribe(options, deps);
+      }),
+    );
+  project
+    .command('unsubscribe')
+    .description("remove a project's subscriptions (all of them unless narrowed); pending deliveries are cancelled")
+    .argument('<project>', 'project id')
+    .option('--url <url>', 'only the subscription to this URL')
+    .option('--event <type>', 'only subscriptions to this event type')
+    .option('--session <id>', 'only subscriptions to this session')
+    .action((projectId: string, flags: { url?: string; event?: string; session?: string }) =>
+      run(async (deps) => {
+        const sessionId = flags.session ? await deps.client().resolveId(flags.session) : undefined;
+        const removed = await deps.client().unsubscribe(projectId, { url: flags.url, eventType: flags.event ? checkEvent(flags.event) : undefined, sessionId });
+        emit(deps.io, deps.format, { project_id: projectId, removed }, () => `removed ${removed} subscription${removed === 1 ? '' : 's'} of ${projectId}`);
+      }),
+    );
+  project
+    .command('subscriptions')
+    .description('list subscriptions (of one project, or all)')
+    .argument('[project]', 'project id')
+    .action((projectId: string | undefined) =>
+      run(async (deps) => {
+        const subs = await deps.client().subscriptions(projectId);
+        emit(deps.io, deps.format, subs.map(subscriptionDoc), () => subscriptionTable(deps, subs));
+      }),
+    );
+}
+
+export async function runSubscribe(options: SubscribeOptions, deps: Deps): Promise<void> {
+  const sub = await deps.client().subscribe(options);
+  const where = sub.url ? `${sub.url} (${sub.format})` : 'followed with maintctl (project agent, project reply)';
+  emit(deps.io, deps.format, subscriptionDoc(sub), () => `subscribed ${sub.projectId} to ${sub.eventType}: ${where}`);
+}
+
+const subscriptionDoc = (s: Subscription) => ({
+  id: s.id,
+  project_id: s.projectId,
+  event_type: s.eventType,
+  url: s.url,
+  format: s.format,
+  session_id: s.sessionId,
+});
+
+function subscriptionTable(deps: Deps, subs: Subscription[]): string {
+  if (!subs.length) return 'No subscriptions.';
+  return table(
+    styleFor(deps.io),
+    ['ID', 'PROJECT', 'EVENT', 'DELIVERY', 'FORMAT', 'SESSION'],
+    subs.map((s) => [s.id, s.projectId, s.eventType, s.url ?? 'maintctl', s.format, s.sessionId ?? 'all']),
+  );
+}
