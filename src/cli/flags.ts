@@ -58,6 +58,10 @@ export function parseSeconds(text: string, flag: string): number {
 
 /** `--at`: checked here so a bad time is a usage error before anything is written. */
 export function checkTime(text: string): string {
-  parseTime(text);
+  try {
+    parseTime(text);
+  } catch (err) {
+    throw new UsageError(`invalid --at: ${(err as Error).message.replace(/^invalid time /, '')}`);
+  }
   return text;
 }

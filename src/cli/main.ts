@@ -32,7 +32,7 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
       writeOut: (s) => io.out.write(s),
       writeErr: (s) => io.err.write(s),
       // Usage errors read like every other error: one line, named after the tool.
-      outputError: (s, write) => write(`maintctl: ${s.replace(/^error: /, '')}`),
+      outputError: (s, write) => write(`maintctl: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
     });
 
   let client: EngineClient | null = null;

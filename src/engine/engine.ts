@@ -65,6 +65,8 @@ export class Engine {
   private readonly checkpoint: (label: string) => Promise<void>;
   private readonly running = new Map<string, Running>();
   private readonly deleting = new Set<string>();
+  /** Sessions whose runner died on an error: how often, and when to try again. */
+  private readonly crashes = new Map<string, { count: number; retryAt: number }>();
   private watchTimer: { cancel(): void } | null = null;
   private lastDataVersion = -1;
   private started = false;
@@ -284,6 +286,7 @@ export class Engine {
   private launch(sessionId: string): void {
     // An engine not started only records (e.g. a CLI handing sessions to a background engine).
     if (!this.started || this.stopped || this.running.has(sessionId) || this.deleting.has(sessionId)) return;
+    if ((this.crashes.get(sessionId)?.retryAt ?? 0) > this.clock.now()) return;
     if (!this.store.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs)) return;
     const session = this.store.getSession(sessionId);
     let driver: InfraDriver;
@@ -309,7 +312,7 @@ export class Engine {
     const done = runner
       .run()
       .then(
-        () => true,
+        () => this.crashes.delete(sessionId) || true,
         (err: Error) => this.crashed(sessionId, err),
       )
       .then((cleanExit) => {
@@ -345,10 +348,17 @@ export class Engine {
     return session !== null && !isTerminal(session.state);
   }
 
-  /** A runner died on something the workflow could not turn into a decision (e.g. the store). */
+  /**
+   * A runner died on something the workflow could not turn into a decision (e.g. the store).
+   * It is tried again after a pause that doubles; the third time the session fails with the error.
+   */
   private crashed(sessionId: string, err: Error): false {
+    const count = (this.crashes.get(sessionId)?.count ?? 0) + 1;
+    this.crashes.set(sessionId, { count, retryAt: this.clock.now() + 1000 * 2 ** count });
     try {
-      this.record(sessionId, (emit) => emit('maintctl.engine_error', { message: err.message }));
+      this.record(sessionId, (emit) => emit('maintctl.engine_error', { message: err.message, attempt: count }));
+      const session = this.store.findSession(sessionId);
+      if (count >= 3 && session && !isTerminal(session.state)) this.failUnrunnable(session, `the engine failed ${count} times: ${err.message}`);
     } catch {
       // the store itself is failing; nothing more can be recorded
     }

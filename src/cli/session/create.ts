@@ -118,7 +118,7 @@ function readRequestFile(path: string): Record<string, unknown> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
     return body as Record<string, unknown>;
   } catch (err) {
-    throw new UsageError(`request file ${path} is not a JSON object: ${(err as Error).message}`);
+    throw new UsageError(`request file ${path} is not a JSON object: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 

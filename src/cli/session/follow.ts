@@ -72,7 +72,7 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
       if (isTerminal(doc.state as SessionState)) return doc;
       if (options.timeoutMs !== undefined && clock.now() - started >= options.timeoutMs) {
         throw new TimedOutError(
-          `session ${id} is still ${doc.state} after ${Math.round(options.timeoutMs / 1000)} s; it goes on (follow it with: maintctl session show ${id.slice(0, 8)} --watch)`,
+          `session ${id} is still ${doc.state} after ${seconds(options.timeoutMs)}; it goes on (follow it with: maintctl session show ${id.slice(0, 8)} --watch)`,
         );
       }
       await new Promise<void>((resolve) => clock.at(clock.now() + POLL_MS, resolve));
@@ -81,3 +81,5 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
     view.stop();
   }
 }
+
+const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`);

@@ -229,7 +229,7 @@ export class SimCloud {
     const faulty = this.faults.some((f) => 'migrate_fails' in f && (f.migrate_fails === inst.name || f.migrate_fails === id));
     if (faulty) {
       this.sql("UPDATE sim_instances SET status = 'ACTIVE' WHERE cloud_id = ? AND id = ?").run(this.cloudId, id);
-      const cause = `${String(op.kind).toLowerCase()} of instance ${String(inst.name)} (${id}) from ${String(op.from_host)} failed: simulated fault; it stays on ${String(op.from_host)}`;
+      const cause = `simulated fault; ${String(inst.name)} stays on ${String(op.from_host)}`;
       this.log('sim.move.failed', { key: op.key, instance_id: id, name: inst.name, host: op.from_host, cause }, time);
       return this.finish(op, 'failed', cause);
     }
