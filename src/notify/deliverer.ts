@@ -42,10 +42,10 @@ export class Deliverer {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly timeoutMs: number;
-  private readonly inFlight = new Set<number>();
+  /** Subscriptions with an attempt under way: each goes at its own pace, one delivery at a time. */
+  private readonly busy = new Map<number, Promise<void>>();
   private timer: Timer | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
-  private running: Promise<void> = Promise.resolve();
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
 
@@ -67,12 +67,7 @@ export class Deliverer {
     this.stopped = true;
     this.unsubscribe?.();
     this.timer?.cancel();
-    await this.running;
-  }
-
-  /** Resolves once nothing is due now (for tests and for a clean shutdown). */
-  async drain(): Promise<void> {
-    await this.running;
+    await Promise.all(this.busy.values());
   }
 
   private wakeAt(at: number): void {
@@ -82,18 +77,23 @@ export class Deliverer {
     this.timer = this.options.clock.at(at, () => {
       this.timer = null;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.running = this.running.then(() => this.deliverDue());
+      this.pump();
     });
   }
 
-  private async deliverDue(): Promise<void> {
+  /** Starts an attempt for each idle subscription whose oldest pending delivery is due. */
+  private pump(): void {
+    if (this.stopped) return;
     const { store, clock } = this.options;
-    for (;;) {
-      const due = headOfLine(store, clock.now()).filter((d) => !this.inFlight.has(d.id));
-      if (!due.length || this.stopped) break;
-      await Promise.all(due.map((d) => this.attempt(d)));
+    for (const delivery of headOfLine(store, clock.now())) {
+      if (this.busy.has(delivery.subscriptionId)) continue;
+      const attempt = this.attempt(delivery).finally(() => {
+        this.busy.delete(delivery.subscriptionId);
+        this.pump();
+      });
+      this.busy.set(delivery.subscriptionId, attempt);
     }
-    const next = nextDeliveryAt(store);
+    const next = nextDeliveryAt(store, [...this.busy.keys()]);
     if (next !== null) this.wakeAt(Math.max(next, clock.now()));
   }
 
@@ -101,14 +101,12 @@ export class Deliverer {
     const { store, clock } = this.options;
     const event = store.event(delivery.eventId);
     const subscription = listSubscriptions(store).find((s) => s.id === delivery.subscriptionId);
-    this.inFlight.add(delivery.id);
     let outcome: Outcome;
     if (!event) outcome = { ok: false, retry: false, error: 'the event is gone' };
     else {
-      const body = JSON.stringify(webhookBody(event, delivery.format, delivery.subscriptionId, subscription?.projectId ?? String(event.payload.project_id ?? 'admin')));
-      outcome = await this.send(delivery.url, body);
+      const projectId = subscription?.projectId ?? String(event.payload.project_id ?? 'admin');
+      outcome = await this.send(delivery.url, JSON.stringify(webhookBody(event, delivery.format, delivery.subscriptionId, projectId)));
     }
-    this.inFlight.delete(delivery.id);
     const attempts = delivery.attempts + 1;
     const now = clock.now();
     if (outcome.ok) {

@@ -17,7 +17,8 @@ export function toTraits(payload: Record<string, unknown>): Trait[] {
   return Object.entries(payload).map(([name, value]): Trait => {
     if (value === null || value === undefined) return [name, TRAIT.text, null];
     if (typeof value === 'number') return [name, Number.isInteger(value) ? TRAIT.int : TRAIT.float, value];
-    if (typeof value === 'string') return [name, TRAIT.text, value];
+    // Text holding [ or { is sent quoted, so decoders that parse such text give the text back.
+    if (typeof value === 'string') return [name, TRAIT.text, /[[{]/.test(value) ? JSON.stringify(value) : value];
     // Lists and dicts travel as text; Fenix-era decoders parse text holding [ or { back.
     return [name, TRAIT.text, JSON.stringify(value)];
   });

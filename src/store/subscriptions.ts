@@ -103,8 +103,14 @@ export function headOfLine(store: Store, now: number): Delivery[] {
   return rows.map(toDelivery);
 }
 
-export function nextDeliveryAt(store: Store): number | null {
-  const row = store.statement("SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE status = 'pending'").get() as Row;
+/** When the next pending delivery is due, leaving out the subscriptions given (busy ones). */
+export function nextDeliveryAt(store: Store, exceptSubscriptions: number[] = []): number | null {
+  const row = store
+    .statement(
+      `SELECT MIN(next_attempt_at) AS t FROM deliveries
+       WHERE status = 'pending' AND subscription_id NOT IN (SELECT value FROM json_each(?))`,
+    )
+    .get(JSON.stringify(exceptSubscriptions)) as Row;
   return row.t === null ? null : Number(row.t);
 }
 
@@ -113,8 +119,11 @@ export function recordAttempt(
   id: number,
   outcome: { status: DeliveryStatus; attempts: number; nextAttemptAt: number; error: string | null; deliveredAt: number | null },
 ): void {
+  // Only while still pending: an unsubscribe during the attempt cancelled it for good.
   store
-    .statement('UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ? WHERE id = ?')
+    .statement(
+      "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ? WHERE id = ? AND status = 'pending'",
+    )
     .run(outcome.status, outcome.attempts, outcome.nextAttemptAt, outcome.error, outcome.deliveredAt, id);
 }
 
