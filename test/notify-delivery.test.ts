@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Delivery, Session, SessionEvent, SubscriptionFormat } from '../src/domain/model.js';
 import { RealClock } from '../src/engine/clock.js';
 import { Engine } from '../src/engine/engine.js';
+import { sessionDocument } from '../src/engine/session-view.js';
 import { httpPoster, type Poster } from '../src/notify/deliverer.js';
 import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
 import { listSubscriptions, nextDeliveryAt, sessionDeliveries, subscribe, unsubscribe } from '../src/store/subscriptions.js';
@@ -513,5 +514,21 @@ describe('unsubscribing while a delivery is under way', () => {
     expect(rows.length).toBeGreaterThan(1);
     expect(rows.every((d) => d.status === 'cancelled')).toBe(true);
     expect(rx.hits.length).toBe(1);
+  });
+});
+
+describe('session show', () => {
+  it('counts the deliveries and lists the ones that failed, with the receiver\'s answer', async () => {
+    const rx = await receiver((_n, path) => (path === '/gone' ? 404 : 200)).listen();
+    const r = rig();
+    sub(r.store, 'proj-a', 'maintenance.planned', rx.url('/gone'));
+    sub(r.store, 'admin', 'maintenance.session', rx.url('/admin'));
+    const { session } = await runSession(r);
+    await rx.until(() => rx.hits.length >= outbox(r.store, rx.url('/gone')) + outbox(r.store, rx.url('/admin')));
+    await r.engine.stop(); // lets the last outcomes be recorded
+    const doc = sessionDocument(r.store, session.id);
+    expect(doc.deliveries.failed).toBe(outbox(r.store, rx.url('/gone')));
+    expect(doc.deliveries.delivered).toBe(outbox(r.store, rx.url('/admin')));
+    expect(doc.deliveries.failures[0]).toMatchObject({ event_type: 'maintenance.planned', url: rx.url('/gone'), attempts: 1, last_error: 'the receiver answered HTTP 404' });
   });
 });

@@ -1,6 +1,7 @@
 // The documents people and scripts read about sessions (`session show -o json`, the API's detail).
 // Field names follow Fenix's snake_case; the shape is documented in README ("session show").
 import type { Store } from '../store/store.js';
+import { sessionDeliveries } from '../store/subscriptions.js';
 import { percentDone } from '../domain/progress.js';
 import { affectedInstances } from '../domain/replies.js';
 import { formatFenixTime, formatIso } from '../domain/time.js';
@@ -35,6 +36,13 @@ export interface SessionDocument {
   projects: Array<{ project_id: string; state: string | null; reply_state: string | null; reply_at: string | null; instance_ids: string[] }>;
   instances: Array<{ instance_id: string; name: string; project_id: string; host: string; action: string | null; action_done: boolean }>;
   events: Array<{ id: number; time: string; event_type: string; payload: Record<string, unknown> }>;
+  /** Webhook deliveries of this session's notifications; failed ones are listed. */
+  deliveries: {
+    delivered: number;
+    pending: number;
+    failed: number;
+    failures: Array<{ event_id: number; event_type: string; url: string; attempts: number; last_error: string | null }>;
+  };
 }
 
 export function sessionSummary(store: Store, sessionId: string): SessionSummary {
@@ -97,6 +105,20 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
       action_done: i.actionDone,
     })),
     events: store.events(sessionId).map((e) => ({ id: e.id, time: formatIso(e.time), event_type: e.eventType, payload: e.payload })),
+    deliveries: deliveriesOf(store, sessionId),
+  };
+}
+
+function deliveriesOf(store: Store, sessionId: string): SessionDocument['deliveries'] {
+  const all = sessionDeliveries(store, sessionId);
+  const count = (status: string) => all.filter((d) => d.status === status).length;
+  return {
+    delivered: count('delivered'),
+    pending: count('pending'),
+    failed: count('failed'),
+    failures: all
+      .filter((d) => d.status === 'failed')
+      .map((d) => ({ event_id: d.eventId, event_type: store.event(d.eventId)?.eventType ?? '?', url: d.url, attempts: d.attempts, last_error: d.lastError })),
   };
 }
 

@@ -53,6 +53,11 @@ export function sessionView(c: ChalkInstance, doc: SessionDocument, now: number,
       ),
     );
   }
+  const d = doc.deliveries;
+  if (d.delivered + d.pending + d.failed > 0) {
+    const failures = d.failures.map((f) => `  ${c.red('failed')} ${f.event_type} #${f.event_id} to ${f.url} after ${f.attempts} attempts: ${f.last_error ?? ''}`);
+    parts.push([`${c.bold('Webhooks')}  ${d.delivered} delivered, ${d.pending} pending, ${d.failed} failed`, ...failures].join('\n'));
+  }
   if (options.instances && doc.instances.length) {
     parts.push(
       table(
