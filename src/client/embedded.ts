@@ -31,7 +31,11 @@ export class EmbeddedClient implements EngineClient {
   private readonly recorder: Engine;
 
   constructor(private readonly options: EmbeddedOptions) {
-    this.store = Store.open(storePath(options.stateDir));
+    try {
+      this.store = Store.open(storePath(options.stateDir));
+    } catch (err) {
+      throw new Error(`cannot open the store in ${options.stateDir}: ${(err as Error).message} (choose another with --state-dir or MAINTCTL_STATE_DIR)`);
+    }
     this.clock = options.clock ?? new RealClock();
     this.recorder = new Engine({ store: this.store, clock: this.clock });
   }
