@@ -48,7 +48,13 @@ export class EmbeddedClient implements EngineClient {
     // Check the request before anything is written.
     parseWith(createSessionSchema, input.request, 'session request');
     if (!input.cloudFile) {
-      throw new InvalidInputError('no infrastructure to maintain: give --cloud FILE (a sim cloud file)');
+      throw new InvalidInputError('no infrastructure to maintain: give --cloud openstack[:NAME] or --cloud FILE (a sim cloud file)');
+    }
+    const openstack = /^openstack(?::(.+))?$/.exec(input.cloudFile);
+    if (openstack) {
+      const session = await this.recorder.createSession(input.request, { kind: 'openstack', cloud: openstack[1] ?? null });
+      this.startEngine();
+      return session.id;
     }
     const cloud = readCloudFile(input.cloudFile);
     const cloudId = importCloud(this.store, cloud, input.cloudFile, this.clock.now());

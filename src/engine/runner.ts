@@ -5,7 +5,7 @@ import type { Clock, Timer } from '../domain/clock.js';
 import type { Operation, ProjectPolicy, SessionEvent } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { isTerminal, type SessionState } from '../domain/states.js';
-import type { InfraDriver, Observation } from '../infra/driver.js';
+import type { InfraDriver, MoveRef, Observation } from '../infra/driver.js';
 import type { EventBus } from '../notify/bus.js';
 import type { Store } from '../store/store.js';
 import { isSubscribed } from '../store/subscriptions.js';
@@ -335,6 +335,16 @@ export class SessionRunner {
     return `${this.sessionId}:${op.id}`;
   }
 
+  private moveRef(op: Operation): MoveRef {
+    return {
+      key: this.key(op),
+      instanceId: op.target,
+      kind: op.kind === 'live_migrate' ? 'LIVE_MIGRATE' : 'MIGRATE',
+      from: String(op.params.from),
+      startedAt: op.createdAt,
+    };
+  }
+
   /** Asks the infrastructure to do it. Safe to call again for an operation it never received. */
   private async perform(op: Operation): Promise<void> {
     const { driver } = this.deps;
@@ -350,7 +360,7 @@ export class SessionRunner {
           return this.finish(op, { phase: 'done', result: {} });
         case 'migrate':
         case 'live_migrate':
-          await driver.requestMove(this.key(op), op.target, op.kind === 'migrate' ? 'MIGRATE' : 'LIVE_MIGRATE');
+          await driver.requestMove(this.moveRef(op));
           break;
         case 'host_maintenance':
           await driver.requestHostMaintenance(this.key(op), op.target);
@@ -399,7 +409,7 @@ export class SessionRunner {
     const { driver, clock } = this.deps;
     let seen: Observation;
     try {
-      seen = op.kind === 'host_maintenance' ? await driver.observeHostMaintenance(this.key(op), op.target) : await driver.observeMove(this.key(op), op.target);
+      seen = op.kind === 'host_maintenance' ? await driver.observeHostMaintenance(this.key(op), op.target) : await driver.observeMove(this.moveRef(op));
     } catch {
       // Could not reach the infrastructure this time: look again shortly (the deadline still holds).
       seen = { phase: 'running', checkAt: clock.now() + 5_000 };
@@ -407,8 +417,12 @@ export class SessionRunner {
     if (seen.phase === 'running' && op.deadline !== null && clock.now() >= op.deadline) {
       seen = { phase: 'failed', cause: `did not finish within ${Math.round((op.deadline - op.createdAt) / 1000)} s` };
     }
+    if (seen.phase === 'unknown' && op.status === 'requested') {
+      // It was accepted, yet the infrastructure has no trace of it: it gave up before starting.
+      seen = { phase: 'failed', cause: 'the infrastructure accepted the request but has no record of it (e.g. no valid host was found)' };
+    }
     if (seen.phase === 'unknown') {
-      await this.perform(op);
+      await this.perform(op); // recorded before a crash, never requested: request it now
       return true;
     }
     if (seen.phase === 'running') {

@@ -27,6 +27,18 @@ export interface InfraInstance {
 
 export type MoveKind = Extract<InstanceAction, 'MIGRATE' | 'LIVE_MIGRATE'>;
 
+/** One move as the engine recorded it: enough for a driver to find it again after a restart. */
+export interface MoveRef {
+  /** The engine's operation key (unique per session and operation). */
+  key: string;
+  instanceId: string;
+  kind: MoveKind;
+  /** The host the instance was on when the move was recorded. */
+  from: string;
+  /** When the engine recorded the move, before requesting it (epoch ms). */
+  startedAt: number;
+}
+
 /** What the infrastructure says about a requested operation, looked up by its key. */
 export type Observation =
   /** It has no record of this key: the request never reached it. Safe to request again. */
@@ -57,8 +69,8 @@ export interface InfraDriver {
   disableHost(name: string, reason: string): Promise<void>;
   enableHost(name: string): Promise<void>;
   /** Requests a move; `key` makes it idempotent and observable after a restart. */
-  requestMove(key: string, instanceId: string, kind: MoveKind): Promise<void>;
-  observeMove(key: string, instanceId: string): Promise<Observation>;
+  requestMove(move: MoveRef): Promise<void>;
+  observeMove(move: MoveRef): Promise<Observation>;
   /** The infrastructure's own part of maintaining a host (the sim simulates it; real clouds leave it to plug-ins). */
   requestHostMaintenance(key: string, host: string): Promise<void>;
   observeHostMaintenance(key: string, host: string): Promise<Observation>;

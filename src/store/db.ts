@@ -9,11 +9,12 @@ export type Db = Database.Database;
 export function openDb(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  // Another process (CLI, agent, engine) may hold the lock briefly, even while the store is
+  // first created: wait for it rather than fail, before anything else touches the file.
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  // Another process (CLI, second engine) may hold the write lock briefly.
-  db.pragma('busy_timeout = 5000');
   migrate(db, MIGRATIONS);
   return db;
 }

@@ -43,7 +43,7 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
     .option('--metadata <key=value>', 'metadata for projects and plug-ins (repeatable)', collect, [])
     .option('--action <type:plugin[:k=v,...]>', 'action plug-in: type pre, host, post, compute or controller (repeatable)', collect, [])
     .option('--download <url>', 'software to download for the plug-ins (repeatable)', collect, [])
-    .option('--cloud <file>', 'simulated cloud file to maintain (kept with the session)')
+    .option('--cloud <openstack[:name]|file>', 'the cloud: openstack (OS_* variables or OS_CLOUD), openstack:NAME (clouds.yaml), or a sim cloud file')
     .option('--reply-timeout <duration>', 'time each project has to answer (default 20s)')
     .option('--scale-in-timeout <duration>', 'time each project has to answer SCALE_IN and MAINTENANCE_COMPLETE (default 60s)')
     .option('--parallel <n>', 'computes maintained at once (default 1)')

@@ -1,5 +1,5 @@
 // The sim cloud behind the common driver interface.
-import type { CompanionContext, DriverContext, InfraDriver, MoveKind, Observation } from '../driver.js';
+import type { CompanionContext, DriverContext, InfraDriver, MoveRef, Observation } from '../driver.js';
 import { SimCloud } from './sim-cloud.js';
 import { startScriptedVnfms } from './vnfm.js';
 
@@ -30,12 +30,12 @@ export class SimDriver implements InfraDriver {
     this.cloud.setEnabled(name, true, null);
   }
 
-  async requestMove(key: string, instanceId: string, kind: MoveKind) {
-    this.cloud.requestMove(key, instanceId, kind);
+  async requestMove(move: MoveRef) {
+    this.cloud.requestMove(move.key, move.instanceId, move.kind);
   }
 
-  async observeMove(key: string): Promise<Observation> {
-    return this.cloud.observe(key);
+  async observeMove(move: MoveRef): Promise<Observation> {
+    return this.cloud.observe(move.key);
   }
 
   async requestHostMaintenance(key: string, host: string) {
