@@ -297,3 +297,18 @@ describe('session cache', () => {
   });
 });
 
+
+describe('processAlive', () => {
+  it('sees a running process as alive, and a killed one as gone even when nobody reaps it', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { processAlive } = await import('../src/store/process-alive.js');
+    // An orphan: its parent (sh) exits at once, so only PID 1 could reap it; where PID 1 does
+    // not (containers), the killed orphan stays a zombie, which must count as gone.
+    const pid = Number(execFileSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' }).trim());
+    expect(processAlive(pid)).toBe(true);
+    process.kill(pid, 'SIGKILL');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(processAlive(pid)).toBe(false);
+    expect(processAlive(0)).toBe(false);
+  });
+});

@@ -4,26 +4,18 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../store/process-alive.js';
 
 const BIN = fileURLToPath(new URL('../../bin/maintctl.js', import.meta.url));
 
 export const lockPath = (stateDir: string) => join(stateDir, 'engine.lock');
 export const logPath = (stateDir: string) => join(stateDir, 'engine.log');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The pid of the engine running for this directory, or null. */
 export function runningEngine(stateDir: string): number | null {
   try {
     const pid = Number(readFileSync(lockPath(stateDir), 'utf8').trim());
-    return pid > 0 && alive(pid) ? pid : null;
+    return processAlive(pid) ? pid : null;
   } catch {
     return null;
   }

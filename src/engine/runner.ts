@@ -201,6 +201,12 @@ export class SessionRunner {
     }
     const sessionHosts = new Map(snap.hosts.map((h) => [h.name, h]));
     const computeNames = new Set(snap.hosts.filter((h) => h.type === 'compute').map((h) => h.name));
+    // An instance in ERROR can be neither moved nor left on a host going down: stop and say which.
+    const broken = infra.filter((i) => computeNames.has(i.host) && i.status === 'ERROR');
+    if (broken.length) {
+      const which = broken.map((i) => `${i.name} (${i.id}) on ${i.host}: ${i.fault ?? 'no fault message'}`).join('; ');
+      return this.fail(snap, `instance in ERROR: ${which}`);
+    }
     const changes = reconcileInstances(snap.instances, infra, computeNames);
     const { store } = this.deps;
     this.commit((emit) => {

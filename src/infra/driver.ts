@@ -23,6 +23,8 @@ export interface InfraInstance {
   status: string;
   vcpus: number;
   floatingIp: boolean;
+  /** Why the infrastructure put it in ERROR, when it did. */
+  fault?: string;
 }
 
 export type MoveKind = Extract<InstanceAction, 'MIGRATE' | 'LIVE_MIGRATE'>;

@@ -16,6 +16,7 @@ import type { AskedState, HostState, HostType, InstanceAction, PluginType, Sessi
 import { NotFoundError, InvalidInputError } from '../domain/errors.js';
 import type { Statement } from 'better-sqlite3';
 import { openDb, type Db } from './db.js';
+import { processAlive } from './process-alive.js';
 import { SessionCache } from './session-cache.js';
 
 type Row = Record<string, unknown>;
@@ -550,11 +551,5 @@ export class Store {
 function ownerIsGone(row: Row): boolean {
   if (row.hostname !== hostname()) return false;
   const pid = Number(row.pid);
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return pid !== process.pid && !processAlive(pid);
 }

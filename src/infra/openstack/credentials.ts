@@ -101,6 +101,9 @@ function build(auth: Record<string, string | undefined>, top: Record<string, unk
     };
   }
   if (!auth.username && !auth.user_id) throw new InvalidInputError(`${source}: the user (OS_USERNAME / username) is missing`);
+  if (!auth.project_name && !auth.project_id) {
+    throw new InvalidInputError(`${source}: the project to work in (OS_PROJECT_NAME or OS_PROJECT_ID / project_name) is missing`);
+  }
   return {
     method: 'password',
     authUrl,

@@ -186,5 +186,6 @@ function toInstance(s: Server): InfraInstance {
     status: s.status,
     vcpus: s.flavor?.vcpus ?? 0,
     floatingIp: floating,
+    ...(s.status === 'ERROR' ? { fault: s.fault?.message ?? 'Nova gave no fault message' } : {}),
   };
 }

@@ -21,6 +21,8 @@ const RENEW_MARGIN_MS = 60_000;
 
 export class KeystoneSession {
   private token: Token | null = null;
+  /** A login under way: calls made meanwhile wait for it rather than log in again. */
+  private pending: Promise<Token> | null = null;
 
   constructor(
     private readonly credentials: Credentials,
@@ -57,8 +59,13 @@ export class KeystoneSession {
   }
 
   private async current(): Promise<Token> {
-    if (!this.token || this.token.expiresAt - this.clock.now() < RENEW_MARGIN_MS) return this.authenticate();
-    return this.token;
+    if (this.token && this.token.expiresAt - this.clock.now() >= RENEW_MARGIN_MS) return this.token;
+    return this.login();
+  }
+
+  private login(): Promise<Token> {
+    this.pending ??= this.authenticate().finally(() => (this.pending = null));
+    return this.pending;
   }
 
   /** The URL of a service in the catalog (by type), for the configured interface and region. */
@@ -74,7 +81,7 @@ export class KeystoneSession {
   /** Calls with the token; a 401 (token revoked or expired early) gets one fresh token and one more try. */
   async call<T>(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string> = {}, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const token = attempt === 0 ? await this.current() : await this.authenticate();
+      const token = attempt === 0 ? await this.current() : await this.login();
       try {
         return (await this.http.call<T>(method, url, { 'x-auth-token': token.value, ...headers }, body)).body;
       } catch (err) {

@@ -17,6 +17,7 @@ export const compareVersions = (a: string, b: string) => {
 export class NovaClient {
   private base: string | null = null;
   private microversion: string | null = null;
+  private negotiating: Promise<string> | null = null;
 
   constructor(private readonly session: KeystoneSession) {}
 
@@ -28,6 +29,12 @@ export class NovaClient {
 
   private async ready(): Promise<string> {
     if (this.base && this.microversion) return this.base;
+    // Calls made while the version is being found wait for that one answer.
+    this.negotiating ??= this.negotiate().finally(() => (this.negotiating = null));
+    return this.negotiating;
+  }
+
+  private async negotiate(): Promise<string> {
     const endpoint = await this.session.endpoint('compute');
     // The catalog URL may end in a project id; the version document lives at .../v2.1.
     const root = /^(.*\/v2(\.1)?)(\/|$)/.exec(endpoint)?.[1] ?? endpoint;
