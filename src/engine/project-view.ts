@@ -20,6 +20,8 @@ export interface ProjectDocument {
   /** Fenix's project API answer: the instances the current question is about. */
   instance_ids: string[];
   instances: Array<{ instance_id: string; name: string; host: string; action: string | null; action_done: boolean }>;
+  /** The last question put to the project (in this or an earlier visit), for telling why none is open. */
+  last_question: { state: string; reply_state: string | null; reply_at: string | null } | null;
 }
 
 export function projectDocument(store: Store, sessionId: string, projectId: string): ProjectDocument {
@@ -41,5 +43,8 @@ export function projectDocument(store: Store, sessionId: string, projectId: stri
     metadata: session.metadata,
     instance_ids: affected.map((i) => i.instanceId),
     instances: affected.map((i) => ({ instance_id: i.instanceId, name: i.name, host: i.host, action: i.action, action_done: i.actionDone })),
+    last_question: project.state
+      ? { state: project.state, reply_state: project.replyState, reply_at: project.replyAt === null ? null : formatFenixTime(project.replyAt) }
+      : null,
   };
 }

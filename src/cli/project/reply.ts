@@ -1,6 +1,7 @@
 // maintctl project reply: a project's answer, from flags (scripts) or prompts (people).
 import type { Command } from 'commander';
 import { NotFoundError, RefusedError } from '../../domain/errors.js';
+import { parseTime } from '../../domain/time.js';
 import type { ProjectDocument } from '../../engine/project-view.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
@@ -87,6 +88,11 @@ async function currentQuestion(options: ReplyOptions, deps: Deps): Promise<Proje
   } catch (err) {
     if (err instanceof NotFoundError && /project/.test(err.message)) throw new RefusedError(err.message);
     throw err;
+  }
+  const last = doc.last_question;
+  const missed = last && !last.reply_state && last.reply_at !== null && parseTime(last.reply_at) <= deps.clock.now();
+  if (!doc.state && missed && doc.session_state === 'MAINTENANCE_FAILED') {
+    throw new RefusedError(`the deadline to answer ${last!.state} passed at ${last!.reply_at} UTC; the session is MAINTENANCE_FAILED`);
   }
   if (!doc.state) throw new RefusedError(`project ${doc.project_id} is asked nothing now (session ${doc.session_state})`);
   if (!doc.open) {
