@@ -6,26 +6,27 @@
 _maintctl_valued() {
   case $1 in
     -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|\
-    --reply-timeout|--scale-in-timeout|--parallel|--timeout|--speed) return 0 ;;
+    --reply-timeout|--scale-in-timeout|--parallel|--unsubscribed|--timeout|--speed|\
+    --state|--all-actions|--url|--event|--format|--session|--policy|--hook) return 0 ;;
   esac
   return 1
+}
+
+# Session ids matching $2, from the state directory $1 (else the default one).
+_maintctl_ids() {
+  local state=()
+  [[ -n $1 ]] && state=(--state-dir "${1/#\~/$HOME}")
+  COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" "${state[@]}" __complete sessions 2>/dev/null)" -- "$2"))
 }
 
 _maintctl() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local global="-o --output --state-dir --no-color -h --help"
-
-  # bash splits --opt=value into "--opt" "=" "value".
-  if [[ $cur == = ]]; then cur=""; elif [[ $prev == = ]]; then prev=${COMP_WORDS[COMP_CWORD-2]}; fi
-  case $prev in
-    -o|--output) COMPREPLY=($(compgen -W "table json yaml" -- "$cur")); return ;;
-    --state-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    --cloud|-f|--file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
-  esac
-  _maintctl_valued "$prev" && return   # a value nothing can guess
+  local moves="MIGRATE LIVE_MIGRATE OWN_ACTION"
 
   # The words before the cursor that are neither options nor option values;
   # a --state-dir among them is passed on to `maintctl __complete sessions`.
+  # bash splits --opt=value into "--opt" "=" "value", and k=v into "k" "=" "v".
   local i w pos=() dir=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
@@ -33,15 +34,50 @@ _maintctl() {
       [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
       ((i++))
       [[ $w == --state-dir ]] && dir=${COMP_WORDS[i]}
+      # A value such as instance=ACTION or STATE=command goes on after its "=".
+      while ((i + 2 < COMP_CWORD)) && [[ ${COMP_WORDS[i+1]} == = ]]; do ((i += 2)); done
     elif [[ $w != -* && $w != = ]]; then
       pos+=("$w")
     fi
   done
 
+  # An option's value: the option is $prev, or for "k=" values the word before "k".
+  local opt=$prev key=""
+  if [[ $cur == = ]]; then
+    cur=""
+    [[ $prev != -* ]] && key=$prev opt=${COMP_WORDS[COMP_CWORD-2]}
+  elif [[ $prev == = ]]; then
+    opt=${COMP_WORDS[COMP_CWORD-2]}
+    [[ $opt != -* ]] && key=$opt opt=${COMP_WORDS[COMP_CWORD-3]}
+  fi
+  if [[ -n $key ]]; then
+    # The part after "=" of instance=ACTION, [project=]policy and STATE=command.
+    case $opt in
+      --action) [[ ${pos[0]} == project ]] && COMPREPLY=($(compgen -W "$moves" -- "$cur")) ;;
+      --unsubscribed) COMPREPLY=($(compgen -W "fail migrate live_migrate" -- "$cur")) ;;
+      --hook) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
+    esac
+    return
+  fi
+  case $opt in
+    -o|--output) COMPREPLY=($(compgen -W "table json yaml" -- "$cur")); return ;;
+    --state-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --cloud|-f|--file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --session) _maintctl_ids "$dir" "$cur"; return ;;
+    --event) COMPREPLY=($(compgen -W "maintenance.planned maintenance.scheduled maintenance.host maintenance.session" -- "$cur")); return ;;
+    --format) COMPREPLY=($(compgen -W "fenix aodh" -- "$cur")); return ;;
+    --policy) COMPREPLY=($(compgen -W "ack nack" -- "$cur")); return ;;
+    --all-actions) COMPREPLY=($(compgen -W "$moves" -- "$cur")); return ;;
+    --action) [[ ${pos[0]} == project && ${pos[1]} == agent ]] && COMPREPLY=($(compgen -W "$moves" -- "$cur")); return ;;
+    --hook) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "SCALE_IN= OWN_ACTION= MAINTENANCE_COMPLETE=" -- "$cur")); return ;;
+    --unsubscribed) COMPREPLY=($(compgen -W "fail migrate live_migrate" -- "$cur")); return ;;
+  esac
+  _maintctl_valued "$opt" && return   # a value nothing can guess
+
   local words="" opts="" ids=""
   case ${pos[0]} in
-    "") words="session demo engine help" ;;
-    help) ((${#pos[@]} == 1)) && words="session demo engine" ;;
+    "") words="session project demo engine help" ;;
+    help) ((${#pos[@]} == 1)) && words="session project demo engine" ;;
     demo) opts="--cloud --speed" ;;
     engine) opts="--virtual-clock" ;;
     session)
@@ -49,20 +85,28 @@ _maintctl() {
         "") words="create list ls show delete rm update help" ;;
         help) ((${#pos[@]} == 2)) && words="create list show delete update" ;;
         create) opts="--hosts --at --workflow --metadata --action --download --cloud --reply-timeout
-                      --scale-in-timeout --parallel -f --file --wait --timeout" ;;
+                      --scale-in-timeout --parallel --unsubscribed -f --file --wait --timeout" ;;
         show) opts="--instances -w --watch" ;;
         delete|rm) opts="--keep-disabled" ;;
         update) opts="--wait --timeout" ;;
       esac
       case ${pos[1]} in show|delete|rm|update) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
+    project)
+      case ${pos[1]} in
+        "") words="show reply subscribe unsubscribe subscriptions agent help" ;;
+        help) ((${#pos[@]} == 2)) && words="show reply subscribe unsubscribe subscriptions agent" ;;
+        reply) opts="--ack --nack --state --action --all-actions" ;;
+        subscribe) opts="--url --event --format --session" ;;
+        unsubscribe) opts="--url --event --session" ;;
+        agent) opts="--session --all --policy --action --hook" ;;
+      esac
+      case ${pos[1]} in show|reply) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
   esac
 
   if [[ $cur == -* || (-z $words && -z $ids) ]]; then
     COMPREPLY=($(compgen -W "$opts $global" -- "$cur"))
   elif [[ -n $ids ]]; then
-    local state=()
-    [[ -n $dir ]] && state=(--state-dir "${dir/#\~/$HOME}")
-    COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" "${state[@]}" __complete sessions 2>/dev/null)" -- "$cur"))
+    _maintctl_ids "$dir" "$cur"
   else
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
   fi

@@ -12,7 +12,8 @@ function __maintctl_args
         end
         switch $t
             case -o --output --state-dir --cloud -f --file --hosts --at --workflow --metadata --action \
-                --download --reply-timeout --scale-in-timeout --parallel --timeout --speed
+                --download --reply-timeout --scale-in-timeout --parallel --unsubscribed --timeout --speed \
+                --state --all-actions --url --event --format --session --policy --hook
                 set skip 1
             case '-*'
             case '*'
@@ -43,6 +44,20 @@ function __maintctl_sessions
     $tokens[1] $state __complete sessions 2>/dev/null
 end
 
+# For a KEY=VALUE value being typed: KEY= followed by each of $argv (nothing before the "=").
+function __maintctl_after_eq
+    set -l token (string replace -r -- '^--[a-z-]+=' '' (commandline -ct))
+    string match -q -- '*=*' $token; or return
+    set -l key (string replace -r -- '=[^=]*$' '=' $token)
+    printf '%s\n' $key$argv
+end
+
+# After --hook STATE=: STATE= followed by the file names that complete the command.
+function __maintctl_hook_command
+    set -l command (string replace -r -- '^(--hook=)?[A-Z_]*=' '' (commandline -ct))
+    __maintctl_after_eq (__fish_complete_path $command)
+end
+
 complete -c maintctl -f
 
 # Global options (accepted before or after the command).
@@ -53,10 +68,11 @@ complete -c maintctl -s h -l help -d 'show help'
 
 # Commands.
 complete -c maintctl -n '__maintctl_is' -a session -d 'create, follow and manage maintenance sessions'
+complete -c maintctl -n '__maintctl_is' -a project -d 'what applications see and answer: notifications, questions, replies'
 complete -c maintctl -n '__maintctl_is' -a demo -d 'run a complete rolling maintenance on a simulated cloud'
 complete -c maintctl -n '__maintctl_is' -a engine -d 'run the sessions of the state directory until none is active'
 complete -c maintctl -n '__maintctl_is' -a help -d 'show help for a command'
-complete -c maintctl -n '__maintctl_is help' -a 'session demo engine'
+complete -c maintctl -n '__maintctl_is help' -a 'session project demo engine'
 
 # maintctl session <verb>
 complete -c maintctl -n '__maintctl_is session' -a create -d 'start a maintenance session'
@@ -82,6 +98,7 @@ complete -c maintctl -n $create -l cloud -r -F -d 'simulated cloud file to maint
 complete -c maintctl -n $create -l reply-timeout -x -d 'time each project has to answer'
 complete -c maintctl -n $create -l scale-in-timeout -x -d 'time to answer SCALE_IN and MAINTENANCE_COMPLETE'
 complete -c maintctl -n $create -l parallel -x -d 'computes maintained at once'
+complete -c maintctl -n $create -l unsubscribed -x -a 'fail migrate live_migrate (__maintctl_after_eq fail migrate live_migrate)' -d '[PROJECT=]POLICY for projects nobody answers for (repeatable)'
 complete -c maintctl -n $create -s f -l file -r -F -d 'the whole request as Fenix JSON'
 complete -c maintctl -n $create -l wait -d 'follow the session to its end'
 complete -c maintctl -n $create -l timeout -x -d 'with --wait: give up after this long'
@@ -97,3 +114,41 @@ complete -c maintctl -n '__maintctl_is session update +' -l timeout -x -d 'with 
 complete -c maintctl -n '__maintctl_is demo +' -l cloud -r -F -d 'maintain this sim cloud file'
 complete -c maintctl -n '__maintctl_is demo +' -l speed -x -d 'simulated seconds per real second (0 = as fast as possible)'
 complete -c maintctl -n '__maintctl_is engine +' -l virtual-clock -d 'run on simulated time that jumps to the next timer'
+
+# maintctl project <verb>
+complete -c maintctl -n '__maintctl_is project' -a show -d 'show what a session asks of a project now'
+complete -c maintctl -n '__maintctl_is project' -a reply -d 'answer the current question of a session for a project'
+complete -c maintctl -n '__maintctl_is project' -a subscribe -d 'tell a project about maintenance (webhook or maintctl)'
+complete -c maintctl -n '__maintctl_is project' -a unsubscribe -d "remove a project's subscriptions"
+complete -c maintctl -n '__maintctl_is project' -a subscriptions -d 'list subscriptions'
+complete -c maintctl -n '__maintctl_is project' -a agent -d "act as the project's VNFM, answering by policy"
+complete -c maintctl -n '__maintctl_is project' -a help -d 'show help for a project command'
+complete -c maintctl -n '__maintctl_is project help' -a 'show reply subscribe unsubscribe subscriptions agent'
+for verb in show reply
+    complete -c maintctl -n "__maintctl_is project $verb" -a '(__maintctl_sessions)' -d 'session'
+end
+
+# maintctl project reply SESSION PROJECT
+set -l reply '__maintctl_is project reply +'
+complete -c maintctl -n $reply -l ack -d 'acknowledge the current state'
+complete -c maintctl -n $reply -l nack -d 'reject the current state (the session fails)'
+complete -c maintctl -n $reply -l state -x -d 'the reply state in full: ACK_X or NACK_X'
+complete -c maintctl -n $reply -l action -x -a '(__maintctl_after_eq MIGRATE LIVE_MIGRATE OWN_ACTION)' -d 'INSTANCE=ACTION for one instance (repeatable)'
+complete -c maintctl -n $reply -l all-actions -x -a 'MIGRATE LIVE_MIGRATE OWN_ACTION' -d 'the same action for every affected instance'
+
+# maintctl project subscribe|unsubscribe PROJECT, maintctl project subscriptions [PROJECT]
+set -l events 'maintenance.planned maintenance.scheduled maintenance.host maintenance.session'
+for verb in subscribe unsubscribe
+    complete -c maintctl -n "__maintctl_is project $verb +" -l url -x -d 'webhook URL'
+    complete -c maintctl -n "__maintctl_is project $verb +" -l event -x -a $events -d 'event type'
+    complete -c maintctl -n "__maintctl_is project $verb +" -l session -x -a '(__maintctl_sessions)' -d 'only this session'
+end
+complete -c maintctl -n '__maintctl_is project subscribe +' -l format -x -a 'fenix aodh' -d 'body of the POST: fenix (oslo envelope) or aodh (event alarm)'
+
+# maintctl project agent PROJECT
+set -l agent '__maintctl_is project agent +'
+complete -c maintctl -n $agent -l session -x -a '(__maintctl_sessions)' -d 'follow this session only, until it ends'
+complete -c maintctl -n $agent -l all -d 'follow every session until stopped (the default)'
+complete -c maintctl -n $agent -l policy -x -a 'ack nack' -d 'how to answer'
+complete -c maintctl -n $agent -l action -x -a 'MIGRATE LIVE_MIGRATE OWN_ACTION' -d 'instance action to choose'
+complete -c maintctl -n $agent -l hook -x -a 'SCALE_IN= OWN_ACTION= MAINTENANCE_COMPLETE= (__maintctl_hook_command)' -d 'STATE=COMMAND run with the question on stdin (repeatable)'
