@@ -443,7 +443,7 @@ describe.concurrent('maintctl session', () => {
       {
         name: 'no --cloud at all',
         args: () => ['session', 'create'],
-        stderr: () => /^maintctl: no infrastructure to maintain: give --cloud FILE/,
+        stderr: () => /^maintctl: no infrastructure to maintain: give --cloud openstack\[:NAME\] or --cloud FILE/,
       },
       {
         name: '--hosts naming a host the cloud does not have',

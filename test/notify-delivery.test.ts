@@ -532,3 +532,20 @@ describe('session show', () => {
     expect(doc.deliveries.failures[0]).toMatchObject({ event_type: 'maintenance.planned', url: rx.url('/gone'), attempts: 1, last_error: 'the receiver answered HTTP 404' });
   });
 });
+
+describe('the same webhook subscribed under both names of the project event', () => {
+  it('gets each notification once, and the engine can wait until all are out', async () => {
+    let refused = 0;
+    const rx = await receiver(() => (refused++ < 2 ? 503 : 200)).listen();
+    const r = rig();
+    sub(r.store, 'proj-a', 'maintenance.planned', rx.url('/a'));
+    sub(r.store, 'proj-a', 'maintenance.scheduled', rx.url('/a'));
+    const { session } = await runSession(r);
+    await r.engine.whenDelivered();
+    const rows = deliveriesTo(r.store, session.id, rx.url('/a'));
+    expect(rows.length).toBe(planned(r.store.events(session.id), 'proj-a').length);
+    expect(rows.every((d) => d.status === 'delivered')).toBe(true);
+    expect(collapse(rx.accepted('/a')).length).toBe(rows.length);
+    expect(rx.accepted('/a').length).toBe(rows.length);
+  });
+});

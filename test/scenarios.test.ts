@@ -351,6 +351,17 @@ projects: [{id: proj-a, auto_reply: ack}]
     expect(r.problems).toEqual([]);
   });
 
+  it('are asked once they subscribe, also when a session that failed for want of it is continued', async () => {
+    const h = harness(yaml);
+    const first = await runSession(h);
+    expect(first.session.failure).toMatch(/proj-x is not subscribed/);
+    subscribe(h.store, { projectId: 'proj-x', eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId: null }, T0);
+    h.engine.continueSession(first.session.id);
+    await settle();
+    expect(h.store.projects(first.session.id).find((p) => p.projectId === 'proj-x')?.policy).toBe('ask');
+    expect(h.engine.pendingQuestions(first.session.id).map((q) => q.projectId)).toContain('proj-x');
+  });
+
   it('are asked like any other once subscribed', async () => {
     const h = harness(yaml, { auto: false });
     subscribe(h.store, { projectId: 'proj-x', eventType: 'maintenance.scheduled', url: null, format: 'fenix', sessionId: null }, T0);

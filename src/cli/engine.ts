@@ -63,10 +63,15 @@ export async function runEngine(options: EngineCommandOptions, io: IO): Promise<
   }
 }
 
-/** A session created just as the engine was going idle must not be left without one. */
+/**
+ * Runs until no session is active and every notification is out (the engine is the only one
+ * delivering them). A session created just as the engine was going idle must not be left without one.
+ */
 async function runUntilNoSessionIsLeft(engine: Engine, stateDir: string): Promise<void> {
   for (;;) {
     await engine.whenIdle();
+    await engine.whenDelivered();
+    if (engine.activeSessions().length) continue;
     releaseEngineLock(stateDir);
     const orphans = engine.store.activeSessionIds().filter((id) => !engine.store.leaseHeld(id, engine.clock.now()));
     if (!orphans.length || !takeEngineLock(stateDir)) return;

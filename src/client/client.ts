@@ -33,7 +33,7 @@ export interface EngineClient {
   /** Events of every session after the given event id (for agents following all sessions). */
   allEvents(afterId: number): Promise<SessionEvent[]>;
   subscribe(subscription: NewSubscription): Promise<Subscription>;
-  unsubscribe(projectId: string, filter: { eventType?: string; url?: string; sessionId?: string }): Promise<number>;
+  unsubscribe(projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }): Promise<number>;
   subscriptions(projectId?: string): Promise<Subscription[]>;
   close(): void;
 }

@@ -149,7 +149,7 @@ export class EmbeddedClient implements EngineClient {
     return subscribe(this.store, subscription, this.clock.now());
   }
 
-  async unsubscribe(projectId: string, filter: { eventType?: string; url?: string; sessionId?: string }) {
+  async unsubscribe(projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }) {
     return unsubscribe(this.store, projectId, filter);
   }
 

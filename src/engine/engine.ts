@@ -15,6 +15,7 @@ import { openDriver as defaultOpenDriver, type DriverFactory } from '../infra/in
 import { EventBus } from '../notify/bus.js';
 import { Deliverer, type DelivererOptions } from '../notify/deliverer.js';
 import type { Store } from '../store/store.js';
+import { nextDeliveryAt } from '../store/subscriptions.js';
 import { getWorkflow } from '../workflows/registry.js';
 import type { Workflow } from '../workflows/types.js';
 import { sessionNotice } from './notices.js';
@@ -105,6 +106,13 @@ export class Engine {
     for (const r of all) r.runner.stop();
     await Promise.all(all.map((r) => r.done));
     await this.deliverer?.stop();
+  }
+
+  /** Resolves once no webhook delivery is pending: each one delivered, given up or cancelled. */
+  async whenDelivered(): Promise<void> {
+    while (!this.stopped && this.deliverer && nextDeliveryAt(this.store) !== null) {
+      await new Promise<void>((resolve) => this.clock.at(this.clock.now() + 200, resolve));
+    }
   }
 
   /** Takes on unfinished sessions no engine runs (e.g. created while this one was finishing). */
@@ -242,6 +250,8 @@ export class Engine {
         state: session.failedState,
         failure: null,
         failedState: null,
+        // The cause was fixed out there: look at the infrastructure afresh.
+        syncedAt: 0,
         visit: session.visit + 1,
         stateEnteredAt: now,
         updatedAt: now,

@@ -226,6 +226,10 @@ export class SessionRunner {
         store.insertProject(this.sessionId, a.projectId, this.policyOf(snap, a.projectId));
         if (snap.session.discovered) emit('maintctl.instance.added', { instance_id: a.instanceId, name: a.name, project_id: a.projectId, host: a.host });
       }
+      // A project that subscribed since the last look is asked from now on (its policy no longer applies).
+      for (const p of snap.projects) {
+        if (p.policy !== 'ask' && this.policyOf(snap, p.projectId) === 'ask') store.updateProject(this.sessionId, p.projectId, { policy: 'ask' });
+      }
       for (const r of changes.removed) {
         store.deleteInstance(this.sessionId, r.instanceId);
         emit('maintctl.instance.removed', { instance_id: r.instanceId, name: r.name, project_id: r.projectId, host: r.host });

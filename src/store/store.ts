@@ -441,13 +441,14 @@ export class Store {
     const eventId = Number(info.lastInsertRowid);
     const projectId = (payload as { project_id?: unknown }).project_id ?? null;
     // Project questions go to that project's subscribers (either name of the event); admin
-    // notices to whoever subscribed to their type.
+    // notices to whoever subscribed to their type. A URL subscribed twice gets the event once.
     this.stmt(
       `INSERT INTO deliveries (event_id, subscription_id, session_id, url, format, status, attempts, next_attempt_at)
-       SELECT ?, id, ?, url, format, 'pending', 0, ? FROM subscriptions
+       SELECT ?, MIN(id), ?, url, format, 'pending', 0, ? FROM subscriptions
        WHERE url IS NOT NULL AND (session_id IS NULL OR session_id = ?)
          AND ((? = 'maintenance.planned' AND event_type IN ('maintenance.planned', 'maintenance.scheduled') AND project_id = ?)
-           OR (? IN ('maintenance.host', 'maintenance.session') AND event_type = ?))`,
+           OR (? IN ('maintenance.host', 'maintenance.session') AND event_type = ?))
+       GROUP BY url, format`,
     ).run(eventId, sessionId, time, sessionId, eventType, projectId, eventType, eventType);
     return { id: eventId, sessionId, time, eventType, messageId, payload: payload as Record<string, unknown> };
   }

@@ -56,10 +56,11 @@ export function subscribe(store: Store, sub: NewSubscription, now: number): Subs
 }
 
 /** Removes matching subscriptions (all of the project's when no filter is given) and cancels their pending deliveries. */
-export function unsubscribe(store: Store, projectId: string, filter: { eventType?: string; url?: string; sessionId?: string }): number {
+export function unsubscribe(store: Store, projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }): number {
   return store.tx(() => {
     const matching = listSubscriptions(store, projectId).filter(
       (s) =>
+        (filter.id === undefined || s.id === filter.id) &&
         (filter.eventType === undefined || s.eventType === filter.eventType) &&
         (filter.url === undefined || s.url === filter.url) &&
         (filter.sessionId === undefined || s.sessionId === filter.sessionId),

@@ -1,7 +1,7 @@
 // maintctl project agent: a VNFM for one project. It follows the project's notifications and
 // answers by policy; where the application itself must act (scale in, re-instantiate, scale back
-// out) it runs the hook given for that state, with the notification as JSON on stdin, and
-// acknowledges only if the hook exits 0.
+// out) it runs the hook given for that state, with the question (the `project show -o json`
+// document) as JSON on stdin, and acknowledges only if the hook exits 0.
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import type { SessionEvent } from '../../domain/model.js';
@@ -40,7 +40,7 @@ export function register(project: Command, run: Run): void {
     .option('--all', 'follow every session until stopped (the default)')
     .option('--policy <ack|nack>', 'how to answer', 'ack')
     .option('--action <ACTION>', 'instance action to choose: MIGRATE, LIVE_MIGRATE or OWN_ACTION', 'MIGRATE')
-    .option('--hook <STATE=command>', `command to run for ${HOOK_STATES.join(', ')} (repeatable; payload JSON on stdin)`, collect, [])
+    .option('--hook <STATE=command>', `command to run for ${HOOK_STATES.join(', ')} (repeatable; the question as JSON on stdin)`, collect, [])
     .action((projectId: string, flags: AgentFlags) => run((deps) => runAgent(parseAgentFlags(projectId, flags), deps)));
 }
 
@@ -67,8 +67,23 @@ const POLL_MS = 100;
 export async function runAgent(options: AgentOptions, deps: Deps): Promise<void> {
   const client = deps.client();
   const sessionId = options.session ? await client.resolveId(options.session) : null;
-  // Being subscribed is what makes the engine ask this project rather than apply its default policy.
-  await client.subscribe({ projectId: options.project, eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId });
+  // Being subscribed is what makes the engine ask this project rather than apply its default
+  // policy. A subscription the agent made is removed when it stops, so no later session waits
+  // for answers from an agent that is gone.
+  const existed = new Set((await client.subscriptions(options.project)).map((s) => s.id));
+  const own = await client.subscribe({ projectId: options.project, eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId });
+  const stopping = { now: false };
+  const stop = () => void (stopping.now = true);
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  try {
+    await follow(options, deps, client, sessionId, stopping);
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+    if (!existed.has(own.id)) await client.unsubscribe(options.project, { id: own.id });
+  }
+}
+
+async function follow(options: AgentOptions, deps: Deps, client: EngineClient, sessionId: string | null, stopping: { now: boolean }) {
   const say = (text: string) => deps.io.out.write(`${new Date(deps.clock.now()).toISOString()} ${text}\n`);
   say(`agent for ${options.project}: ${sessionId ? `session ${sessionId}` : 'every session'}, policy ${options.policy}, action ${options.action}`);
   const answered = new Set<string>();
@@ -79,7 +94,7 @@ export async function runAgent(options: AgentOptions, deps: Deps): Promise<void>
     if (key) answered.add(key);
   };
   for (const s of await client.listSessions()) if (!sessionId || s.session_id === sessionId) await handle(s.session_id);
-  for (;;) {
+  while (!stopping.now) {
     const events = (await client.allEvents(after)).filter((e) => !sessionId || e.sessionId === sessionId);
     if (events.length) after = events.at(-1)!.id;
     for (const e of events.filter((x) => isForProject(x, options.project))) {
@@ -95,6 +110,7 @@ export async function runAgent(options: AgentOptions, deps: Deps): Promise<void>
     }
     await new Promise<void>((resolve) => deps.clock.at(deps.clock.now() + POLL_MS, resolve));
   }
+  say('stopped');
 }
 
 const short = (id: string | null) => (id ?? '-').slice(0, 8);
@@ -141,7 +157,7 @@ async function answerOpenQuestion(
   return key;
 }
 
-/** Runs a hook with the payload as JSON on stdin; resolves with its exit code. */
+/** Runs a hook with the question as JSON on stdin; resolves with its exit code. */
 function runHook(command: string, payload: unknown, env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'inherit', 'inherit'], env: { ...process.env, ...env } });

@@ -54,6 +54,11 @@ export function parseReplyFlags(session: string, project: string, flags: ReplyFl
     actions[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   if (flags.allActions && flags.action.length) throw new UsageError('give either --all-actions or --action, not both');
+  const rejecting = flags.nack || flags.state?.startsWith('NACK_');
+  if (rejecting && (flags.allActions || flags.action.length)) throw new UsageError('instance actions go with an acknowledgement, not with NACK');
+  if (flags.state && !/^(ACK|NACK)_[A-Z_]+$/.test(flags.state)) {
+    throw new UsageError(`invalid --state "${flags.state}": use ACK_<STATE> or NACK_<STATE>, e.g. ACK_PLANNED_MAINTENANCE`);
+  }
   return {
     session,
     project,

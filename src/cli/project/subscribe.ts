@@ -48,6 +48,9 @@ export function register(project: Command, run: Run): void {
           throw new UsageError(`invalid --format "${flags.format}": use fenix or aodh`);
         }
         const sessionId = flags.session ? await deps.client().resolveId(flags.session) : null;
+        if (!flags.url && (flags.event === 'maintenance.host' || flags.event === 'maintenance.session')) {
+          throw new UsageError(`${flags.event} notices are only delivered by webhook: give --url`);
+        }
         const options = {
           projectId,
           url: flags.url ? checkUrl(flags.url) : null,

@@ -13,7 +13,9 @@ const allProjects = (s: Snapshot) => s.projects.map((p) => p.projectId);
 const allInstances = (s: Snapshot) => s.instances.map((i) => i.instanceId);
 
 const maintenance: Handler = (s) => {
-  if (!s.session.discovered) return { kind: 'sync', reason: 'discover the instances on the hosts' };
+  // Read afresh on entry (also when a failed session is continued: projects may have subscribed since).
+  const stale = syncIfStale(s, s.session.stateEnteredAt, 'discover the instances on the hosts');
+  if (stale) return stale;
   const unanswered = s.projects.filter((p) => p.policy === 'fail');
   if (unanswered.length) {
     const ids = unanswered.map((p) => p.projectId).join(', ');
