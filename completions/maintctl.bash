@@ -76,8 +76,9 @@ _maintctl() {
 
   local words="" opts="" ids=""
   case ${pos[0]} in
-    "") words="session project demo engine help" ;;
-    help) ((${#pos[@]} == 1)) && words="session project demo engine" ;;
+    "") words="session project serve demo engine help" ;;
+    help) ((${#pos[@]} == 1)) && words="session project serve demo engine" ;;
+    serve) opts="--cloud --host --port" ;;
     demo) opts="--cloud --speed" ;;
     engine) opts="--virtual-clock" ;;
     session)

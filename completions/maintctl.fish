@@ -69,10 +69,11 @@ complete -c maintctl -s h -l help -d 'show help'
 # Commands.
 complete -c maintctl -n '__maintctl_is' -a session -d 'create, follow and manage maintenance sessions'
 complete -c maintctl -n '__maintctl_is' -a project -d 'what applications see and answer: notifications, questions, replies'
+complete -c maintctl -n '__maintctl_is' -a serve -d 'run the engine behind the Fenix REST API'
 complete -c maintctl -n '__maintctl_is' -a demo -d 'run a complete rolling maintenance on a simulated cloud'
 complete -c maintctl -n '__maintctl_is' -a engine -d 'run the sessions of the state directory until none is active'
 complete -c maintctl -n '__maintctl_is' -a help -d 'show help for a command'
-complete -c maintctl -n '__maintctl_is help' -a 'session project demo engine'
+complete -c maintctl -n '__maintctl_is help' -a 'session project serve demo engine'
 
 # maintctl session <verb>
 complete -c maintctl -n '__maintctl_is session' -a create -d 'start a maintenance session'
@@ -110,7 +111,10 @@ complete -c maintctl -n '__maintctl_is session delete +; or __maintctl_is sessio
 complete -c maintctl -n '__maintctl_is session update +' -l wait -d 'follow the session to its end'
 complete -c maintctl -n '__maintctl_is session update +' -l timeout -x -d 'with --wait: give up after this long'
 
-# maintctl demo, maintctl engine
+# maintctl serve, maintctl demo, maintctl engine
+complete -c maintctl -n '__maintctl_is serve +' -l cloud -r -F -d 'openstack, openstack:NAME or a sim cloud file'
+complete -c maintctl -n '__maintctl_is serve +' -l host -x -d 'address to listen on'
+complete -c maintctl -n '__maintctl_is serve +' -l port -x -d 'port to listen on (0: any free one)'
 complete -c maintctl -n '__maintctl_is demo +' -l cloud -r -F -d 'maintain this sim cloud file'
 complete -c maintctl -n '__maintctl_is demo +' -l speed -x -d 'simulated seconds per real second (0 = as fast as possible)'
 complete -c maintctl -n '__maintctl_is engine +' -l virtual-clock -d 'run on simulated time that jumps to the next timer'

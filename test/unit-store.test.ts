@@ -307,7 +307,18 @@ describe('processAlive', () => {
     const pid = Number(execFileSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' }).trim());
     expect(processAlive(pid)).toBe(true);
     process.kill(pid, 'SIGKILL');
-    await new Promise((resolve) => setImmediate(resolve));
+    // The kernel finishes it asynchronously: wait (without sleeping) until it is a zombie or gone.
+    const { readFileSync } = await import('node:fs');
+    const state = () => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      } catch {
+        return 'gone';
+      }
+    };
+    for (let i = 0; i < 10_000 && !['Z', 'gone'].includes(state()); i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(['Z', 'gone']).toContain(state());
     expect(processAlive(pid)).toBe(false);
     expect(processAlive(0)).toBe(false);
   });

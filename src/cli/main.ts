@@ -16,6 +16,7 @@ type Module = { register: (program: Command, run: Run) => void };
 const COMMANDS: Record<string, () => Promise<Module>> = {
   session: () => import('./session/index.js'),
   project: () => import('./project/index.js'),
+  serve: () => import('./serve.js'),
   demo: () => import('./demo.js'),
   engine: () => import('./engine.js'),
   __complete: () => import('./complete.js'),
