@@ -3,6 +3,7 @@
 import type { Clock } from '../domain/clock.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
 import { createSessionSchema } from '../domain/schemas.js';
+import { isTerminal } from '../domain/states.js';
 import { parseWith } from '../domain/validate.js';
 import { RealClock } from '../engine/clock.js';
 import { Engine } from '../engine/engine.js';
@@ -124,7 +125,7 @@ export class EmbeddedClient implements EngineClient {
 
   async ensureRunning(id: string) {
     const session = this.store.findSession(id);
-    const active = session && !['MAINTENANCE_DONE', 'MAINTENANCE_FAILED'].includes(session.state);
+    const active = session && !isTerminal(session.state);
     if (active && !this.store.leaseHeld(id, this.clock.now())) this.startEngine();
   }
 

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
-import { DEFAULT_OPTIONS, type DriverSpec, type Host, type Session, type SessionEvent } from '../domain/model.js';
+import { DEFAULT_OPTIONS, type DriverSpec, type Host, type Session } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
 import { affectedInstances, checkReply } from '../domain/replies.js';
 import { createSessionSchema, projectReplySchema } from '../domain/schemas.js';
@@ -18,7 +18,7 @@ import type { Store } from '../store/store.js';
 import { nextDeliveryAt } from '../store/subscriptions.js';
 import { getWorkflow } from '../workflows/registry.js';
 import type { Workflow } from '../workflows/types.js';
-import { sessionNotice } from './notices.js';
+import { recordFailure, recordWithEvents, sessionNotice, type Emit } from './notices.js';
 import { PluginRegistry } from './plugins.js';
 import { SessionRunner } from './runner.js';
 
@@ -286,11 +286,8 @@ export class Engine {
 
   // ---- running
 
-  private record(sessionId: string, fn: (emit: (type: string, payload: object) => void) => void): void {
-    const events: SessionEvent[] = [];
-    const now = this.clock.now();
-    this.store.tx(() => fn((type, payload) => events.push(this.store.appendEvent(sessionId, now, type, payload))));
-    this.bus.publish(events);
+  private record(sessionId: string, fn: (emit: Emit) => void): void {
+    recordWithEvents(this.store, this.bus, this.clock, sessionId, fn);
   }
 
   private launch(sessionId: string): void {
@@ -339,18 +336,7 @@ export class Engine {
 
   /** A session whose driver or workflow cannot be opened here fails, saying why. */
   private failUnrunnable(session: Session, cause: string): void {
-    this.record(session.id, (emit) => {
-      const now = this.clock.now();
-      this.store.updateSession(session.id, {
-        state: 'MAINTENANCE_FAILED',
-        failure: `cannot run the session here: ${cause}`,
-        failedState: session.state,
-        visit: session.visit + 1,
-        stateEnteredAt: now,
-        updatedAt: now,
-      });
-      emit(SESSION_EVENT, sessionNotice(this.store, session.id, session.state));
-    });
+    this.record(session.id, (emit) => recordFailure(this.store, session, `cannot run the session here: ${cause}`, this.clock.now(), emit));
   }
 
   private isActive(sessionId: string): boolean {

@@ -1,7 +1,7 @@
 // What the engine asks of one project right now (GET /v1/maintenance/{session}/{project} and more).
 import { NotFoundError } from '../domain/errors.js';
 import { affectedInstances } from '../domain/replies.js';
-import { MOVE_ACTIONS } from '../domain/states.js';
+import { isTerminal, MOVE_ACTIONS } from '../domain/states.js';
 import { formatFenixTime } from '../domain/time.js';
 import type { Store } from '../store/store.js';
 
@@ -38,7 +38,7 @@ export function projectDocument(store: Store, sessionId: string, projectId: stri
     state: current ? project.state : null,
     reply_state: current ? project.replyState : null,
     reply_at: current && project.replyAt !== null ? formatFenixTime(project.replyAt) : null,
-    open: current && project.replyState === null && !['MAINTENANCE_DONE', 'MAINTENANCE_FAILED'].includes(session.state),
+    open: current && project.replyState === null && !isTerminal(session.state),
     allowed_actions: current && asksActions ? [...MOVE_ACTIONS] : [],
     metadata: session.metadata,
     instance_ids: affected.map((i) => i.instanceId),

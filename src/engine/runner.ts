@@ -2,7 +2,7 @@
 // transaction, perform its effects, record their outcomes. Waits are timers on the Clock or a
 // wake-up (a reply, a finished operation), never sleep-polling.
 import type { Clock, Timer } from '../domain/clock.js';
-import type { Operation, ProjectPolicy, SessionEvent } from '../domain/model.js';
+import type { Operation, ProjectPolicy } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { isTerminal, type SessionState } from '../domain/states.js';
 import type { InfraDriver, MoveRef, Observation } from '../infra/driver.js';
@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { isSubscribed } from '../store/subscriptions.js';
 import type { Decision, Snapshot, Workflow } from '../workflows/types.js';
 import type { PluginRegistry } from './plugins.js';
-import { sessionNotice } from './notices.js';
+import { recordFailure, recordWithEvents, sessionNotice, type Emit } from './notices.js';
 import { reconcileInstances } from './reconcile.js';
 
 export interface RunnerDeps {
@@ -25,8 +25,6 @@ export interface RunnerDeps {
   /** Called at points where a crash matters (tests kill the process there). */
   checkpoint: (label: string) => Promise<void>;
 }
-
-type Emit = (eventType: string, payload: object) => void;
 
 /** Decisions in a row without time moving before the runner declares the workflow stuck. */
 const MAX_STEPS_AT_ONE_INSTANT = 1000;
@@ -128,11 +126,7 @@ export class SessionRunner {
 
   /** One transaction; its events reach in-process listeners once it has committed. */
   private commit(fn: (emit: Emit) => void): void {
-    const { store, clock, bus } = this.deps;
-    const events: SessionEvent[] = [];
-    const now = clock.now();
-    store.tx(() => fn((type, payload) => events.push(store.appendEvent(this.sessionId, now, type, payload))));
-    bus.publish(events);
+    recordWithEvents(this.deps.store, this.deps.bus, this.deps.clock, this.sessionId, fn);
   }
 
   private emitSessionState(emit: Emit, previous: SessionState | null): void {
@@ -177,18 +171,7 @@ export class SessionRunner {
   }
 
   private async fail(snap: Snapshot, cause: string): Promise<void> {
-    const now = this.deps.clock.now();
-    this.commit((emit) => {
-      this.deps.store.updateSession(this.sessionId, {
-        state: 'MAINTENANCE_FAILED',
-        failure: cause,
-        failedState: snap.session.state,
-        visit: snap.session.visit + 1,
-        stateEnteredAt: now,
-        updatedAt: now,
-      });
-      this.emitSessionState(emit, snap.session.state);
-    });
+    this.commit((emit) => recordFailure(this.deps.store, snap.session, cause, this.deps.clock.now(), emit));
     await this.deps.checkpoint('failed');
   }
 

@@ -3,7 +3,7 @@
 import type { Clock, Timer } from '../domain/clock.js';
 import type { Delivery } from '../domain/model.js';
 import type { Store } from '../store/store.js';
-import { headOfLine, listSubscriptions, nextDeliveryAt, recordAttempt } from '../store/subscriptions.js';
+import { findSubscription, headOfLine, nextDeliveryAt, recordAttempt } from '../store/subscriptions.js';
 import type { EventBus } from './bus.js';
 import { webhookBody } from './formats.js';
 
@@ -100,7 +100,7 @@ export class Deliverer {
   private async attempt(delivery: Delivery): Promise<void> {
     const { store, clock } = this.options;
     const event = store.event(delivery.eventId);
-    const subscription = listSubscriptions(store).find((s) => s.id === delivery.subscriptionId);
+    const subscription = findSubscription(store, delivery.subscriptionId);
     let outcome: Outcome;
     if (!event) outcome = { ok: false, retry: false, error: 'the event is gone' };
     else {

@@ -80,6 +80,11 @@ export function listSubscriptions(store: Store, projectId?: string): Subscriptio
   return (rows as Row[]).map(toSubscription);
 }
 
+export function findSubscription(store: Store, id: number): Subscription | null {
+  const row = store.statement('SELECT * FROM subscriptions WHERE id = ?').get(id) as Row | undefined;
+  return row ? toSubscription(row) : null;
+}
+
 /** Whether a project hears about this session's questions (maintenance.planned or its alias). */
 export function isSubscribed(store: Store, projectId: string, sessionId: string): boolean {
   return Boolean(

@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import type { SessionEvent } from '../../domain/model.js';
-import { INSTANCE_ACTIONS } from '../../domain/states.js';
+import { SESSION_EVENT } from '../../domain/notifications.js';
+import { INSTANCE_ACTIONS, isTerminal, type SessionState } from '../../domain/states.js';
 import type { EngineClient } from '../../client/client.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
@@ -94,16 +95,21 @@ async function follow(options: AgentOptions, deps: Deps, client: EngineClient, s
     if (key) answered.add(key);
   };
   for (const s of await client.listSessions()) if (!sessionId || s.session_id === sessionId) await handle(s.session_id);
+  // Whether the followed session may have ended: looked at first, then after each state change.
+  let mayHaveEnded = true;
   while (!stopping.now) {
-    const events = (await client.allEvents(after)).filter((e) => !sessionId || e.sessionId === sessionId);
-    if (events.length) after = events.at(-1)!.id;
+    const all = await client.allEvents(after);
+    if (all.length) after = all.at(-1)!.id;
+    const events = all.filter((e) => !sessionId || e.sessionId === sessionId);
     for (const e of events.filter((x) => isForProject(x, options.project))) {
       if (e.payload.state === 'INSTANCE_ACTION_DONE') say(`session ${short(e.sessionId)} INSTANCE_ACTION_DONE ${String((e.payload.instance_ids as string[])[0])}`);
       else await handle(e.sessionId!);
     }
-    if (sessionId) {
+    mayHaveEnded ||= events.some((e) => e.eventType === SESSION_EVENT);
+    if (sessionId && mayHaveEnded) {
+      mayHaveEnded = false;
       const doc = await client.showSession(sessionId);
-      if (doc.state === 'MAINTENANCE_DONE' || doc.state === 'MAINTENANCE_FAILED') {
+      if (isTerminal(doc.state as SessionState)) {
         say(`session ${short(sessionId)} ended ${doc.state}`);
         return;
       }

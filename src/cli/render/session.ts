@@ -1,6 +1,7 @@
 // How a session looks to people: a header, then hosts, projects and (on request) instances.
 import type { ChalkInstance } from 'chalk';
 import type { SessionDocument, SessionSummary } from '../../engine/session-view.js';
+import { isTerminal, type SessionState } from '../../domain/states.js';
 import { stateColour } from './style.js';
 import { table } from './table.js';
 
@@ -29,7 +30,7 @@ export function sessionList(c: ChalkInstance, sessions: SessionSummary[], now: n
 }
 
 export function sessionView(c: ChalkInstance, doc: SessionDocument, now: number, options: { instances?: boolean } = {}): string {
-  const finished = doc.state === 'MAINTENANCE_DONE' || doc.state === 'MAINTENANCE_FAILED';
+  const finished = isTerminal(doc.state as SessionState);
   const elapsed = finished ? ago(doc.created_at, Date.parse(doc.updated_at)) : ago(doc.created_at, now);
   const header = [
     `${c.bold('Session')}   ${doc.session_id}`,

@@ -2,12 +2,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Deps } from '../deps.js';
-import { SessionFailedError, UsageError } from '../exit-codes.js';
+import { UsageError } from '../exit-codes.js';
 import { checkTime, collect, parseAction, parseDuration, parseHosts, parseMetadata, parseSeconds } from '../flags.js';
 import { emit } from '../render/output.js';
-import { sessionView } from '../render/session.js';
-import { styleFor } from '../render/style.js';
-import { follow, followMode } from './follow.js';
+import { followToEnd } from './follow.js';
 
 export interface CreateOptions {
   request: Record<string, unknown>;
@@ -128,9 +126,5 @@ export async function runCreate(options: CreateOptions, deps: Deps): Promise<voi
     emit(deps.io, deps.format, { session_id: id }, () => id);
     return;
   }
-  const mode = followMode(deps);
-  const doc = await follow(id, deps, { mode, timeoutMs: options.timeoutMs });
-  // The live view already shows the final table; otherwise print the final document now.
-  if (mode !== 'live') emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now()));
-  if (doc.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${id} failed: ${doc.failure ?? 'no cause recorded'}`);
+  await followToEnd(id, deps, { timeoutMs: options.timeoutMs });
 }

@@ -4,7 +4,8 @@ import type { SessionEvent } from '../../domain/model.js';
 import { isTerminal, type SessionState } from '../../domain/states.js';
 import type { SessionDocument } from '../../engine/session-view.js';
 import type { Deps } from '../deps.js';
-import { TimedOutError } from '../exit-codes.js';
+import { SessionFailedError, TimedOutError } from '../exit-codes.js';
+import { emit } from '../render/output.js';
 import { eventLine } from '../render/event-line.js';
 import { sessionView } from '../render/session.js';
 import { styleFor } from '../render/style.js';
@@ -83,3 +84,14 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
 }
 
 const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`);
+
+/**
+ * Follows a session to its end for --wait and --watch: prints the final document (unless the
+ * live view already shows it), and a failed session is an error (exit 3).
+ */
+export async function followToEnd(id: string, deps: Deps, options: { timeoutMs?: number; instances?: boolean } = {}): Promise<void> {
+  const mode = followMode(deps);
+  const doc = await follow(id, deps, { mode, ...options });
+  if (mode !== 'live') emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now(), { instances: options.instances }));
+  if (doc.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${id} failed: ${doc.failure ?? 'no cause recorded'}`);
+}

@@ -1,11 +1,10 @@
 // maintctl session show: where a session is, host by host and project by project.
 import type { Command } from 'commander';
 import type { Deps } from '../deps.js';
-import { SessionFailedError } from '../exit-codes.js';
 import { emit } from '../render/output.js';
 import { sessionView } from '../render/session.js';
 import { styleFor } from '../render/style.js';
-import { follow, followMode } from './follow.js';
+import { followToEnd } from './follow.js';
 
 export interface ShowOptions {
   id: string;
@@ -29,11 +28,7 @@ export async function runShow(options: ShowOptions, deps: Deps): Promise<void> {
   const client = deps.client();
   const id = await client.resolveId(options.id);
   if (options.watch) {
-    const mode = followMode(deps);
-    const doc = await follow(id, deps, { mode, instances: options.instances });
-    // The live view already shows the final table; otherwise print the final document now.
-    if (mode !== 'live') emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now(), { instances: options.instances }));
-    if (doc.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${id} failed: ${doc.failure ?? 'no cause recorded'}`);
+    await followToEnd(id, deps, { instances: options.instances });
     return;
   }
   const doc = await client.showSession(id);

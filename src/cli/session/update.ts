@@ -1,12 +1,10 @@
 // maintctl session update: continue a failed session from where it failed, once the cause is fixed.
 import type { Command } from 'commander';
 import type { Deps } from '../deps.js';
-import { SessionFailedError, UsageError } from '../exit-codes.js';
+import { UsageError } from '../exit-codes.js';
 import { parseDuration } from '../flags.js';
 import { emit } from '../render/output.js';
-import { sessionView } from '../render/session.js';
-import { styleFor } from '../render/style.js';
-import { follow, followMode } from './follow.js';
+import { followToEnd } from './follow.js';
 
 export interface UpdateOptions {
   id: string;
@@ -35,8 +33,5 @@ export async function runUpdate(options: UpdateOptions, deps: Deps): Promise<voi
     emit(deps.io, deps.format, doc, () => `session ${doc.session_id} continues in ${doc.state}`);
     return;
   }
-  const mode = followMode(deps);
-  const end = await follow(doc.session_id, deps, { mode, timeoutMs: options.timeoutMs });
-  if (mode !== 'live') emit(deps.io, deps.format, end, () => sessionView(styleFor(deps.io), end, deps.clock.now()));
-  if (end.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${end.session_id} failed: ${end.failure ?? 'no cause recorded'}`);
+  await followToEnd(doc.session_id, deps, { timeoutMs: options.timeoutMs });
 }
