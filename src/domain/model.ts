@@ -6,8 +6,10 @@ export interface SessionOptions {
   projectMaintenanceReply: number;
   /** Seconds a project has to answer SCALE_IN and MAINTENANCE_COMPLETE (Fenix: 60). */
   projectScaleInReply: number;
-  /** How many computes may be in maintenance at once. */
-  maxParallelHosts: number;
+  /** Hosts in flight at once (being emptied, empty or in maintenance); auto: as many as free capacity allows. */
+  maxParallelHosts: number | 'auto';
+  /** Moves (migrations, live migrations) under way at once. */
+  maxMigrations: number;
   /** Seconds to wait for a host to be reported empty after its instances left (Fenix: 240). */
   hostEmptyTimeout: number;
   /** Seconds a single migration may take before it is declared failed. */
@@ -20,6 +22,7 @@ export const DEFAULT_OPTIONS: SessionOptions = {
   projectMaintenanceReply: 20,
   projectScaleInReply: 60,
   maxParallelHosts: 1,
+  maxMigrations: 10,
   hostEmptyTimeout: 240,
   migrationTimeout: 600,
   unsubscribed: { default: 'fail', projects: {} },
@@ -41,6 +44,8 @@ export interface ActionPluginSpec {
 export interface SessionData {
   /** Free vCPUs when the last SCALE_IN round began, to notice a round that freed nothing. */
   freeVcpusBeforeScaleIn?: number;
+  /** Waves started so far (the next wave gets this number plus one). */
+  waves?: number;
 }
 
 export interface Session {
@@ -59,8 +64,8 @@ export interface Session {
   stateEnteredAt: number;
   /** Counts state entries; a question asked in one visit is not the answer to the next. */
   visit: number;
-  /** The host being emptied in PREPARE_/PLANNED_MAINTENANCE. */
-  targetHost: string | null;
+  /** Counts continues of a failed session: what failed in an earlier attempt may be tried again. */
+  attempt: number;
   failure: string | null;
   /** The state a failed session failed in, where `update` continues from. */
   failedState: SessionState | null;
@@ -71,12 +76,24 @@ export interface Session {
   data: SessionData;
 }
 
+/** One host's lane: where it is in its own maintenance, independent of the other hosts. */
 export interface Host {
   name: string;
   type: HostType;
   vcpus: number;
+  /** As the infrastructure last reported it (lags moves: a host is empty once this says so). */
   vcpusUsed: number;
+  memoryMb: number | null;
+  memoryMbUsed: number | null;
   state: HostState;
+  /** The wave it is emptied and maintained in (null while PENDING). */
+  wave: number | null;
+  /** In IN_MAINTENANCE: how many of its maintenance steps (its own part, plug-ins) are done. */
+  step: number;
+  /** Why its lane FAILED. */
+  cause: string | null;
+  /** When it entered its current lane state (epoch ms). */
+  since: number;
   /** Disabled for scheduling by this session (and so to be re-enabled by it). */
   disabled: boolean;
   /** Already disabled before the session started: reported, maintained, left disabled. */
@@ -96,6 +113,8 @@ export interface Project {
   state: AskedState | null;
   /** The session visit in which it was asked. */
   visit: number;
+  /** The wave a PREPARE_ or PLANNED_MAINTENANCE question was about (null for session-wide questions). */
+  wave: number | null;
   /** ACK_X / NACK_X once answered. */
   replyState: string | null;
   replyAt: number | null;
@@ -108,7 +127,12 @@ export interface Instance {
   projectId: string;
   host: string;
   vcpus: number;
+  memoryMb: number | null;
   floatingIp: boolean;
+  /** The wave whose host it is leaving (null when it stays where it is). */
+  wave: number | null;
+  /** Where it is planned to go: its room is reserved there until it arrives. */
+  target: string | null;
   /** The action the project chose for it in the current question. */
   action: InstanceAction | null;
   actionDone: boolean;
@@ -138,7 +162,10 @@ export interface Operation {
   kind: OperationKind;
   /** Host name or instance id. */
   target: string;
-  visit: number;
+  /** What it is for, unique in the session (e.g. move:w3:INSTANCE, host:compute-1:2): one per lane step. */
+  key: string;
+  /** The session attempt it belongs to: a continued session retries what failed before. */
+  attempt: number;
   params: Record<string, unknown>;
   status: OperationStatus;
   /** When to observe it next (epoch ms). */

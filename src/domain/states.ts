@@ -60,8 +60,11 @@ export const MOVE_ACTIONS: readonly InstanceAction[] = INSTANCE_ACTIONS;
 export const HOST_TYPES = ['compute', 'controller'] as const;
 export type HostType = (typeof HOST_TYPES)[number];
 
-/** Where a host is in its own maintenance. */
-export const HOST_STATES = ['PENDING', 'IN_MAINTENANCE', 'MAINTAINED'] as const;
+/**
+ * Where a host is in its own lane: PENDING -> EMPTYING (its instances leave) -> EMPTY (reported
+ * empty) -> IN_MAINTENANCE (its steps run) -> MAINTAINED; FAILED with its cause.
+ */
+export const HOST_STATES = ['PENDING', 'EMPTYING', 'EMPTY', 'IN_MAINTENANCE', 'MAINTAINED', 'FAILED'] as const;
 export type HostState = (typeof HOST_STATES)[number];
 
 /** Action plug-in types (admin API): pre and post run once, the others per host. */

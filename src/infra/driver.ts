@@ -9,6 +9,9 @@ export interface InfraHost {
   type: HostType;
   vcpus: number;
   vcpusUsed: number;
+  /** Memory in MiB, when the infrastructure reports it (null: memory is not taken into account). */
+  memoryMb: number | null;
+  memoryMbUsed: number | null;
   /** Enabled for scheduling. */
   enabled: boolean;
   disabledReason: string | null;
@@ -22,6 +25,8 @@ export interface InfraInstance {
   /** ACTIVE, MIGRATING, VERIFY_RESIZE, ERROR, ... as the infrastructure says. */
   status: string;
   vcpus: number;
+  /** Flavor RAM in MiB, when known. */
+  memoryMb: number | null;
   floatingIp: boolean;
   /** Why the infrastructure put it in ERROR, when it did. */
   fault?: string;
@@ -37,6 +42,8 @@ export interface MoveRef {
   kind: MoveKind;
   /** The host the instance was on when the move was recorded. */
   from: string;
+  /** Where the engine planned it to go (its room is reserved there); null lets the infrastructure choose. */
+  to: string | null;
   /** When the engine recorded the move, before requesting it (epoch ms). */
   startedAt: number;
 }
@@ -64,10 +71,21 @@ export interface CompanionContext {
   pendingQuestions(): Array<{ projectId: string; state: string; instanceIds: string[] }>;
 }
 
+/** Which hosts a read is about; without `hosts`, every host the infrastructure has. */
+export interface HostScope {
+  hosts?: readonly string[];
+}
+
 export interface InfraDriver {
   readonly kind: string;
-  listHosts(): Promise<InfraHost[]>;
-  listInstances(): Promise<InfraInstance[]>;
+  /**
+   * Names the infrastructure itself (the sim cloud, the OpenStack endpoint and region), so two
+   * sessions on the same hosts of the same cloud can be told apart from sessions on another one.
+   */
+  readonly identity: string;
+  listHosts(scope?: HostScope): Promise<InfraHost[]>;
+  /** Instances on the hosts of the scope (all when none is given). */
+  listInstances(scope?: HostScope): Promise<InfraInstance[]>;
   disableHost(name: string, reason: string): Promise<void>;
   enableHost(name: string): Promise<void>;
   /** Requests a move; `key` makes it idempotent and observable after a restart. */

@@ -240,4 +240,44 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'host lanes: per-host progress, waves, reservations, memory, operations keyed by lane step, host claims',
+    sql: `
+      ALTER TABLE sessions DROP COLUMN target_host;
+      ALTER TABLE sessions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+
+      ALTER TABLE hosts ADD COLUMN memory_mb INTEGER;
+      ALTER TABLE hosts ADD COLUMN memory_mb_used INTEGER;
+      ALTER TABLE hosts ADD COLUMN wave INTEGER;
+      ALTER TABLE hosts ADD COLUMN step INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE hosts ADD COLUMN cause TEXT;
+      ALTER TABLE hosts ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
+
+      ALTER TABLE projects ADD COLUMN wave INTEGER;
+
+      ALTER TABLE instances ADD COLUMN memory_mb INTEGER;
+      ALTER TABLE instances ADD COLUMN wave INTEGER;
+      ALTER TABLE instances ADD COLUMN target TEXT;
+
+      -- An operation is one step of a lane (or of the session), named by its key.
+      DROP INDEX operations_session;
+      ALTER TABLE operations DROP COLUMN visit;
+      ALTER TABLE operations ADD COLUMN key TEXT NOT NULL DEFAULT '';
+      ALTER TABLE operations ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX operations_key ON operations(session_id, key);
+
+      -- A host belongs to at most one active session of an infrastructure.
+      CREATE TABLE host_claims (
+        infrastructure TEXT NOT NULL,
+        host TEXT NOT NULL,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        PRIMARY KEY (infrastructure, host)
+      );
+      CREATE INDEX host_claims_session ON host_claims(session_id);
+
+      ALTER TABLE sim_hosts ADD COLUMN memory_mb INTEGER;
+      ALTER TABLE sim_instances ADD COLUMN memory_mb INTEGER;
+    `,
+  },
 ];
