@@ -46,6 +46,10 @@ export interface SessionData {
   freeVcpusBeforeScaleIn?: number;
   /** Waves started so far (the next wave gets this number plus one). */
   waves?: number;
+  /** Unmaintained computes were disabled: from now on instances only go to maintained ones. */
+  gate?: boolean;
+  /** The question state of the newest wave (what the session shows while waves are emptied). */
+  waveState?: 'PREPARE_MAINTENANCE' | 'PLANNED_MAINTENANCE';
 }
 
 export interface Session {

@@ -11,9 +11,19 @@ export interface AcceptedReply {
   actions: Map<string, InstanceAction>;
 }
 
-/** The instances a question to this project is about (GET /v1/maintenance/{session}/{project}). */
-export function affectedInstances(project: Project, instances: readonly Instance[]): Instance[] {
-  return instances.filter((i) => i.projectId === project.projectId && project.state !== null && i.projectState === project.state);
+/**
+ * The instances a question to this project is about (GET /v1/maintenance/{session}/{project}):
+ * a wave's question is about the project's instances on that wave's hosts, a session-wide one
+ * (MAINTENANCE, SCALE_IN, MAINTENANCE_COMPLETE) about all of them.
+ */
+export function affectedInstances(project: Project, instances: Iterable<Instance>): Instance[] {
+  if (project.state === null) return [];
+  const out: Instance[] = [];
+  for (const i of instances) {
+    if (i.projectId !== project.projectId) continue;
+    if (project.wave === null || (i.projectState === project.state && i.wave === project.wave)) out.push(i);
+  }
+  return out;
 }
 
 export function checkReply(project: Project, visit: number, instances: readonly Instance[], body: ProjectReplyBody, now: number): AcceptedReply {

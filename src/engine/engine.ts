@@ -1,10 +1,13 @@
 // The engine: creates sessions, takes replies, and runs every unfinished session it holds the
-// lease for. Restarted on an existing store, it resumes each one where it stopped.
+// lease for. Restarted on an existing store, it resumes each one where it stopped. It reaches
+// the store only through the async Repository.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
 import { DEFAULT_OPTIONS, type DriverSpec, type Host, type Session } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
+import { replyRows } from '../domain/policy.js';
+import { hostProgress } from '../domain/progress.js';
 import { affectedInstances, checkReply } from '../domain/replies.js';
 import { createSessionSchema, projectReplySchema } from '../domain/schemas.js';
 import { isTerminal } from '../domain/states.js';
@@ -14,12 +17,14 @@ import type { CompanionContext, InfraDriver } from '../infra/driver.js';
 import { openDriver as defaultOpenDriver, type DriverFactory } from '../infra/index.js';
 import { EventBus } from '../notify/bus.js';
 import { Deliverer, type DelivererOptions } from '../notify/deliverer.js';
+import type { Repository, Write } from '../store/repository.js';
+import { SqliteRepository } from '../store/sqlite-repository.js';
 import type { Store } from '../store/store.js';
-import { nextDeliveryAt } from '../store/subscriptions.js';
 import { getWorkflow } from '../workflows/registry.js';
 import type { Workflow } from '../workflows/types.js';
-import { recordFailure, recordWithEvents, sessionNotice, type Emit } from './notices.js';
+import { failedSession, sessionNotice } from './notices.js';
 import { PluginRegistry } from './plugins.js';
+import { retryDelay } from './retry.js';
 import { SessionRunner } from './runner.js';
 
 export interface EngineOptions {
@@ -56,6 +61,7 @@ export interface PendingQuestion {
 export class Engine {
   readonly bus = new EventBus();
   readonly store: Store;
+  readonly repo: Repository;
   readonly clock: Clock;
   private readonly openDriver: DriverFactory;
   readonly plugins: PluginRegistry;
@@ -69,7 +75,8 @@ export class Engine {
   /** Sessions whose runner died on an error: how often, and when to try again. */
   private readonly crashes = new Map<string, { count: number; retryAt: number }>();
   private watchTimer: { cancel(): void } | null = null;
-  private lastDataVersion = -1;
+  private lastChange = -1;
+  private watchFailures = 0;
   private started = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
@@ -78,6 +85,7 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.store = options.store;
+    this.repo = new SqliteRepository(options.store);
     this.clock = options.clock;
     this.openDriver = options.openDriver ?? defaultOpenDriver;
     this.plugins = options.plugins ?? new PluginRegistry();
@@ -94,7 +102,7 @@ export class Engine {
     this.started = true;
     this.stopped = false;
     this.deliverer?.start(this.bus);
-    this.adoptSessions();
+    void this.adoptSessions();
     if (this.watchMs !== null) this.scheduleWatch();
   }
 
@@ -110,14 +118,14 @@ export class Engine {
 
   /** Resolves once no webhook delivery is pending: each one delivered, given up or cancelled. */
   async whenDelivered(): Promise<void> {
-    while (!this.stopped && this.deliverer && nextDeliveryAt(this.store) !== null) {
+    while (!this.stopped && this.deliverer && (await this.repo.nextDeliveryAt()) !== null) {
       await new Promise<void>((resolve) => this.clock.at(this.clock.now() + 200, resolve));
     }
   }
 
   /** Takes on unfinished sessions no engine runs (e.g. created while this one was finishing). */
-  adoptSessions(): void {
-    for (const id of this.store.activeSessionIds()) this.launch(id);
+  async adoptSessions(): Promise<void> {
+    for (const id of await this.repo.activeSessionIds()) await this.launch(id);
   }
 
   /** Sessions this engine is running now. */
@@ -145,7 +153,7 @@ export class Engine {
     const now = this.clock.now();
     const maintenanceAt = body.maintenance_at ? parseTime(body.maintenance_at) : now;
     const driver = this.openDriver(driverSpec, { store: this.store, clock: this.clock });
-    const hosts = await selectHosts(driver, body.hosts);
+    const hosts = await selectHosts(driver, body.hosts, now);
     const session: Session = {
       id: randomUUID(),
       state: 'MAINTENANCE',
@@ -157,6 +165,7 @@ export class Engine {
         ...(body.project_maintenance_reply ? { projectMaintenanceReply: body.project_maintenance_reply } : {}),
         ...(body.project_scale_in_reply ? { projectScaleInReply: body.project_scale_in_reply } : {}),
         ...(body.max_parallel_hosts ? { maxParallelHosts: body.max_parallel_hosts } : {}),
+        ...(body.max_migrations ? { maxMigrations: body.max_migrations } : {}),
         unsubscribed: { default: body.unsubscribed_policy ?? 'fail', projects: body.project_policies ?? {} },
       },
       driver: driverSpec,
@@ -166,153 +175,171 @@ export class Engine {
       updatedAt: now,
       stateEnteredAt: now,
       visit: 0,
-      targetHost: null,
+      attempt: 0,
       failure: null,
       failedState: null,
       discovered: false,
       syncedAt: 0,
       data: {},
     };
-    this.record(session.id, (emit) => {
-      this.store.insertSession(session);
-      for (const h of hosts) this.store.insertHost(session.id, h);
-      for (const h of hosts.filter((x) => x.disabledBefore)) {
-        emit('maintctl.host.disabled_before', { host: h.name, note: 'disabled before the session: it is maintained but left disabled' });
-      }
-      emit(SESSION_EVENT, sessionNotice(this.store, session.id, null));
-    });
-    this.launch(session.id);
+    const events = [
+      ...hosts
+        .filter((x) => x.disabledBefore)
+        .map((h) => ({ eventType: 'maintctl.host.disabled_before', payload: { host: h.name, note: 'disabled before the session: it is maintained but left disabled' } })),
+      { eventType: SESSION_EVENT, payload: sessionNotice(session, hostProgress(hosts), null) },
+    ];
+    this.bus.publish(await this.repo.createSession(session, hosts, driver.identity, events, now));
+    await this.launch(session.id);
     return session;
   }
 
   /** A project's answer (PUT /v1/maintenance/{session}/{project}): checked, recorded, and the session woken. */
-  reply(sessionId: string, projectId: string, input: unknown): void {
+  async reply(sessionId: string, projectId: string, input: unknown): Promise<void> {
     const body = parseWith(projectReplySchema, input, 'reply');
-    this.record(sessionId, (emit) => {
-      const session = this.store.getSession(sessionId);
-      if (isTerminal(session.state)) throw new RefusedError(`session ${sessionId} is ${session.state}: it asks nothing`);
-      if (body.session_id && body.session_id !== sessionId) {
-        throw new InvalidInputError(`the reply names session ${body.session_id} but was sent to session ${sessionId}`);
-      }
-      const project = this.store.projects(sessionId).find((p) => p.projectId === projectId);
-      if (!project) throw new RefusedError(`project ${projectId} has no instances in session ${sessionId}: it is asked nothing`);
-      const now = this.clock.now();
-      const accepted = checkReply(project, session.visit, this.store.instances(sessionId), body, now);
-      this.store.updateProject(sessionId, projectId, { replyState: body.state, repliedAt: now });
-      for (const [id, action] of accepted.actions) this.store.updateInstance(sessionId, id, { action });
-      const actions = Object.fromEntries(accepted.actions);
-      this.store.insertReply(sessionId, projectId, body.state, actions, now);
-      emit('maintctl.reply', { project_id: projectId, state: body.state, instance_actions: actions });
-    });
+    const now = this.clock.now();
+    const written = await this.repo.updateProject(
+      sessionId,
+      projectId,
+      ({ session, project, instances }): Write => {
+        if (isTerminal(session.state)) throw new RefusedError(`session ${sessionId} is ${session.state}: it asks nothing`);
+        if (body.session_id && body.session_id !== sessionId) {
+          throw new InvalidInputError(`the reply names session ${body.session_id} but was sent to session ${sessionId}`);
+        }
+        if (!project) throw new RefusedError(`project ${projectId} has no instances in session ${sessionId}: it is asked nothing`);
+        const accepted = checkReply(project, session.visit, instances, body, now);
+        const actions = Object.fromEntries(accepted.actions);
+        const rows = replyRows(project, new Map(instances.map((i) => [i.instanceId, i])), { projectId, state: body.state, actions }, now);
+        return {
+          changes: { projects: [rows.project], instances: rows.instances, replies: [{ projectId, state: body.state, instanceActions: actions, receivedAt: now }] },
+          events: [{ eventType: 'maintctl.reply', payload: { project_id: projectId, state: body.state, instance_actions: actions } }],
+        };
+      },
+      now,
+    );
+    this.bus.publish(written);
     this.running.get(sessionId)?.runner.wake();
   }
 
   /** Projects asked something in the current visit that have not answered. */
-  pendingQuestions(sessionId: string): PendingQuestion[] {
-    const session = this.store.findSession(sessionId);
-    if (!session || isTerminal(session.state)) return [];
-    const instances = this.store.instances(sessionId);
-    return this.store
-      .projects(sessionId)
-      .filter((p) => p.state && p.visit === session.visit && p.replyState === null)
-      .map((p) => ({ projectId: p.projectId, state: p.state!, instanceIds: affectedInstances(p, instances).map((i) => i.instanceId) }));
+  async pendingQuestions(sessionId: string): Promise<PendingQuestion[]> {
+    const rows = await this.repo.loadSession(sessionId);
+    if (!rows || isTerminal(rows.session.state)) return [];
+    return rows.projects
+      .filter((p) => p.state && p.visit === rows.session.visit && p.replyState === null)
+      .map((p) => ({ projectId: p.projectId, state: p.state!, instanceIds: affectedInstances(p, rows.instances).map((i) => i.instanceId) }));
   }
 
   /** Resolves with the session once it is MAINTENANCE_DONE or MAINTENANCE_FAILED. */
   waitForEnd(sessionId: string): Promise<Session> {
     return new Promise((resolve, reject) => {
-      const check = () => {
-        const session = this.store.findSession(sessionId);
+      let settled = false;
+      const check = async () => {
+        const session = await this.repo.findSession(sessionId);
+        if (settled) return;
         if (!session) {
+          settled = true;
           unsubscribe();
           reject(new NotFoundError(`session ${sessionId} was deleted`));
         } else if (isTerminal(session.state)) {
+          settled = true;
           unsubscribe();
           resolve(session);
         }
       };
       const unsubscribe = this.bus.subscribe((e) => {
-        if (e.sessionId === sessionId && e.eventType === SESSION_EVENT) check();
+        if (e.sessionId === sessionId && e.eventType === SESSION_EVENT) void check();
       });
-      check();
+      void check();
     });
   }
 
   /** Continues a failed session from the state it failed in (Fenix's "update", never built there). */
-  continueSession(sessionId: string): Session {
-    this.record(sessionId, (emit) => {
-      const session = this.store.getSession(sessionId);
-      if (session.state !== 'MAINTENANCE_FAILED' || !session.failedState) {
-        throw new RefusedError(`session ${sessionId} is ${session.state}: only a failed session can be continued`);
-      }
-      const now = this.clock.now();
-      this.store.updateSession(sessionId, {
-        state: session.failedState,
-        failure: null,
-        failedState: null,
-        // The cause was fixed out there: look at the infrastructure afresh.
-        syncedAt: 0,
-        visit: session.visit + 1,
-        stateEnteredAt: now,
-        updatedAt: now,
-      });
-      emit(SESSION_EVENT, sessionNotice(this.store, sessionId, session.state));
-    });
-    this.launch(sessionId);
-    return this.store.getSession(sessionId);
+  async continueSession(sessionId: string): Promise<Session> {
+    const now = this.clock.now();
+    let continued!: Session;
+    const written = await this.repo.updateSession(
+      sessionId,
+      ({ session, hosts }): Write => {
+        if (session.state !== 'MAINTENANCE_FAILED' || !session.failedState) {
+          throw new RefusedError(`session ${sessionId} is ${session.state}: only a failed session can be continued`);
+        }
+        continued = {
+          ...session,
+          state: session.failedState,
+          failure: null,
+          failedState: null,
+          // The cause was fixed out there: look at the infrastructure afresh, and try again what failed.
+          syncedAt: 0,
+          attempt: session.attempt + 1,
+          visit: session.visit + 1,
+          stateEnteredAt: now,
+          updatedAt: now,
+        };
+        const failedHosts = hosts.filter((h) => h.state === 'FAILED').map((h) => ({ ...h, state: 'IN_MAINTENANCE' as const, cause: null, since: now }));
+        return {
+          changes: { session: continued, hosts: failedHosts },
+          events: [{ eventType: SESSION_EVENT, payload: sessionNotice(continued, hostProgress(hosts), session.state) }],
+        };
+      },
+      now,
+    );
+    this.bus.publish(written);
+    await this.launch(sessionId);
+    return continued;
   }
 
   /** Stops a session and forgets it; hosts it disabled are enabled again unless told otherwise. */
   async deleteSession(sessionId: string, options: { keepDisabled?: boolean } = {}): Promise<{ reenabled: string[] }> {
-    const session = this.store.findSession(sessionId);
-    if (!session) return { reenabled: [] };
+    const rows = await this.repo.loadSession(sessionId);
+    if (!rows) return { reenabled: [] };
     this.deleting.add(sessionId);
-    const running = this.running.get(sessionId);
-    running?.runner.stop();
-    await running?.done;
-    const reenabled: string[] = [];
-    if (!options.keepDisabled) {
-      const driver = this.openDriver(session.driver, { store: this.store, clock: this.clock });
-      for (const host of this.store.hosts(sessionId).filter((h) => h.disabled)) {
-        await driver.enableHost(host.name);
-        this.store.updateHost(sessionId, host.name, { disabled: false });
-        reenabled.push(host.name);
+    try {
+      const running = this.running.get(sessionId);
+      running?.runner.stop();
+      await running?.done;
+      const reenabled: string[] = [];
+      if (!options.keepDisabled) {
+        const driver = this.openDriver(rows.session.driver, { store: this.store, clock: this.clock });
+        for (const host of rows.hosts.filter((h) => h.disabled)) {
+          await driver.enableHost(host.name);
+          reenabled.push(host.name);
+        }
       }
+      await this.repo.deleteSession(sessionId);
+      return { reenabled };
+    } finally {
+      this.deleting.delete(sessionId);
     }
-    this.store.tx(() => this.store.deleteSession(sessionId));
-    this.deleting.delete(sessionId);
-    return { reenabled };
   }
 
   // ---- running
 
-  private record(sessionId: string, fn: (emit: Emit) => void): void {
-    recordWithEvents(this.store, this.bus, this.clock, sessionId, fn);
-  }
-
-  private launch(sessionId: string): void {
+  private async launch(sessionId: string): Promise<void> {
     // An engine not started only records (e.g. a CLI handing sessions to a background engine).
     if (!this.started || this.stopped || this.running.has(sessionId) || this.deleting.has(sessionId)) return;
     if ((this.crashes.get(sessionId)?.retryAt ?? 0) > this.clock.now()) return;
-    if (!this.store.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs)) return;
-    const session = this.store.getSession(sessionId);
+    const epoch = await this.repo.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs);
+    if (epoch === null || this.running.has(sessionId)) return;
+    const session = await this.repo.findSession(sessionId);
+    if (!session) return;
     let driver: InfraDriver;
     let workflow: Workflow;
     try {
       driver = this.openDriver(session.driver, { store: this.store, clock: this.clock });
       workflow = getWorkflow(session.workflow);
     } catch (err) {
-      this.store.releaseLease(sessionId, this.owner);
-      return this.failUnrunnable(session, (err as Error).message);
+      await this.repo.releaseLease(sessionId, this.owner);
+      return this.failUnrunnable(sessionId, (err as Error).message);
     }
     const runner = new SessionRunner(sessionId, {
-      store: this.store,
+      repo: this.repo,
       clock: this.clock,
       bus: this.bus,
       driver,
       workflow,
       plugins: this.plugins,
       baseUrl: this.baseUrl,
+      fence: { owner: this.owner, epoch },
       checkpoint: this.checkpoint,
     });
     const stopCompanions = driver.startCompanions?.(this.companionContext(sessionId)) ?? (() => undefined);
@@ -322,41 +349,60 @@ export class Engine {
         () => this.crashes.delete(sessionId) || true,
         (err: Error) => this.crashed(sessionId, err),
       )
-      .then((cleanExit) => {
+      .then(async (cleanExit) => {
         stopCompanions();
         this.running.delete(sessionId);
-        if (!this.store.db.open) return;
-        this.store.releaseLease(sessionId, this.owner);
-        // Continued while its runner was finishing: run it again.
-        if (cleanExit && this.isActive(sessionId)) this.launch(sessionId);
+        if (!this.store.isOpen) return;
+        await this.repo.releaseLease(sessionId, this.owner).catch(() => undefined);
+        // Continued while its runner was finishing, or to be retried after a crash: run it again.
+        if (await this.isActive(sessionId)) {
+          if (cleanExit) await this.launch(sessionId);
+          else this.retryLater(sessionId);
+        }
         if (this.running.size === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
       });
     this.running.set(sessionId, { runner, done });
   }
 
-  /** A session whose driver or workflow cannot be opened here fails, saying why. */
-  private failUnrunnable(session: Session, cause: string): void {
-    this.record(session.id, (emit) => recordFailure(this.store, session, `cannot run the session here: ${cause}`, this.clock.now(), emit));
+  private retryLater(sessionId: string): void {
+    const at = this.crashes.get(sessionId)?.retryAt ?? this.clock.now();
+    this.clock.at(at, () => void this.launch(sessionId).catch(() => undefined));
   }
 
-  private isActive(sessionId: string): boolean {
-    const session = this.store.findSession(sessionId);
+  /** A session whose driver or workflow cannot be opened here fails, saying why. */
+  private async failUnrunnable(sessionId: string, cause: string): Promise<void> {
+    const now = this.clock.now();
+    const written = await this.repo.updateSession(
+      sessionId,
+      ({ session, hosts }) => {
+        if (isTerminal(session.state)) return { changes: {}, events: [] };
+        const failed = failedSession(session, `cannot run the session here: ${cause}`, now);
+        return { changes: { session: failed }, events: [{ eventType: SESSION_EVENT, payload: sessionNotice(failed, hostProgress(hosts), session.state) }] };
+      },
+      now,
+    );
+    this.bus.publish(written);
+  }
+
+  private async isActive(sessionId: string): Promise<boolean> {
+    const session = await this.repo.findSession(sessionId).catch(() => null);
     return session !== null && !isTerminal(session.state);
   }
 
   /**
-   * A runner died on something the workflow could not turn into a decision (e.g. the store).
-   * It is tried again after a pause that doubles; the third time the session fails with the error.
+   * A runner died on something the workflow could not turn into a decision. It is tried again
+   * after a pause that grows; the third time the session fails with the error.
    */
-  private crashed(sessionId: string, err: Error): false {
+  private async crashed(sessionId: string, err: Error): Promise<false> {
     const count = (this.crashes.get(sessionId)?.count ?? 0) + 1;
     this.crashes.set(sessionId, { count, retryAt: this.clock.now() + 1000 * 2 ** count });
     try {
-      this.record(sessionId, (emit) => emit('maintctl.engine_error', { message: err.message, attempt: count }));
-      const session = this.store.findSession(sessionId);
-      if (count >= 3 && session && !isTerminal(session.state)) this.failUnrunnable(session, `the engine failed ${count} times: ${err.message}`);
+      this.bus.publish(
+        await this.repo.updateSession(sessionId, () => ({ changes: {}, events: [{ eventType: 'maintctl.engine_error', payload: { message: err.message, attempt: count } }] }), this.clock.now()),
+      );
+      if (count >= 3) await this.failUnrunnable(sessionId, `the engine failed ${count} times: ${err.message}`);
     } catch {
-      // the store itself is failing; nothing more can be recorded
+      // the store itself is failing; the retry will try again
     }
     return false;
   }
@@ -369,31 +415,39 @@ export class Engine {
         this.bus.subscribe((e) => {
           if (e.sessionId === sessionId) listener(e);
         }),
-      pendingQuestions: () => this.pendingQuestions(sessionId),
+      pendingQuestions: () => this.running.get(sessionId)?.runner.pendingQuestions() ?? [],
     };
   }
 
-  /** Notices writes by other processes (replies, new or continued sessions) and renews leases. */
+  /** Notices writes by other processes (replies, new or continued sessions) and renews leases; survives a failing store. */
   private scheduleWatch(): void {
-    this.watchTimer = this.clock.at(this.clock.now() + this.watchMs!, () => {
+    const delay = this.watchFailures ? retryDelay(this.watchFailures) : this.watchMs!;
+    this.watchTimer = this.clock.at(this.clock.now() + delay, () => {
       if (this.stopped) return;
-      const version = this.store.dataVersion();
-      if (version !== this.lastDataVersion) {
-        this.lastDataVersion = version;
-        for (const r of this.running.values()) r.runner.wake();
-        this.adoptSessions();
-      }
-      for (const id of this.running.keys()) this.store.acquireLease(id, this.owner, this.clock.now(), this.leaseTtlMs);
-      this.serving = this.serveRequests().finally(() => {
-        if (!this.stopped) this.scheduleWatch();
-      });
+      this.serving = this.watch()
+        .then(() => (this.watchFailures = 0))
+        .catch(() => this.watchFailures++)
+        .finally(() => {
+          if (!this.stopped) this.scheduleWatch();
+        });
     });
+  }
+
+  private async watch(): Promise<void> {
+    const token = await this.repo.changeToken();
+    if (token !== this.lastChange) {
+      this.lastChange = token;
+      for (const r of this.running.values()) r.runner.wake();
+      await this.adoptSessions();
+    }
+    for (const id of this.running.keys()) await this.repo.acquireLease(id, this.owner, this.clock.now(), this.leaseTtlMs);
+    await this.serveRequests();
   }
 
   /** Carries out what other processes asked about the sessions this engine runs. */
   async serveRequests(): Promise<void> {
-    for (const request of this.store.pendingRequests()) {
-      if (!this.running.has(request.sessionId) && this.store.findSession(request.sessionId)) continue;
+    for (const request of await this.repo.pendingRequests()) {
+      if (!this.running.has(request.sessionId) && (await this.repo.findSession(request.sessionId))) continue;
       let result: object;
       try {
         if (request.kind !== 'delete') throw new Error(`unknown request ${request.kind}`);
@@ -401,13 +455,13 @@ export class Engine {
       } catch (err) {
         result = { ok: false, error: (err as Error).message };
       }
-      this.store.finishRequest(request.id, result, this.clock.now());
+      await this.repo.finishRequest(request.id, result, this.clock.now());
     }
   }
 }
 
 /** The hosts a session covers: those named (each must exist) or, with none named, all of them. */
-async function selectHosts(driver: InfraDriver, names: string[]): Promise<Host[]> {
+async function selectHosts(driver: InfraDriver, names: string[], now: number): Promise<Host[]> {
   const known = await driver.listHosts();
   const byName = new Map(known.map((h) => [h.name, h]));
   const missing = names.filter((n) => !byName.has(n));
@@ -420,7 +474,13 @@ async function selectHosts(driver: InfraDriver, names: string[]): Promise<Host[]
     type: h.type,
     vcpus: h.vcpus,
     vcpusUsed: h.vcpusUsed,
+    memoryMb: h.memoryMb,
+    memoryMbUsed: h.memoryMbUsed,
     state: 'PENDING',
+    wave: null,
+    step: 0,
+    cause: null,
+    since: now,
     disabled: false,
     disabledBefore: h.type === 'compute' && !h.enabled,
   }));

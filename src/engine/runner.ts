@@ -1,47 +1,65 @@
-// Runs one session: read the snapshot, let the workflow decide, record the decision in one
-// transaction, perform its effects, record their outcomes. Waits are timers on the Clock or a
-// wake-up (a reply, a finished operation), never sleep-polling.
+// Runs one session: the workflow plans every effect that can start now, the runner applies the
+// plan to the in-memory session model, writes the changed rows and the events in one transaction,
+// then performs the operations and the reads the plan asked for, and feeds their outcomes back.
+// Waits are timers on the Clock or a wake-up (a reply, a finished operation), never sleep-polling.
+// Mechanism only: what to do is the workflow's and the domain's (policy.ts) to decide.
 import type { Clock, Timer } from '../domain/clock.js';
-import type { Operation, ProjectPolicy } from '../domain/model.js';
+import type { Instance, Operation, Project, Session } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
-import { isTerminal, type SessionState } from '../domain/states.js';
-import type { InfraDriver, MoveRef, Observation } from '../infra/driver.js';
+import { affectedInstances } from '../domain/replies.js';
+import { brokenInstancesCause, policyReply, projectPolicy, replyRows, type Reply } from '../domain/policy.js';
+import { SessionModel } from '../domain/session-model.js';
+import { isTerminal, type HostState } from '../domain/states.js';
+import { allowedTransition } from '../domain/transitions.js';
+import type { InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../infra/driver.js';
 import type { EventBus } from '../notify/bus.js';
-import type { Store } from '../store/store.js';
-import { isSubscribed } from '../store/subscriptions.js';
-import type { Decision, Snapshot, Workflow } from '../workflows/types.js';
+import { LeaseLostError, type ChangeSet, type Fence, type NewEvent, type Repository } from '../store/repository.js';
+import type { Effect, OperationRequest, Snapshot, Workflow } from '../workflows/types.js';
+import { failedSession, sessionNotice } from './notices.js';
 import type { PluginRegistry } from './plugins.js';
-import { recordFailure, recordWithEvents, sessionNotice, type Emit } from './notices.js';
 import { reconcileInstances } from './reconcile.js';
+import { retryDelay } from './retry.js';
 
 export interface RunnerDeps {
-  store: Store;
+  repo: Repository;
   clock: Clock;
   bus: EventBus;
   driver: InfraDriver;
   workflow: Workflow;
   plugins: PluginRegistry;
   baseUrl: string;
+  /** The lease this runner writes under. */
+  fence: Fence;
   /** Called at points where a crash matters (tests kill the process there). */
   checkpoint: (label: string) => Promise<void>;
 }
 
-/** Decisions in a row without time moving before the runner declares the workflow stuck. */
+/** Plans in a row without time moving before the runner declares the workflow stuck. */
 const MAX_STEPS_AT_ONE_INSTANT = 1000;
+/** Driver calls under way at once for one session (moves are bounded by the session's max_migrations too). */
+const DRIVER_CONCURRENCY = 16;
+/** Store writes that fail in a row before the session is failed with the error (if that can still be written). */
+const WRITE_ATTEMPTS_BEFORE_FAILING = 12;
 
 export class SessionRunner {
+  private model!: SessionModel;
   private dirty = true;
   private sleeper: (() => void) | null = null;
   private stopped = false;
   private stepsAtInstant = 0;
   private lastInstant = -1;
+  private lastReplyId = 0;
+  /** Events of the plan being applied; written with its rows. */
+  private events: NewEvent[] = [];
+  /** Writes that could not be committed yet (the store was busy): kept, in order, until they are. */
+  private unsaved: Array<{ changes: ChangeSet; events: NewEvent[]; time: number }> = [];
 
   constructor(
     readonly sessionId: string,
     private readonly deps: RunnerDeps,
   ) {}
 
-  /** Something changed (a reply, an operation finished): decide again now. */
+  /** Something changed (a reply, an operation finished): plan again now. */
   wake(): void {
     this.dirty = true;
     const resolve = this.sleeper;
@@ -54,59 +72,77 @@ export class SessionRunner {
     this.wake();
   }
 
+  /** Projects asked something now that have not answered, read from the running session's model. */
+  pendingQuestions(): Array<{ projectId: string; state: string; instanceIds: string[] }> {
+    const m = this.model;
+    if (!m || isTerminal(m.session.state)) return [];
+    return [...m.openQuestions].map((id) => {
+      const p = m.project(id)!;
+      const pool = p.wave === null ? m.instances() : [...m.inWave].map((i) => m.instance(i)!);
+      return { projectId: id, state: p.state!, instanceIds: affectedInstances(p, pool).map((i) => i.instanceId) };
+    });
+  }
+
   async run(): Promise<void> {
-    await this.recover();
-    while (!this.stopped) {
-      this.dirty = false;
-      const snap = this.snapshot();
-      if (!snap || isTerminal(snap.session.state)) return;
-      if (await this.observeDue(snap)) continue;
-      const decision = this.decide(snap);
-      if (decision.kind === 'idle') return;
-      if (decision.kind === 'wait') {
-        await this.sleep(this.wakeTime(snap, decision.until));
-        continue;
+    const rows = await this.deps.repo.loadSession(this.sessionId);
+    if (!rows || isTerminal(rows.session.state)) return;
+    this.lastReplyId = await this.deps.repo.latestReplyId(this.sessionId);
+    this.model = new SessionModel(rows);
+    try {
+      await this.recover();
+      while (!this.stopped) {
+        this.dirty = false;
+        await this.absorbReplies();
+        if (isTerminal(this.model.session.state)) break;
+        this.model.time = this.deps.clock.now();
+        await this.observeDue();
+        const plan = this.plan();
+        this.model.freshlyLoaded = false;
+        const acting = plan.filter((e) => e.kind !== 'wait');
+        if (!acting.length) {
+          await this.save();
+          await this.sleep(this.wakeTime(plan));
+          continue;
+        }
+        await this.carryOut(acting);
       }
-      await this.apply(snap, decision);
+      await this.save();
+    } catch (err) {
+      if (err instanceof LeaseLostError) return; // another engine runs the session now
+      throw err;
     }
   }
 
-  // ---- reading and deciding
+  // ---- planning
 
-  private snapshot(): Snapshot | null {
-    const { store, clock } = this.deps;
-    const session = store.findSession(this.sessionId);
-    if (!session) return null;
-    return {
-      now: clock.now(),
-      session,
-      hosts: store.hosts(this.sessionId),
-      projects: store.projects(this.sessionId),
-      instances: store.instances(this.sessionId),
-      operations: store.liveOperations(this.sessionId, session.visit),
-    };
-  }
-
-  private decide(snap: Snapshot): Decision {
-    if (snap.now !== this.lastInstant) {
-      this.lastInstant = snap.now;
+  private plan(): Effect[] {
+    const now = this.deps.clock.now();
+    if (now !== this.lastInstant) {
+      this.lastInstant = now;
       this.stepsAtInstant = 0;
     }
+    const state = this.model.session.state;
     if (++this.stepsAtInstant > MAX_STEPS_AT_ONE_INSTANT) {
-      return { kind: 'fail', cause: `internal error: the ${snap.session.workflow} workflow made no progress in ${snap.session.state}` };
+      return [{ kind: 'fail', cause: `internal error: the ${this.model.session.workflow} workflow made no progress in ${state}` }];
     }
     try {
-      return this.deps.workflow.handlers[snap.session.state](snap);
+      const snapshot: Snapshot = { now, model: this.model };
+      const plan = this.deps.workflow.handlers[state](snapshot);
+      const fail = plan.find((e) => e.kind === 'fail');
+      const wrong = plan.find((e) => e.kind === 'transition' && !allowedTransition(state, e.to));
+      if (wrong?.kind === 'transition') return [{ kind: 'fail', cause: `internal error: the workflow asked for ${state} -> ${wrong.to}, which is not allowed` }];
+      return fail ? [fail] : plan;
     } catch (err) {
-      return { kind: 'fail', cause: `internal error in ${snap.session.state}: ${(err as Error).message}` };
+      return [{ kind: 'fail', cause: `internal error in ${state}: ${(err as Error).message}` }];
     }
   }
 
-  private wakeTime(snap: Snapshot, until: number | null): number | null {
-    const times = snap.operations
+  private wakeTime(plan: Effect[]): number | null {
+    const times = this.model
+      .openOperations()
       .filter((op) => op.status === 'requested' && op.checkAt !== null)
       .map((op) => Math.min(op.checkAt!, op.deadline ?? Number.POSITIVE_INFINITY));
-    if (until !== null) times.push(until);
+    for (const e of plan) if (e.kind === 'wait' && e.until !== null) times.push(e.until);
     return times.length ? Math.min(...times) : null;
   }
 
@@ -122,210 +158,234 @@ export class SessionRunner {
     });
   }
 
-  // ---- recording
+  // ---- carrying out a plan
 
-  /** One transaction; its events reach in-process listeners once it has committed. */
-  private commit(fn: (emit: Emit) => void): void {
-    recordWithEvents(this.deps.store, this.deps.bus, this.deps.clock, this.sessionId, fn);
-  }
-
-  private emitSessionState(emit: Emit, previous: SessionState | null): void {
-    emit(SESSION_EVENT, sessionNotice(this.deps.store, this.sessionId, previous));
-  }
-
-  private async apply(snap: Snapshot, d: Exclude<Decision, { kind: 'wait' | 'idle' }>): Promise<void> {
-    switch (d.kind) {
-      case 'transition':
-        return this.transition(snap, d);
-      case 'fail':
-        return this.fail(snap, d.cause);
-      case 'sync':
-        return this.sync(snap);
-      case 'ask':
-        return this.ask(snap, d);
-      case 'start':
-        for (const request of d.operations) await this.startOperation(snap, request);
-        return;
-      case 'host':
-        return this.hostState(snap, d.host, d.to);
-      case 'instances-done':
-        return this.instancesDone(snap, d.instances);
+  private async carryOut(plan: Effect[]): Promise<void> {
+    const started: Operation[] = [];
+    const syncs: Array<string[] | null> = [];
+    for (const effect of plan) {
+      if (effect.kind === 'start') started.push(this.recordStart(effect.operation));
+      else if (effect.kind === 'sync') syncs.push(effect.hosts);
+      else this.apply(effect);
     }
+    await this.save();
+    for (const label of checkpointsOf(plan)) await this.deps.checkpoint(label);
+    if (started.length) {
+      await forEachLimited(started, DRIVER_CONCURRENCY, (op) => this.perform(op));
+      await this.deps.checkpoint('operation-performed');
+    }
+    if (syncs.length) await this.sync(mergeScopes(syncs));
   }
 
-  private async transition(snap: Snapshot, d: Extract<Decision, { kind: 'transition' }>): Promise<void> {
+  private emit(eventType: string, payload: object): void {
+    this.events.push({ eventType, payload });
+  }
+
+  private noticeSession(previous: Session['state'] | null): void {
+    const m = this.model;
+    const total = [...m.hosts()].length;
+    const maintained = m.count('compute', 'MAINTAINED') + m.count('controller', 'MAINTAINED');
+    this.emit(SESSION_EVENT, sessionNotice(m.session, { maintained, total }, previous));
+  }
+
+  private apply(effect: Exclude<Effect, { kind: 'start' | 'sync' | 'wait' }>): void {
+    const m = this.model;
     const now = this.deps.clock.now();
-    this.commit((emit) => {
-      this.deps.store.updateSession(this.sessionId, {
-        state: d.to,
-        visit: snap.session.visit + 1,
-        stateEnteredAt: now,
-        updatedAt: now,
-        targetHost: d.targetHost ?? null,
-        ...(d.data ? { data: d.data } : {}),
-      });
-      emit('maintctl.transition', { from: snap.session.state, to: d.to, reason: d.reason, target_host: d.targetHost ?? null });
-      this.emitSessionState(emit, snap.session.state);
-    });
-    await this.deps.checkpoint(`transition:${d.to}`);
-  }
-
-  private async fail(snap: Snapshot, cause: string): Promise<void> {
-    this.commit((emit) => recordFailure(this.deps.store, snap.session, cause, this.deps.clock.now(), emit));
-    await this.deps.checkpoint('failed');
-  }
-
-  private async sync(snap: Snapshot): Promise<void> {
-    let hosts, infra;
-    try {
-      [hosts, infra] = await Promise.all([this.deps.driver.listHosts(), this.deps.driver.listInstances()]);
-    } catch (err) {
-      return this.fail(snap, `could not read the infrastructure: ${(err as Error).message}`);
-    }
-    const sessionHosts = new Map(snap.hosts.map((h) => [h.name, h]));
-    const computeNames = new Set(snap.hosts.filter((h) => h.type === 'compute').map((h) => h.name));
-    // An instance in ERROR can be neither moved nor left on a host going down: stop and say which.
-    const broken = infra.filter((i) => computeNames.has(i.host) && i.status === 'ERROR');
-    if (broken.length) {
-      const which = broken.map((i) => `${i.name} (${i.id}) on ${i.host}: ${i.fault ?? 'no fault message'}`).join('; ');
-      return this.fail(snap, `instance in ERROR: ${which}`);
-    }
-    const changes = reconcileInstances(snap.instances, infra, computeNames);
-    const { store } = this.deps;
-    this.commit((emit) => {
-      for (const h of hosts) {
-        const row = sessionHosts.get(h.name);
-        if (row && (row.vcpus !== h.vcpus || row.vcpusUsed !== h.vcpusUsed)) {
-          store.updateHost(this.sessionId, h.name, { vcpus: h.vcpus, vcpusUsed: h.vcpusUsed });
+    switch (effect.kind) {
+      case 'transition': {
+        const from = m.session.state;
+        m.updateSession({ state: effect.to, visit: m.session.visit + 1, stateEnteredAt: now, updatedAt: now, ...(effect.data ? { data: effect.data } : {}) });
+        this.emit('maintctl.transition', { from, to: effect.to, reason: effect.reason });
+        return this.noticeSession(from);
+      }
+      case 'fail':
+        if (effect.host) this.lane(effect.host, 'FAILED', effect.cause);
+        return this.fail(effect.cause);
+      case 'ask':
+        return this.ask(effect);
+      case 'wave':
+        m.updateSession({ data: { ...m.session.data, waves: effect.wave } });
+        for (const host of effect.hosts) {
+          m.updateHost(host, { state: 'EMPTYING', wave: effect.wave, since: now, cause: null });
+          this.emit('maintctl.lane', { host, to: 'EMPTYING', wave: effect.wave });
         }
-      }
-      for (const u of changes.updated) store.updateInstance(this.sessionId, u.id, u.patch);
-      for (const r of changes.replaced) {
-        store.updateInstance(this.sessionId, r.oldId, r.patch);
-        emit('maintctl.instance.replaced', { old_id: r.oldId, instance_id: r.patch.instanceId, host: r.patch.host });
-      }
-      for (const a of changes.added) {
-        store.insertInstance(this.sessionId, a);
-        store.insertProject(this.sessionId, a.projectId, this.policyOf(snap, a.projectId));
-        if (snap.session.discovered) emit('maintctl.instance.added', { instance_id: a.instanceId, name: a.name, project_id: a.projectId, host: a.host });
-      }
-      // A project that subscribed since the last look is asked from now on (its policy no longer applies).
-      for (const p of snap.projects) {
-        if (p.policy !== 'ask' && this.policyOf(snap, p.projectId) === 'ask') store.updateProject(this.sessionId, p.projectId, { policy: 'ask' });
-      }
-      for (const r of changes.removed) {
-        store.deleteInstance(this.sessionId, r.instanceId);
-        emit('maintctl.instance.removed', { instance_id: r.instanceId, name: r.name, project_id: r.projectId, host: r.host });
-      }
-      store.updateSession(this.sessionId, { syncedAt: this.deps.clock.now(), discovered: true });
-    });
-  }
-
-  /** A project answers itself if subscribed (or the infrastructure answers for it); else its default policy. */
-  private policyOf(snap: Snapshot, projectId: string): ProjectPolicy {
-    if (this.deps.driver.answersFor?.(projectId) || isSubscribed(this.deps.store, projectId, this.sessionId)) return 'ask';
-    const { unsubscribed } = snap.session.options;
-    return unsubscribed.projects[projectId] ?? unsubscribed.default;
-  }
-
-  private async ask(snap: Snapshot, d: Extract<Decision, { kind: 'ask' }>): Promise<void> {
-    const { store, baseUrl } = this.deps;
-    const asked = new Set(d.projects);
-    const about = new Set(d.instances);
-    this.commit((emit) => {
-      for (const projectId of d.projects) {
-        store.updateProject(this.sessionId, projectId, { state: d.state, visit: snap.session.visit, replyState: null, replyAt: d.replyAt, repliedAt: null });
-        emit(
-          PROJECT_EVENT,
-          projectNotice({
-            baseUrl,
-            sessionId: this.sessionId,
-            projectId,
-            state: d.state,
-            allowedActions: d.allowedActions,
-            replyAt: d.replyAt,
-            actionsAt: d.actionsAt,
-            metadata: snap.session.metadata,
-          }),
-        );
-      }
-      // Mark what the question is about; clear what an earlier question left (only rows that change).
-      for (const inst of snap.instances.filter((i) => asked.has(i.projectId))) {
-        const projectState = about.has(inst.instanceId) ? d.state : null;
-        if (inst.projectState === projectState && inst.action === null && !inst.actionDone) continue;
-        store.updateInstance(this.sessionId, inst.instanceId, { projectState, action: null, actionDone: false });
-      }
-      this.answerByPolicy(snap, d, emit);
-    });
-    await this.deps.checkpoint(`ask:${d.state}`);
-  }
-
-  /** Projects nobody answers for, with a move policy: acknowledged at once, their instances moved as the policy says. */
-  private answerByPolicy(snap: Snapshot, d: Extract<Decision, { kind: 'ask' }>, emit: Emit): void {
-    const { store, clock } = this.deps;
-    const about = new Set(d.instances);
-    for (const project of snap.projects.filter((p) => d.projects.includes(p.projectId))) {
-      if (project.policy !== 'migrate' && project.policy !== 'live_migrate') continue;
-      const action = project.policy === 'migrate' ? 'MIGRATE' : 'LIVE_MIGRATE';
-      const instances = d.allowedActions.length
-        ? snap.instances.filter((i) => i.projectId === project.projectId && about.has(i.instanceId)).map((i) => i.instanceId)
-        : [];
-      store.updateProject(this.sessionId, project.projectId, { replyState: `ACK_${d.state}`, repliedAt: clock.now() });
-      for (const id of instances) store.updateInstance(this.sessionId, id, { action });
-      const actions = Object.fromEntries(instances.map((id) => [id, action]));
-      store.insertReply(this.sessionId, project.projectId, `ACK_${d.state}`, actions, clock.now());
-      emit('maintctl.reply', { project_id: project.projectId, state: `ACK_${d.state}`, instance_actions: actions, by: `policy ${project.policy}` });
+        for (const move of effect.moves) m.updateInstance(move.instanceId, { wave: effect.wave, target: move.to, action: null, actionDone: false });
+        this.emit('maintctl.wave', { wave: effect.wave, hosts: effect.hosts, moves: effect.moves.map((mv) => ({ instance_id: mv.instanceId, to: mv.to })) });
+        return;
+      case 'lane':
+        return this.lane(effect.host, effect.to, effect.cause ?? null);
+      case 'step':
+        m.updateHost(effect.host, { step: effect.step });
+        return;
+      case 'instances-done':
+        for (const id of effect.instances) this.instanceDone(id);
+        return;
     }
   }
 
-  private async hostState(snap: Snapshot, host: string, to: 'IN_MAINTENANCE' | 'MAINTAINED'): Promise<void> {
-    this.commit((emit) => {
-      this.deps.store.updateHost(this.sessionId, host, { state: to });
-      emit(HOST_EVENT, hostNotice(this.sessionId, host, to === 'MAINTAINED' ? 'MAINTENANCE_COMPLETE' : 'IN_MAINTENANCE'));
-      if (to === 'MAINTAINED') this.emitSessionState(emit, snap.session.state);
-    });
-    await this.deps.checkpoint(`host:${to}`);
+  private fail(cause: string): void {
+    const from = this.model.session.state;
+    this.model.updateSession(failedSession(this.model.session, cause, this.deps.clock.now()));
+    this.noticeSession(from);
   }
 
-  private async instancesDone(snap: Snapshot, ids: string[]): Promise<void> {
-    const { store, baseUrl } = this.deps;
-    this.commit((emit) => {
-      for (const id of ids) {
-        const inst = snap.instances.find((i) => i.instanceId === id)!;
-        store.updateInstance(this.sessionId, id, { actionDone: true });
-        emit(
-          PROJECT_EVENT,
-          projectNotice({
-            baseUrl,
-            sessionId: this.sessionId,
-            projectId: inst.projectId,
-            state: 'INSTANCE_ACTION_DONE',
-            allowedActions: [],
-            replyAt: null,
-            actionsAt: null,
-            metadata: {},
-            instanceId: id,
-          }),
-        );
+  private lane(host: string, to: HostState, cause: string | null): void {
+    const m = this.model;
+    const row = m.host(host)!;
+    m.updateHost(host, { state: to, since: this.deps.clock.now(), cause, ...(to === 'IN_MAINTENANCE' ? { step: 0 } : {}) });
+    this.emit('maintctl.lane', { host, from: row.state, to, wave: row.wave });
+    if (to === 'IN_MAINTENANCE') this.emit(HOST_EVENT, hostNotice(this.sessionId, host, 'IN_MAINTENANCE'));
+    if (to === 'MAINTAINED') {
+      this.emit(HOST_EVENT, hostNotice(this.sessionId, host, 'MAINTENANCE_COMPLETE'));
+      this.noticeSession(m.session.state);
+    }
+  }
+
+  private ask(d: Extract<Effect, { kind: 'ask' }>): void {
+    const m = this.model;
+    const { baseUrl } = this.deps;
+    const about = new Set(d.instances);
+    const perWave = d.wave !== null;
+    if (perWave) m.updateSession({ data: { ...m.session.data, waveState: d.state as 'PLANNED_MAINTENANCE' } });
+    for (const projectId of d.projects) {
+      m.updateProject(projectId, { state: d.state, visit: m.session.visit, wave: d.wave, replyState: null, replyAt: d.replyAt, repliedAt: null });
+      this.emit(
+        PROJECT_EVENT,
+        projectNotice({
+          baseUrl,
+          sessionId: this.sessionId,
+          projectId,
+          state: d.state,
+          allowedActions: d.allowedActions,
+          replyAt: d.replyAt,
+          actionsAt: d.actionsAt,
+          metadata: m.session.metadata,
+        }),
+      );
+    }
+    // A wave's question is about its instances: each is marked with the state, its action cleared.
+    if (perWave) for (const id of about) m.updateInstance(id, { projectState: d.state, action: null, actionDone: false });
+    for (const projectId of d.projects) {
+      const project = m.project(projectId)!;
+      const ids = perWave ? d.instances.filter((id) => m.instance(id)?.projectId === projectId) : [];
+      const reply = policyReply(project, d.state, ids);
+      if (reply) this.recordReply(project, reply);
+    }
+  }
+
+  /** A project's answer as the model records it (a policy's, or one read from the store). */
+  private recordReply(project: Project, reply: Reply, persist = true): void {
+    const m = this.model;
+    const now = this.deps.clock.now();
+    const rows = replyRows(project, (id) => m.instance(id), reply, now);
+    m.putProject(rows.project);
+    for (const i of rows.instances) m.updateInstance(i.instanceId, { action: i.action });
+    if (!persist) return;
+    this.pendingReplies.push({ projectId: project.projectId, state: reply.state, instanceActions: reply.actions, receivedAt: now });
+    this.emit('maintctl.reply', { project_id: project.projectId, state: reply.state, instance_actions: reply.actions, by: reply.by });
+  }
+
+  private pendingReplies: NonNullable<ChangeSet['replies']> = [];
+
+  private instanceDone(id: string): void {
+    const inst = this.model.instance(id);
+    if (!inst) return;
+    this.model.markActionDone(id);
+    this.emit(
+      PROJECT_EVENT,
+      projectNotice({
+        baseUrl: this.deps.baseUrl,
+        sessionId: this.sessionId,
+        projectId: inst.projectId,
+        state: 'INSTANCE_ACTION_DONE',
+        allowedActions: [],
+        replyAt: null,
+        actionsAt: null,
+        metadata: {},
+        instanceId: id,
+      }),
+    );
+  }
+
+  /** Replies other callers recorded in the store since the last look: the model takes them on. */
+  private async absorbReplies(): Promise<void> {
+    const replies = await this.deps.repo.repliesSince(this.sessionId, this.lastReplyId);
+    for (const r of replies) {
+      this.lastReplyId = r.id;
+      const project = this.model.project(r.projectId);
+      if (project && project.replyState === null) {
+        this.recordReply(project, { projectId: r.projectId, state: r.state, actions: r.instanceActions as Reply['actions'] }, false);
       }
-    });
-    await this.deps.checkpoint('instances-done');
+    }
+  }
+
+  // ---- writing
+
+  /** Writes what the model changed and the events of the plan, in one transaction; retried while the store is busy. */
+  private async save(): Promise<void> {
+    const changes = this.model.takeChanges();
+    const replies = this.pendingReplies.splice(0);
+    const events = this.events.splice(0);
+    if (replies.length) changes.replies = replies;
+    if (changes.session || changes.hosts.length || changes.projects.length || changes.instances.length || changes.removedInstances.length || changes.operations.length || events.length || replies.length) {
+      this.unsaved.push({ changes, events, time: this.deps.clock.now() });
+    }
+    if (this.unsaved.length) await this.writeUnsaved();
+  }
+
+  private async writeUnsaved(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const batch = this.unsaved;
+        const written = await this.deps.repo.commit(this.sessionId, this.deps.fence, mergeWrites(batch), batch.at(-1)!.time);
+        this.unsaved = [];
+        this.deps.bus.publish(written);
+        return;
+      } catch (err) {
+        if (err instanceof LeaseLostError) throw err;
+        if (attempt === WRITE_ATTEMPTS_BEFORE_FAILING && !isTerminal(this.model.session.state)) {
+          // The store keeps refusing: say so in the session, if that much can still be written.
+          this.fail(`the store refused the engine's writes ${attempt} times: ${(err as Error).message}`);
+          this.unsaved.push({ changes: this.model.takeChanges(), events: this.events.splice(0), time: this.deps.clock.now() });
+        }
+        await this.pause(retryDelay(attempt));
+        if (this.stopped) throw err;
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => this.deps.clock.at(this.deps.clock.now() + ms, resolve));
   }
 
   // ---- operations: recorded as started, performed, then observed to their end
 
-  private async startOperation(snap: Snapshot, request: Extract<Decision, { kind: 'start' }>['operations'][number]): Promise<void> {
-    let op!: Operation;
-    this.commit((emit) => {
-      op = this.deps.store.insertOperation({ sessionId: this.sessionId, visit: snap.session.visit, ...request }, this.deps.clock.now());
-      emit('maintctl.operation', { operation_id: op.id, kind: op.kind, target: op.target, status: 'started', params: op.params });
-    });
-    await this.deps.checkpoint(`operation-recorded:${op.kind}`);
-    await this.perform(op);
+  private recordStart(request: OperationRequest): Operation {
+    const now = this.deps.clock.now();
+    const op: Operation = {
+      id: 0,
+      sessionId: this.sessionId,
+      kind: request.kind,
+      target: request.target,
+      key: request.key,
+      attempt: this.model.session.attempt,
+      params: request.params,
+      status: 'started',
+      checkAt: null,
+      deadline: request.deadline,
+      cause: null,
+      result: {},
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.model.putOperation(op);
+    this.emit('maintctl.operation', { key: op.key, kind: op.kind, target: op.target, status: 'started', params: op.params });
+    return op;
   }
 
+  /** The driver's key for an operation: unique per session, lane step and attempt. */
   private key(op: Operation): string {
-    return `${this.sessionId}:${op.id}`;
+    return `${this.sessionId}:${op.attempt}:${op.key}`;
   }
 
   private moveRef(op: Operation): MoveRef {
@@ -334,6 +394,7 @@ export class SessionRunner {
       instanceId: op.target,
       kind: op.kind === 'live_migrate' ? 'LIVE_MIGRATE' : 'MIGRATE',
       from: String(op.params.from),
+      to: typeof op.params.to === 'string' ? op.params.to : null,
       startedAt: op.createdAt,
     };
   }
@@ -345,11 +406,9 @@ export class SessionRunner {
       switch (op.kind) {
         case 'disable_host':
           await driver.disableHost(op.target, String(op.params.reason ?? 'maintenance'));
-          await this.deps.checkpoint('operation-performed');
           return this.finish(op, { phase: 'done', result: {} });
         case 'enable_host':
           await driver.enableHost(op.target);
-          await this.deps.checkpoint('operation-performed');
           return this.finish(op, { phase: 'done', result: {} });
         case 'migrate':
         case 'live_migrate':
@@ -364,14 +423,9 @@ export class SessionRunner {
     } catch (err) {
       return this.finish(op, { phase: 'failed', cause: (err as Error).message });
     }
-    await this.deps.checkpoint('operation-performed');
-    this.markRequested(op);
-    if (op.kind === 'plugin') this.runPlugin(op);
-  }
-
-  private markRequested(op: Operation): void {
     const now = this.deps.clock.now();
-    this.commit(() => this.deps.store.updateOperation(op.id, { status: 'requested', checkAt: op.kind === 'plugin' ? null : now, updatedAt: now }));
+    this.model.putOperation({ ...op, status: 'requested', checkAt: op.kind === 'plugin' ? null : now, updatedAt: now });
+    if (op.kind === 'plugin') this.runPlugin(this.model.operation(op.key)!);
   }
 
   private runPlugin(op: Operation): void {
@@ -382,23 +436,25 @@ export class SessionRunner {
       host: op.target,
       metadata: (op.params.metadata ?? {}) as Record<string, unknown>,
     };
-    this.deps.plugins.run(call).then(
-      (result) => this.finish(op, { phase: 'done', result: { output: result.output } }),
-      (err: Error) => this.finish(op, { phase: 'failed', cause: err.message }),
-    ).catch(() => undefined);
+    this.deps.plugins
+      .run(call)
+      .then(
+        (result) => this.finish(op, { phase: 'done', result: { output: result.output } }),
+        (err: Error) => this.finish(op, { phase: 'failed', cause: err.message }),
+      )
+      .catch(() => undefined);
   }
 
-  /** Looks at every requested operation that is due; true if any of them changed. */
-  private async observeDue(snap: Snapshot): Promise<boolean> {
-    const due = snap.operations.filter(
-      (op) => op.status === 'requested' && op.checkAt !== null && Math.min(op.checkAt, op.deadline ?? Infinity) <= snap.now,
-    );
-    let changed = false;
-    for (const op of due) changed = (await this.observe(op)) || changed;
-    return changed;
+  /** Looks at every requested operation that is due. */
+  private async observeDue(): Promise<void> {
+    const now = this.deps.clock.now();
+    const due = this.model
+      .openOperations()
+      .filter((op) => op.status === 'requested' && op.checkAt !== null && Math.min(op.checkAt, op.deadline ?? Infinity) <= now);
+    await forEachLimited(due, DRIVER_CONCURRENCY, (op) => this.observe(op));
   }
 
-  private async observe(op: Operation): Promise<boolean> {
+  private async observe(op: Operation): Promise<void> {
     const { driver, clock } = this.deps;
     let seen: Observation;
     try {
@@ -414,52 +470,41 @@ export class SessionRunner {
       // It was accepted, yet the infrastructure has no trace of it: it gave up before starting.
       seen = { phase: 'failed', cause: 'the infrastructure accepted the request but has no record of it (e.g. no valid host was found)' };
     }
-    if (seen.phase === 'unknown') {
-      await this.perform(op); // recorded before a crash, never requested: request it now
-      return true;
-    }
+    if (seen.phase === 'unknown') return this.perform(op); // recorded before a crash, never requested: request it now
     if (seen.phase === 'running') {
-      const checkAt = seen.checkAt;
-      if (op.status === 'started' || checkAt !== op.checkAt) {
-        const patch = op.status === 'started' ? { status: 'requested' as const, checkAt, updatedAt: clock.now() } : { checkAt };
-        this.commit(() => this.deps.store.updateOperation(op.id, patch));
+      if (op.status === 'started' || seen.checkAt !== op.checkAt) {
+        this.model.putOperation({ ...op, status: 'requested', checkAt: seen.checkAt, ...(op.status === 'started' ? { updatedAt: clock.now() } : {}) });
       }
-      return false;
+      return;
     }
     this.finish(op, seen);
-    return true;
   }
 
-  /** Records an operation's outcome and what it changed, in one transaction. */
+  /** Records an operation's outcome and what it changed in the rows (an instance's host, a host's flag). */
   private finish(op: Operation, outcome: Extract<Observation, { phase: 'done' | 'failed' }>): void {
-    const { store, clock } = this.deps;
-    const now = clock.now();
-    this.commit((emit) => {
-      if (outcome.phase === 'failed') {
-        store.updateOperation(op.id, { status: 'failed', cause: outcome.cause, updatedAt: now });
-      } else {
-        store.updateOperation(op.id, { status: 'done', result: outcome.result, updatedAt: now });
-        this.applyOutcome(op, outcome.result);
-      }
-      emit('maintctl.operation', {
-        operation_id: op.id,
-        kind: op.kind,
-        target: op.target,
-        params: op.params,
-        status: outcome.phase,
-        ...(outcome.phase === 'failed' ? { cause: outcome.cause } : { result: outcome.result }),
-      });
+    const current = this.model.operation(op.key);
+    // An outcome for an operation the model has moved past (another attempt, or already finished): nothing to record.
+    if (!current || current.attempt !== op.attempt || (current.status !== 'started' && current.status !== 'requested')) return;
+    const now = this.deps.clock.now();
+    const done = outcome.phase === 'done';
+    this.model.putOperation({ ...current, status: outcome.phase, updatedAt: now, ...(done ? { result: outcome.result } : { cause: outcome.cause }) });
+    if (done) this.applyOutcome(op, outcome.result);
+    this.emit('maintctl.operation', {
+      key: op.key,
+      kind: op.kind,
+      target: op.target,
+      params: op.params,
+      status: outcome.phase,
+      ...(done ? { result: outcome.result } : { cause: outcome.cause }),
     });
     this.wake();
   }
 
   private applyOutcome(op: Operation, result: Record<string, unknown>): void {
-    const { store } = this.deps;
-    if (op.kind === 'disable_host') store.updateHost(this.sessionId, op.target, { disabled: true });
-    if (op.kind === 'enable_host') store.updateHost(this.sessionId, op.target, { disabled: false });
-    if ((op.kind === 'migrate' || op.kind === 'live_migrate') && typeof result.host === 'string') {
-      store.updateInstance(this.sessionId, op.target, { host: result.host });
-    }
+    const m = this.model;
+    if (op.kind === 'disable_host') m.updateHost(op.target, { disabled: true });
+    if (op.kind === 'enable_host') m.updateHost(op.target, { disabled: false });
+    if ((op.kind === 'migrate' || op.kind === 'live_migrate') && typeof result.host === 'string') m.updateInstance(op.target, { host: result.host });
   }
 
   /**
@@ -467,15 +512,146 @@ export class SessionRunner {
    * infrastructure. Ask it; request again only what it never received.
    */
   private async recover(): Promise<void> {
-    const open = this.deps.store.operations(this.sessionId).filter((op) => op.status === 'started' || op.status === 'requested');
-    for (const op of open) {
-      if (op.kind === 'plugin') {
-        await this.perform(op); // the process that ran it is gone: run it again
-      } else if (op.kind === 'disable_host' || op.kind === 'enable_host') {
-        await this.perform(op); // idempotent
+    for (const op of this.model.openOperations()) {
+      if (op.kind === 'plugin' || op.kind === 'disable_host' || op.kind === 'enable_host') {
+        await this.perform(op); // plug-ins ran in the process that is gone; host flags are idempotent
       } else if (op.status === 'started') {
         await this.observe(op);
       }
     }
   }
+
+  // ---- reading the infrastructure
+
+  /** Reads hosts (null: all of the session's) and their instances, and brings the model in line. */
+  private async sync(hosts: string[] | null): Promise<void> {
+    const m = this.model;
+    const { driver } = this.deps;
+    const names = hosts ?? [...m.hosts()].map((h) => h.name);
+    let infraHosts: InfraHost[];
+    let infraInstances: InfraInstance[];
+    try {
+      [infraHosts, infraInstances] = await Promise.all([
+        driver.listHosts(hosts ? { hosts } : undefined),
+        driver.listInstances(hosts ? { hosts: hosts.filter((h) => m.host(h)?.type === 'compute') } : undefined),
+      ]);
+    } catch (err) {
+      this.fail(`could not read the infrastructure: ${(err as Error).message}`);
+      return this.save();
+    }
+    const computes = new Set(names.filter((n) => m.host(n)?.type === 'compute'));
+    const seen = infraInstances.filter((i) => computes.has(i.host));
+    const broken = brokenInstancesCause(seen);
+    if (broken) {
+      this.fail(broken);
+      return this.save();
+    }
+    const view = [...computes].flatMap((h) => m.instancesOn(h));
+    const changes = reconcileInstances(view, seen, computes);
+    // A vanished instance may have been re-instantiated on a host this read did not cover.
+    if (hosts && changes.removed.length) return this.sync(null);
+    const now = this.deps.clock.now();
+    this.updateHosts(infraHosts);
+    await this.applyInstanceChanges(changes);
+    if (!hosts) await this.refreshPolicies();
+    m.markSynced(names, now);
+    if (!hosts) m.updateSession({ syncedAt: now, discovered: true });
+    await this.save();
+  }
+
+  private updateHosts(infraHosts: InfraHost[]): void {
+    for (const h of infraHosts) {
+      const row = this.model.host(h.name);
+      if (!row) continue;
+      const patch = { vcpus: h.vcpus, vcpusUsed: h.vcpusUsed, memoryMb: h.memoryMb, memoryMbUsed: h.memoryMbUsed };
+      if (row.vcpus !== h.vcpus || row.vcpusUsed !== h.vcpusUsed || row.memoryMb !== h.memoryMb || row.memoryMbUsed !== h.memoryMbUsed) {
+        this.model.updateHost(h.name, patch);
+      }
+    }
+  }
+
+  private async applyInstanceChanges(changes: ReturnType<typeof reconcileInstances>): Promise<void> {
+    const m = this.model;
+    for (const u of changes.updated) m.updateInstance(u.id, u.patch);
+    for (const r of changes.replaced) {
+      m.updateInstance(r.oldId, r.patch);
+      this.emit('maintctl.instance.replaced', { old_id: r.oldId, instance_id: r.patch.instanceId, host: r.patch.host });
+    }
+    for (const a of changes.added) {
+      m.addInstance(a);
+      if (!m.project(a.projectId)) m.putProject(await this.newProject(a.projectId));
+      if (m.session.discovered) this.emit('maintctl.instance.added', { instance_id: a.instanceId, name: a.name, project_id: a.projectId, host: a.host });
+    }
+    for (const r of changes.removed) {
+      m.removeInstance(r.instanceId);
+      this.emit('maintctl.instance.removed', { instance_id: r.instanceId, name: r.name, project_id: r.projectId, host: r.host });
+    }
+  }
+
+  private async answered(projectId: string): Promise<boolean> {
+    return Boolean(this.deps.driver.answersFor?.(projectId)) || (await this.deps.repo.isSubscribed(projectId, this.sessionId));
+  }
+
+  private async newProject(projectId: string): Promise<Project> {
+    const policy = projectPolicy(await this.answered(projectId), this.model.session.options, projectId);
+    return { projectId, policy, state: null, visit: -1, wave: null, replyState: null, replyAt: null, repliedAt: null };
+  }
+
+  /** A project that subscribed since the last look is asked from now on (its policy no longer applies). */
+  private async refreshPolicies(): Promise<void> {
+    for (const p of [...this.model.projects()]) {
+      if (p.policy !== 'ask' && (await this.answered(p.projectId))) this.model.updateProject(p.projectId, { policy: 'ask' });
+    }
+  }
+}
+
+/** The checkpoints a committed plan passes (crash tests stop the process at one of them). */
+function checkpointsOf(plan: Effect[]): string[] {
+  const labels: string[] = [];
+  for (const e of plan) {
+    if (e.kind === 'transition') labels.push(`transition:${e.to}`);
+    else if (e.kind === 'fail') labels.push('failed');
+    else if (e.kind === 'ask') labels.push(`ask:${e.state}`);
+    else if (e.kind === 'start') labels.push(`operation-recorded:${e.operation.kind}`);
+    else if (e.kind === 'lane') labels.push(`host:${e.to}`);
+    else if (e.kind === 'instances-done') labels.push('instances-done');
+  }
+  return [...new Set(labels)];
+}
+
+/** One read covering every scope asked for (null, all hosts, wins). */
+function mergeScopes(scopes: Array<string[] | null>): string[] | null {
+  if (scopes.some((s) => s === null)) return null;
+  return [...new Set(scopes.flat() as string[])];
+}
+
+/** Batches written together, in order: later rows of the same key win. */
+function mergeWrites(batches: Array<{ changes: ChangeSet; events: NewEvent[] }>): { changes: ChangeSet; events: NewEvent[] } {
+  if (batches.length === 1) return batches[0]!;
+  const changes: Required<Omit<ChangeSet, 'session'>> & { session?: Session } = {
+    hosts: [],
+    projects: [],
+    instances: [],
+    removedInstances: [],
+    operations: [],
+    replies: [],
+  };
+  for (const { changes: c } of batches) {
+    if (c.session) changes.session = c.session;
+    changes.hosts.push(...(c.hosts ?? []));
+    changes.projects.push(...(c.projects ?? []));
+    changes.removedInstances.push(...(c.removedInstances ?? []));
+    changes.instances = [...changes.instances.filter((i) => !(c.removedInstances ?? []).includes(i.instanceId)), ...(c.instances ?? [])] as Instance[];
+    changes.operations.push(...(c.operations ?? []));
+    changes.replies.push(...(c.replies ?? []));
+  }
+  return { changes, events: batches.flatMap((b) => b.events) };
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

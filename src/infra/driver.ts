@@ -64,7 +64,7 @@ export interface NoticeListener {
 /** What an infrastructure's companions (the sim's scripted VNFMs) may do to a session. */
 export interface CompanionContext {
   sessionId: string;
-  reply(projectId: string, body: { state: string; instance_actions?: Record<string, string> }): void;
+  reply(projectId: string, body: { state: string; instance_actions?: Record<string, string> }): Promise<void>;
   /** Subscribes to the session's notifications; returns the unsubscribe function. */
   listen(listener: NoticeListener): () => void;
   /** Projects currently asked something and not yet answered. */

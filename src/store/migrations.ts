@@ -265,7 +265,12 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE operations DROP COLUMN visit;
       ALTER TABLE operations ADD COLUMN key TEXT NOT NULL DEFAULT '';
       ALTER TABLE operations ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
-      CREATE INDEX operations_key ON operations(session_id, key);
+      CREATE UNIQUE INDEX operations_key ON operations(session_id, key, attempt);
+      CREATE INDEX operations_status ON operations(session_id, status);
+      DROP INDEX operations_open;
+
+      -- Fencing: every write of a session's runner names the lease epoch it holds.
+      ALTER TABLE leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
 
       -- A host belongs to at most one active session of an infrastructure.
       CREATE TABLE host_claims (

@@ -1,6 +1,9 @@
-// The engine's persistence: typed reads and writes over the SQLite tables. The store is the truth.
+// The engine's persistence on SQLite: typed rows over the tables, written in batches. The store
+// is the truth; the engine reaches it through the async Repository (repository.ts), other layers
+// (views, the sim) through the few typed methods here. No SQL outside src/store/.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Statement } from 'better-sqlite3';
 import type {
   ActionPluginSpec,
   Host,
@@ -13,16 +16,17 @@ import type {
   SessionEvent,
 } from '../domain/model.js';
 import type { AskedState, HostState, HostType, InstanceAction, PluginType, SessionState } from '../domain/states.js';
-import { NotFoundError, InvalidInputError } from '../domain/errors.js';
-import type { Statement } from 'better-sqlite3';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openDb, type Db } from './db.js';
 import { processAlive } from './process-alive.js';
-import { SessionCache } from './session-cache.js';
 
 type Row = Record<string, unknown>;
 const json = (value: unknown) => JSON.stringify(value);
 const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
 const bool = (value: unknown) => value === 1 || value === true;
+const flag = (v: boolean) => (v ? 1 : 0);
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 function toSession(r: Row, actions: ActionPluginSpec[]): Session {
   return {
@@ -39,8 +43,8 @@ function toSession(r: Row, actions: ActionPluginSpec[]): Session {
     updatedAt: Number(r.updated_at),
     stateEnteredAt: Number(r.state_entered_at),
     visit: Number(r.visit),
-    targetHost: (r.target_host as string | null) ?? null,
-    failure: (r.failure as string | null) ?? null,
+    attempt: Number(r.attempt),
+    failure: text(r.failure),
     failedState: (r.failed_state as SessionState | null) ?? null,
     discovered: bool(r.discovered),
     syncedAt: Number(r.synced_at),
@@ -53,7 +57,13 @@ const toHost = (r: Row): Host => ({
   type: r.type as HostType,
   vcpus: Number(r.vcpus),
   vcpusUsed: Number(r.vcpus_used),
+  memoryMb: num(r.memory_mb),
+  memoryMbUsed: num(r.memory_mb_used),
   state: r.state as HostState,
+  wave: num(r.wave),
+  step: Number(r.step),
+  cause: text(r.cause),
+  since: Number(r.since),
   disabled: bool(r.disabled),
   disabledBefore: bool(r.disabled_before),
 });
@@ -63,9 +73,10 @@ const toProject = (r: Row): Project => ({
   policy: r.policy as Project['policy'],
   state: (r.state as AskedState | null) ?? null,
   visit: Number(r.visit),
-  replyState: (r.reply_state as string | null) ?? null,
-  replyAt: r.reply_at === null ? null : Number(r.reply_at),
-  repliedAt: r.replied_at === null ? null : Number(r.replied_at),
+  wave: num(r.wave),
+  replyState: text(r.reply_state),
+  replyAt: num(r.reply_at),
+  repliedAt: num(r.replied_at),
 });
 
 const toInstance = (r: Row): Instance => ({
@@ -74,11 +85,14 @@ const toInstance = (r: Row): Instance => ({
   projectId: String(r.project_id),
   host: String(r.host),
   vcpus: Number(r.vcpus),
+  memoryMb: num(r.memory_mb),
   floatingIp: bool(r.floating_ip),
+  wave: num(r.wave),
+  target: text(r.target),
   action: (r.action as InstanceAction | null) ?? null,
   actionDone: bool(r.action_done),
   projectState: (r.project_state as AskedState | null) ?? null,
-  replacedId: (r.replaced_id as string | null) ?? null,
+  replacedId: text(r.replaced_id),
 });
 
 const toOperation = (r: Row): Operation => ({
@@ -86,12 +100,13 @@ const toOperation = (r: Row): Operation => ({
   sessionId: String(r.session_id),
   kind: r.kind as OperationKind,
   target: String(r.target),
-  visit: Number(r.visit),
+  key: String(r.key),
+  attempt: Number(r.attempt),
   params: parse(r.params),
   status: r.status as OperationStatus,
-  checkAt: r.check_at === null ? null : Number(r.check_at),
-  deadline: r.deadline === null ? null : Number(r.deadline),
-  cause: (r.cause as string | null) ?? null,
+  checkAt: num(r.check_at),
+  deadline: num(r.deadline),
+  cause: text(r.cause),
   result: parse(r.result),
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
@@ -99,88 +114,39 @@ const toOperation = (r: Row): Operation => ({
 
 const toEvent = (r: Row): SessionEvent => ({
   id: Number(r.id),
-  sessionId: (r.session_id as string | null) ?? null,
+  sessionId: text(r.session_id),
   time: Number(r.time),
   eventType: String(r.event_type),
   messageId: String(r.message_id),
   payload: parse(r.payload),
 });
 
-// Column name and encoder for each field a patch may change.
-type Encoders<T> = { [K in keyof T]?: [string, (v: T[K]) => unknown] };
-const same = <V>(v: V) => v as unknown;
-const flag = (v: boolean) => (v ? 1 : 0);
-
-const SESSION_COLUMNS: Encoders<Session> = {
-  state: ['state', same],
-  maintenanceAt: ['maintenance_at', same],
-  metadata: ['metadata', json],
-  options: ['options', json],
-  updatedAt: ['updated_at', same],
-  stateEnteredAt: ['state_entered_at', same],
-  visit: ['visit', same],
-  targetHost: ['target_host', same],
-  failure: ['failure', same],
-  failedState: ['failed_state', same],
-  discovered: ['discovered', flag],
-  syncedAt: ['synced_at', same],
-  data: ['data', json],
-};
-const HOST_COLUMNS: Encoders<Host> = {
-  type: ['type', same],
-  vcpus: ['vcpus', same],
-  vcpusUsed: ['vcpus_used', same],
-  state: ['state', same],
-  disabled: ['disabled', flag],
-  disabledBefore: ['disabled_before', flag],
-};
-const PROJECT_COLUMNS: Encoders<Project> = {
-  policy: ['policy', same],
-  state: ['state', same],
-  visit: ['visit', same],
-  replyState: ['reply_state', same],
-  replyAt: ['reply_at', same],
-  repliedAt: ['replied_at', same],
-};
-const INSTANCE_COLUMNS: Encoders<Instance> = {
-  instanceId: ['instance_id', same],
-  name: ['name', same],
-  host: ['host', same],
-  vcpus: ['vcpus', same],
-  floatingIp: ['floating_ip', flag],
-  action: ['action', same],
-  actionDone: ['action_done', flag],
-  projectState: ['project_state', same],
-  replacedId: ['replaced_id', same],
-};
-const OPERATION_COLUMNS: Encoders<Operation> = {
-  status: ['status', same],
-  checkAt: ['check_at', same],
-  deadline: ['deadline', same],
-  cause: ['cause', same],
-  result: ['result', json],
-  updatedAt: ['updated_at', same],
-};
-
-function assignments<T>(columns: Encoders<T>, patch: Partial<T>): { sql: string; values: unknown[] } {
-  const parts: string[] = [];
-  const values: unknown[] = [];
-  for (const key of Object.keys(patch) as (keyof T)[]) {
-    const column = columns[key];
-    if (!column) throw new Error(`field ${String(key)} cannot be updated`);
-    parts.push(`${column[0]} = ?`);
-    values.push(column[1](patch[key] as T[typeof key]));
-  }
-  return { sql: parts.join(', '), values };
+/** Every row a running session works with. */
+export interface SessionRows {
+  session: Session;
+  hosts: Host[];
+  projects: Project[];
+  instances: Instance[];
+  /** Unfinished operations, and the current attempt's session-wide (pre/post) and host maintenance steps. */
+  operations: Operation[];
 }
 
-export interface NewOperation {
-  sessionId: string;
-  kind: OperationKind;
-  target: string;
-  visit: number;
-  params: Record<string, unknown>;
-  deadline: number | null;
+/** Rows to write for one session in one transaction: whole rows, inserted or replaced. */
+export interface ChangeSet {
+  session?: Session;
+  hosts?: Host[];
+  projects?: Project[];
+  instances?: Instance[];
+  /** Instance ids to remove (gone, or re-instantiated under a new id). */
+  removedInstances?: string[];
+  /** Operations by (key, attempt): inserted or updated. Their ids are filled in. */
+  operations?: Operation[];
+  replies?: Array<{ projectId: string; state: string; instanceActions: Record<string, string>; receivedAt: number }>;
+}
+
+export interface NewEvent {
+  eventType: string;
+  payload: object;
 }
 
 export interface Lease {
@@ -188,13 +154,18 @@ export interface Lease {
   hostname: string;
   pid: number;
   expiresAt: number;
+  epoch: number;
+}
+
+/** Another session holds a host (a host belongs to at most one active session). */
+export interface HostClaim {
+  host: string;
+  sessionId: string;
 }
 
 export class Store {
   readonly db: Db;
   private readonly statements = new Map<string, Statement<unknown[]>>();
-  private readonly cache = new SessionCache();
-  private cacheVersion = -1;
 
   constructor(db: Db) {
     this.db = db;
@@ -204,36 +175,21 @@ export class Store {
     return new Store(openDb(path));
   }
 
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
   close(): void {
     this.db.close();
   }
 
   /** Runs fn in one IMMEDIATE transaction: all of it is written, or none. */
   tx<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn).immediate();
-    } catch (err) {
-      this.cache.clear(); // it may hold patches of what was just rolled back
-      throw err;
-    }
+    return this.db.transaction(fn).immediate();
   }
 
-  /** The session cache, emptied first if another connection committed since it was filled. */
-  private cached(): SessionCache {
-    const version = this.dataVersion();
-    if (version !== this.cacheVersion) {
-      this.cache.clear();
-      this.cacheVersion = version;
-    }
-    return this.cache;
-  }
-
-  /** A prepared statement, prepared once per store (for other layers' own tables, e.g. the sim's). */
+  /** A prepared statement, prepared once per store (for the store's own modules, e.g. the sim's tables). */
   statement(sql: string): Statement<unknown[]> {
-    return this.stmt(sql);
-  }
-
-  private stmt(sql: string): Statement<unknown[]> {
     let s = this.statements.get(sql);
     if (!s) {
       s = this.db.prepare<unknown[]>(sql);
@@ -242,24 +198,14 @@ export class Store {
     return s;
   }
 
-  private update<T>(table: string, columns: Encoders<T>, patch: Partial<T>, where: string, keys: unknown[]): void {
-    const { sql, values } = assignments(columns, patch);
-    if (!sql) return;
-    this.stmt(`UPDATE ${table} SET ${sql} WHERE ${where}`).run(...values, ...keys);
+  private stmt(sql: string): Statement<unknown[]> {
+    return this.statement(sql);
   }
 
   // ---- sessions
 
   insertSession(s: Session): void {
-    this.stmt(
-      `INSERT INTO sessions (id, state, workflow, maintenance_at, metadata, options, driver, download, created_at,
-        updated_at, state_entered_at, visit, target_host, failure, failed_state, discovered, synced_at, data)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      s.id, s.state, s.workflow, s.maintenanceAt, json(s.metadata), json(s.options), json(s.driver), json(s.download),
-      s.createdAt, s.updatedAt, s.stateEnteredAt, s.visit, s.targetHost, s.failure, s.failedState, flag(s.discovered),
-      s.syncedAt, json(s.data),
-    );
+    this.writeSession(s);
     s.actions.forEach((a, seq) =>
       this.stmt('INSERT INTO action_plugins (session_id, seq, plugin, type, metadata) VALUES (?, ?, ?, ?, ?)').run(
         s.id, seq, a.plugin, a.type, json(a.metadata),
@@ -267,13 +213,27 @@ export class Store {
     );
   }
 
-  findSession(id: string): Session | null {
-    return this.cached().read(id, 'session', () => this.readSession(id)) ?? null;
+  /** Inserts or replaces the session row (its action plug-ins never change). */
+  private writeSession(s: Session): void {
+    this.stmt(
+      `INSERT INTO sessions (id, state, workflow, maintenance_at, metadata, options, driver, download, created_at,
+        updated_at, state_entered_at, visit, attempt, failure, failed_state, discovered, synced_at, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, maintenance_at = excluded.maintenance_at,
+         metadata = excluded.metadata, options = excluded.options, updated_at = excluded.updated_at,
+         state_entered_at = excluded.state_entered_at, visit = excluded.visit, attempt = excluded.attempt,
+         failure = excluded.failure, failed_state = excluded.failed_state, discovered = excluded.discovered,
+         synced_at = excluded.synced_at, data = excluded.data`,
+    ).run(
+      s.id, s.state, s.workflow, s.maintenanceAt, json(s.metadata), json(s.options), json(s.driver), json(s.download),
+      s.createdAt, s.updatedAt, s.stateEnteredAt, s.visit, s.attempt, s.failure, s.failedState, flag(s.discovered),
+      s.syncedAt, json(s.data),
+    );
   }
 
-  private readSession(id: string): Session | undefined {
+  findSession(id: string): Session | null {
     const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined;
-    if (!row) return undefined;
+    if (!row) return null;
     const actions = (this.stmt('SELECT * FROM action_plugins WHERE session_id = ? ORDER BY seq').all(id) as Row[]).map(
       (a) => ({ plugin: String(a.plugin), type: a.type as PluginType, metadata: parse<Record<string, unknown>>(a.metadata) }),
     );
@@ -311,125 +271,124 @@ export class Store {
     ).map((r) => String(r.id));
   }
 
-  updateSession(id: string, patch: Partial<Session>): void {
-    this.update('sessions', SESSION_COLUMNS, patch, 'id = ?', [id]);
-    this.cache.patchSession(id, patch);
-  }
-
   deleteSession(id: string): void {
-    this.cache.forget(id);
     this.stmt('DELETE FROM sessions WHERE id = ?').run(id);
     this.stmt('DELETE FROM leases WHERE session_id = ?').run(id);
   }
 
-  // ---- hosts
+  /** Everything a runner needs to carry on with a session, or null when it is gone. */
+  loadRows(sessionId: string): SessionRows | null {
+    const session = this.findSession(sessionId);
+    if (!session) return null;
+    const operations = (
+      this.stmt(
+        `SELECT * FROM operations WHERE session_id = ? AND (status IN ('started', 'requested')
+           OR (attempt = ? AND (key LIKE 'pre:%' OR key LIKE 'post:%' OR key LIKE 'host:%'))) ORDER BY id`,
+      ).all(sessionId, session.attempt) as Row[]
+    ).map(toOperation);
+    return { session, hosts: this.hosts(sessionId), projects: this.projects(sessionId), instances: this.instances(sessionId), operations };
+  }
+
+  // ---- rows of a session
 
   hosts(sessionId: string): Host[] {
-    return this.cached().read(sessionId, 'hosts', () =>
-      (this.stmt('SELECT * FROM hosts WHERE session_id = ? ORDER BY name').all(sessionId) as Row[]).map(toHost),
-    )!;
+    return (this.stmt('SELECT * FROM hosts WHERE session_id = ? ORDER BY name').all(sessionId) as Row[]).map(toHost);
   }
-
-  insertHost(sessionId: string, h: Host): void {
-    this.stmt(
-      'INSERT INTO hosts (session_id, name, type, vcpus, vcpus_used, state, disabled, disabled_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(sessionId, h.name, h.type, h.vcpus, h.vcpusUsed, h.state, flag(h.disabled), flag(h.disabledBefore));
-    this.cache.patchList(sessionId, 'hosts', h.name, () => ({ ...h }));
-  }
-
-  updateHost(sessionId: string, name: string, patch: Partial<Host>): void {
-    this.update('hosts', HOST_COLUMNS, patch, 'session_id = ? AND name = ?', [sessionId, name]);
-    this.cache.patchList(sessionId, 'hosts', name, (row) => (row ? { ...row, ...patch } : null));
-  }
-
-  // ---- projects
 
   projects(sessionId: string): Project[] {
-    return this.cached().read(sessionId, 'projects', () =>
-      (this.stmt('SELECT * FROM projects WHERE session_id = ? ORDER BY project_id').all(sessionId) as Row[]).map(toProject),
-    )!;
+    return (this.stmt('SELECT * FROM projects WHERE session_id = ? ORDER BY project_id').all(sessionId) as Row[]).map(toProject);
   }
 
-  insertProject(sessionId: string, projectId: string, policy: Project['policy']): void {
-    const info = this.stmt('INSERT OR IGNORE INTO projects (session_id, project_id, policy) VALUES (?, ?, ?)').run(sessionId, projectId, policy);
-    if (info.changes === 0) return;
-    const fresh: Project = { projectId, policy, state: null, visit: -1, replyState: null, replyAt: null, repliedAt: null };
-    this.cache.patchList(sessionId, 'projects', projectId, () => fresh);
+  project(sessionId: string, projectId: string): Project | null {
+    const row = this.stmt('SELECT * FROM projects WHERE session_id = ? AND project_id = ?').get(sessionId, projectId) as Row | undefined;
+    return row ? toProject(row) : null;
   }
 
-  updateProject(sessionId: string, projectId: string, patch: Partial<Project>): void {
-    this.update('projects', PROJECT_COLUMNS, patch, 'session_id = ? AND project_id = ?', [sessionId, projectId]);
-    this.cache.patchList(sessionId, 'projects', projectId, (row) => (row ? { ...row, ...patch } : null));
+  instances(sessionId: string, projectId?: string): Instance[] {
+    const rows =
+      projectId === undefined
+        ? this.stmt('SELECT * FROM instances WHERE session_id = ? ORDER BY instance_id').all(sessionId)
+        : this.stmt('SELECT * FROM instances WHERE session_id = ? AND project_id = ? ORDER BY instance_id').all(sessionId, projectId);
+    return (rows as Row[]).map(toInstance);
   }
-
-  // ---- instances
-
-  instances(sessionId: string): Instance[] {
-    return this.cached().read(sessionId, 'instances', () =>
-      (this.stmt('SELECT * FROM instances WHERE session_id = ? ORDER BY instance_id').all(sessionId) as Row[]).map(toInstance),
-    )!;
-  }
-
-  insertInstance(sessionId: string, i: Instance): void {
-    this.stmt(
-      `INSERT INTO instances (session_id, instance_id, name, project_id, host, vcpus, floating_ip, action, action_done, project_state, replaced_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      sessionId, i.instanceId, i.name, i.projectId, i.host, i.vcpus, flag(i.floatingIp), i.action, flag(i.actionDone), i.projectState,
-      i.replacedId,
-    );
-    this.cache.patchList(sessionId, 'instances', i.instanceId, () => ({ ...i }));
-  }
-
-  updateInstance(sessionId: string, instanceId: string, patch: Partial<Instance>): void {
-    this.update('instances', INSTANCE_COLUMNS, patch, 'session_id = ? AND instance_id = ?', [sessionId, instanceId]);
-    this.cache.patchList(sessionId, 'instances', instanceId, (row) => (row ? { ...row, ...patch } : null));
-  }
-
-  deleteInstance(sessionId: string, instanceId: string): void {
-    this.stmt('DELETE FROM instances WHERE session_id = ? AND instance_id = ?').run(sessionId, instanceId);
-    this.cache.patchList(sessionId, 'instances', instanceId, () => null);
-  }
-
-  // ---- operations
 
   operations(sessionId: string): Operation[] {
     return (this.stmt('SELECT * FROM operations WHERE session_id = ? ORDER BY id').all(sessionId) as Row[]).map(toOperation);
   }
 
-  /** What a running session needs: the current visit's operations and any still unfinished. */
-  liveOperations(sessionId: string, visit: number): Operation[] {
-    return this.cached().readLive(sessionId, visit, () =>
-      (
-        this.stmt(
-          `SELECT * FROM operations WHERE session_id = ? AND visit = ?
-           UNION SELECT * FROM operations WHERE session_id = ? AND status IN ('started', 'requested') ORDER BY id`,
-        ).all(sessionId, visit, sessionId) as Row[]
-      ).map(toOperation),
+  /** Writes a batch of rows of one session (call inside tx). */
+  applyChanges(sessionId: string, changes: ChangeSet): void {
+    if (changes.session) this.writeSession(changes.session);
+    for (const h of changes.hosts ?? []) this.writeHost(sessionId, h);
+    for (const p of changes.projects ?? []) this.writeProject(sessionId, p);
+    for (const id of changes.removedInstances ?? []) {
+      this.stmt('DELETE FROM instances WHERE session_id = ? AND instance_id = ?').run(sessionId, id);
+    }
+    for (const i of changes.instances ?? []) this.writeInstance(sessionId, i);
+    for (const op of changes.operations ?? []) op.id = this.writeOperation(op);
+    for (const r of changes.replies ?? []) {
+      this.stmt('INSERT INTO replies (session_id, project_id, state, instance_actions, received_at) VALUES (?, ?, ?, ?, ?)').run(
+        sessionId, r.projectId, r.state, json(r.instanceActions), r.receivedAt,
+      );
+    }
+  }
+
+  private writeHost(sessionId: string, h: Host): void {
+    this.stmt(
+      `INSERT OR REPLACE INTO hosts (session_id, name, type, vcpus, vcpus_used, memory_mb, memory_mb_used, state, wave, step,
+         cause, since, disabled, disabled_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      sessionId, h.name, h.type, h.vcpus, h.vcpusUsed, h.memoryMb, h.memoryMbUsed, h.state, h.wave, h.step, h.cause, h.since,
+      flag(h.disabled), flag(h.disabledBefore),
     );
   }
 
-  insertOperation(op: NewOperation, now: number): Operation {
-    const info = this.stmt(
-      `INSERT INTO operations (session_id, kind, target, visit, params, status, check_at, deadline, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, 'started', NULL, ?, ?, ?)`,
-    ).run(op.sessionId, op.kind, op.target, op.visit, json(op.params), op.deadline, now, now);
-    const inserted = toOperation(this.stmt('SELECT * FROM operations WHERE id = ?').get(info.lastInsertRowid) as Row);
-    this.cache.addOperation(inserted);
-    return inserted;
+  private writeProject(sessionId: string, p: Project): void {
+    this.stmt(
+      `INSERT OR REPLACE INTO projects (session_id, project_id, policy, state, visit, wave, reply_state, reply_at, replied_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(sessionId, p.projectId, p.policy, p.state, p.visit, p.wave, p.replyState, p.replyAt, p.repliedAt);
   }
 
-  updateOperation(id: number, patch: Partial<Operation>): void {
-    this.update('operations', OPERATION_COLUMNS, patch, 'id = ?', [id]);
-    this.cache.patchOperation(id, patch);
+  private writeInstance(sessionId: string, i: Instance): void {
+    this.stmt(
+      `INSERT OR REPLACE INTO instances (session_id, instance_id, name, project_id, host, vcpus, memory_mb, floating_ip, wave,
+         target, action, action_done, project_state, replaced_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      sessionId, i.instanceId, i.name, i.projectId, i.host, i.vcpus, i.memoryMb, flag(i.floatingIp), i.wave, i.target, i.action,
+      flag(i.actionDone), i.projectState, i.replacedId,
+    );
+  }
+
+  private writeOperation(op: Operation): number {
+    const row = this.stmt(
+      `INSERT INTO operations (session_id, kind, target, key, attempt, params, status, check_at, deadline, cause, result, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session_id, key, attempt) DO UPDATE SET status = excluded.status, check_at = excluded.check_at,
+         deadline = excluded.deadline, cause = excluded.cause, result = excluded.result, updated_at = excluded.updated_at
+       RETURNING id`,
+    ).get(
+      op.sessionId, op.kind, op.target, op.key, op.attempt, json(op.params), op.status, op.checkAt, op.deadline, op.cause,
+      json(op.result), op.createdAt, op.updatedAt,
+    ) as Row;
+    return Number(row.id);
   }
 
   // ---- replies and events
 
-  insertReply(sessionId: string, projectId: string, state: string, instanceActions: Record<string, string>, now: number): void {
-    this.stmt('INSERT INTO replies (session_id, project_id, state, instance_actions, received_at) VALUES (?, ?, ?, ?, ?)').run(
-      sessionId, projectId, state, json(instanceActions), now,
-    );
+  /** Replies recorded after `afterId` (by any process), oldest first. */
+  repliesSince(sessionId: string, afterId: number): Array<{ id: number; projectId: string; state: string; instanceActions: Record<string, string>; receivedAt: number }> {
+    return (this.stmt('SELECT * FROM replies WHERE session_id = ? AND id > ? ORDER BY id').all(sessionId, afterId) as Row[]).map((r) => ({
+      id: Number(r.id),
+      projectId: String(r.project_id),
+      state: String(r.state),
+      instanceActions: parse(r.instance_actions),
+      receivedAt: Number(r.received_at),
+    }));
+  }
+
+  latestReplyId(sessionId: string): number {
+    return Number((this.stmt('SELECT COALESCE(MAX(id), 0) AS id FROM replies WHERE session_id = ?').get(sessionId) as Row).id);
   }
 
   /** Appends an event and, in the same transaction, queues it for every webhook subscribed to it. */
@@ -439,6 +398,16 @@ export class Store {
       sessionId, time, eventType, messageId, json(payload),
     );
     const eventId = Number(info.lastInsertRowid);
+    if (this.hasWebhooks()) this.queueDeliveries(eventId, sessionId, time, eventType, payload);
+    return { id: eventId, sessionId, time, eventType, messageId, payload: payload as Record<string, unknown> };
+  }
+
+  /** Whether any webhook subscription exists: most rehearsals have none, and skip the outbox query. */
+  private hasWebhooks(): boolean {
+    return this.stmt('SELECT 1 FROM subscriptions WHERE url IS NOT NULL LIMIT 1').get() !== undefined;
+  }
+
+  private queueDeliveries(eventId: number, sessionId: string | null, time: number, eventType: string, payload: object): void {
     const projectId = (payload as { project_id?: unknown }).project_id ?? null;
     // Project questions go to that project's subscribers (either name of the event); admin
     // notices to whoever subscribed to their type. A URL subscribed twice gets the event once.
@@ -450,7 +419,6 @@ export class Store {
            OR (? IN ('maintenance.host', 'maintenance.session') AND event_type = ?))
        GROUP BY url, format`,
     ).run(eventId, sessionId, time, sessionId, eventType, projectId, eventType, eventType);
-    return { id: eventId, sessionId, time, eventType, messageId, payload: payload as Record<string, unknown> };
   }
 
   latestEventId(): number {
@@ -470,21 +438,54 @@ export class Store {
     return (rows as Row[]).map(toEvent);
   }
 
+  // ---- host claims
+
+  /** Claims the hosts for the session; returns the hosts another session holds (and claims nothing then). */
+  claimHosts(infrastructure: string, hosts: readonly string[], sessionId: string): HostClaim[] {
+    const held = hosts
+      .map((host) => this.stmt('SELECT session_id FROM host_claims WHERE infrastructure = ? AND host = ?').get(infrastructure, host) as Row | undefined)
+      .map((row, i) => (row && row.session_id !== sessionId ? { host: hosts[i]!, sessionId: String(row.session_id) } : null))
+      .filter((c): c is HostClaim => c !== null);
+    if (held.length) return held;
+    for (const host of hosts) {
+      this.stmt('INSERT OR REPLACE INTO host_claims (infrastructure, host, session_id) VALUES (?, ?, ?)').run(infrastructure, host, sessionId);
+    }
+    return [];
+  }
+
+  releaseClaims(sessionId: string): void {
+    this.stmt('DELETE FROM host_claims WHERE session_id = ?').run(sessionId);
+  }
+
+  /** Hosts of the infrastructure that other active sessions hold. */
+  claimedHosts(infrastructure: string, exceptSession: string): Set<string> {
+    const rows = this.stmt('SELECT host FROM host_claims WHERE infrastructure = ? AND session_id <> ?').all(infrastructure, exceptSession) as Row[];
+    return new Set(rows.map((r) => String(r.host)));
+  }
+
   // ---- leases
 
   /**
-   * Takes or renews the lease on a session. Another owner's lease is taken over once it has
-   * expired, or at once when that owner was a process on this machine that no longer runs.
+   * Takes or renews the lease on a session; returns its epoch, or null when another owner holds
+   * it. Another owner's lease is taken over once it has expired, or at once when that owner was
+   * a process on this machine that no longer runs. Each takeover starts a new epoch.
    */
-  acquireLease(sessionId: string, owner: string, now: number, ttlMs: number): boolean {
+  acquireLease(sessionId: string, owner: string, now: number, ttlMs: number): number | null {
     return this.tx(() => {
       const row = this.stmt('SELECT * FROM leases WHERE session_id = ?').get(sessionId) as Row | undefined;
-      if (row && row.owner !== owner && Number(row.expires_at) > now && !ownerIsGone(row)) return false;
+      if (row && row.owner !== owner && Number(row.expires_at) > now && !ownerIsGone(row)) return null;
+      const epoch = row ? Number(row.epoch) + (row.owner === owner ? 0 : 1) : 1;
       this.stmt(
-        'INSERT OR REPLACE INTO leases (session_id, owner, hostname, pid, expires_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(sessionId, owner, hostname(), process.pid, now + ttlMs);
-      return true;
+        'INSERT OR REPLACE INTO leases (session_id, owner, hostname, pid, expires_at, epoch) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(sessionId, owner, hostname(), process.pid, now + ttlMs, epoch);
+      return epoch;
     });
+  }
+
+  /** Whether the owner still holds the lease at this epoch (checked in every write of a runner). */
+  holdsLease(sessionId: string, owner: string, epoch: number): boolean {
+    const row = this.stmt('SELECT owner, epoch FROM leases WHERE session_id = ?').get(sessionId) as Row | undefined;
+    return row !== undefined && row.owner === owner && Number(row.epoch) === epoch;
   }
 
   releaseLease(sessionId: string, owner: string): void {
@@ -499,7 +500,9 @@ export class Store {
 
   lease(sessionId: string): Lease | null {
     const row = this.stmt('SELECT * FROM leases WHERE session_id = ?').get(sessionId) as Row | undefined;
-    return row ? { owner: String(row.owner), hostname: String(row.hostname), pid: Number(row.pid), expiresAt: Number(row.expires_at) } : null;
+    return row
+      ? { owner: String(row.owner), hostname: String(row.hostname), pid: Number(row.pid), expiresAt: Number(row.expires_at), epoch: Number(row.epoch) }
+      : null;
   }
 
   // ---- requests from other processes to the engine running a session

@@ -1,33 +1,40 @@
-// What a workflow is: a table of session states and pure handlers. A handler looks at a snapshot
-// of the session (as the store has it) and returns one decision; the engine records the decision
-// and performs its effects. Handlers never do I/O, so every decision can be tested as data.
-import type { Host, Instance, Operation, OperationKind, Project, Session, SessionData } from '../domain/model.js';
+// What a workflow is: a table of session states and pure handlers. A handler looks at the
+// session model at an instant and returns every effect that can start now (a plan); the runner
+// records the plan in one transaction and performs it. Handlers never do I/O, so every plan can
+// be tested as data: (model, now) -> effects.
+import type { OperationKind, SessionData } from '../domain/model.js';
+import type { SessionModel } from '../domain/session-model.js';
 import type { AskedState, HostState, InstanceAction, SessionState } from '../domain/states.js';
 
 export interface Snapshot {
   now: number;
-  session: Session;
-  hosts: Host[];
-  projects: Project[];
-  instances: Instance[];
-  /** Operations of the current visit, and any still unfinished from earlier ones. */
-  operations: Operation[];
+  model: SessionModel;
 }
 
 export interface OperationRequest {
   kind: OperationKind;
+  /** Host name or instance id. */
   target: string;
+  /** The lane step it is (unique in the session): one operation per key and attempt. */
+  key: string;
   params: Record<string, unknown>;
   /** Give up on it after this time (epoch ms), or null for no limit. */
   deadline: number | null;
 }
 
-export type Decision =
-  /** Enter another state (a new visit). */
-  | { kind: 'transition'; to: SessionState; reason: string; targetHost?: string | null; data?: SessionData }
-  | { kind: 'fail'; cause: string }
-  /** Read hosts and instances from the infrastructure into the session. */
-  | { kind: 'sync'; reason: string }
+export interface PlannedMove {
+  instanceId: string;
+  /** The host whose room is reserved for it. */
+  to: string;
+}
+
+export type Effect =
+  /** Enter another session state (a new visit). */
+  | { kind: 'transition'; to: SessionState; reason: string; data?: SessionData }
+  /** The session fails with this cause (applied alone: nothing else of the plan is); the host's lane too, when one failed. */
+  | { kind: 'fail'; cause: string; host?: string }
+  /** Read these hosts (null: every host of the session) and their instances from the infrastructure. */
+  | { kind: 'sync'; hosts: string[] | null; reason: string }
   /** Notify projects and start their reply deadline. */
   | {
       kind: 'ask';
@@ -38,19 +45,23 @@ export type Decision =
       allowedActions: InstanceAction[];
       replyAt: number;
       actionsAt: number;
+      /** The wave a PREPARE_ or PLANNED_MAINTENANCE question is about. */
+      wave: number | null;
     }
-  /** Record these operations as started, then request them from the infrastructure. */
-  | { kind: 'start'; operations: OperationRequest[] }
-  /** A host enters or leaves maintenance (maintenance.host notice). */
-  | { kind: 'host'; host: string; to: Exclude<HostState, 'PENDING'> }
+  /** A new wave: its hosts start emptying, with room reserved for each move. */
+  | { kind: 'wave'; wave: number; hosts: string[]; moves: PlannedMove[] }
+  /** Record this operation as started, then request it from the infrastructure. */
+  | { kind: 'start'; operation: OperationRequest }
+  /** A host's lane moves on (maintenance.host notices for IN_MAINTENANCE and MAINTAINED). */
+  | { kind: 'lane'; host: string; to: HostState; cause?: string }
+  /** A host in maintenance finished a step. */
+  | { kind: 'step'; host: string; step: number }
   /** Tell projects their instances are off the host (INSTANCE_ACTION_DONE, one per instance). */
   | { kind: 'instances-done'; instances: string[] }
-  /** Nothing to do until `until` (epoch ms), a reply, or an operation finishing. */
-  | { kind: 'wait'; until: number | null; reason: string }
-  /** Terminal: nothing more will happen until an admin acts. */
-  | { kind: 'idle' };
+  /** Nothing more until `until` (epoch ms), a reply, or an operation finishing. */
+  | { kind: 'wait'; until: number | null; reason: string };
 
-export type Handler = (snapshot: Snapshot) => Decision;
+export type Handler = (snapshot: Snapshot) => Effect[];
 
 export interface Workflow {
   name: string;

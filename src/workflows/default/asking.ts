@@ -1,10 +1,10 @@
-// Asking projects a question and reading their answers: notify once per visit, then ACK,
-// NACK or a missed deadline decide.
+// Asking projects a question and reading their answers: notify once per visit (or wave), then
+// ACK, NACK or a missed deadline decide.
 import type { Project } from '../../domain/model.js';
 import type { AskedState, InstanceAction } from '../../domain/states.js';
 import { formatFenixTime } from '../../domain/time.js';
-import type { Decision, Snapshot } from '../types.js';
-import { wait } from './facts.js';
+import type { Effect, Snapshot } from '../types.js';
+import { wait } from './steps.js';
 
 export interface Question {
   state: AskedState;
@@ -15,50 +15,48 @@ export interface Question {
   timeout: number;
   /** When the actions will start; defaults to the reply deadline (as Fenix). */
   actionsAt?: number;
+  wave?: number | null;
 }
 
-const askedNow = (s: Snapshot, p: Project, state: AskedState) => p.state === state && p.visit === s.session.visit;
-
-/** Projects asked `state` in the current visit. */
-export function askedProjects(s: Snapshot, state: AskedState): Project[] {
-  return s.projects.filter((p) => askedNow(s, p, state));
-}
+/** Whether the project was asked this state in the current visit (and wave). */
+export const askedNow = (s: Snapshot, p: Project, state: AskedState, wave: number | null = null) =>
+  p.state === state && p.visit === s.model.session.visit && p.wave === wave;
 
 /** Asks whoever was not asked yet; null once every project has acknowledged. */
-export function ask(s: Snapshot, q: Question): Decision | null {
-  const rows = s.projects.filter((p) => q.projects.includes(p.projectId));
-  const unasked = rows.filter((p) => !askedNow(s, p, q.state));
+export function ask(s: Snapshot, q: Question): Effect[] | null {
+  const wave = q.wave ?? null;
+  const rows = q.projects.map((id) => s.model.project(id)).filter((p): p is Project => p !== undefined);
+  const unasked = rows.filter((p) => !askedNow(s, p, q.state, wave));
   if (unasked.length) {
-    const ids = unasked.map((p) => p.projectId);
     const replyAt = s.now + q.timeout * 1000;
-    const asked = new Set(ids);
-    return {
-      kind: 'ask',
-      state: q.state,
-      projects: ids,
-      instances: s.instances.filter((i) => asked.has(i.projectId) && q.instances.includes(i.instanceId)).map((i) => i.instanceId),
-      allowedActions: q.allowedActions,
-      replyAt,
-      actionsAt: q.actionsAt ?? replyAt,
-    };
+    return [
+      {
+        kind: 'ask',
+        state: q.state,
+        projects: unasked.map((p) => p.projectId),
+        instances: q.instances,
+        allowedActions: q.allowedActions,
+        replyAt,
+        actionsAt: q.actionsAt ?? replyAt,
+        wave,
+      },
+    ];
   }
   return verdict(s, rows, q.state);
 }
 
 /** NACK fails, a passed deadline fails, otherwise wait for the rest; null when all acknowledged. */
-export function verdict(s: Snapshot, rows: Project[], state: AskedState): Decision | null {
+export function verdict(s: Snapshot, rows: readonly Project[], state: AskedState): Effect[] | null {
   const nacked = rows.filter((p) => p.replyState === `NACK_${state}`);
-  if (nacked.length) {
-    return { kind: 'fail', cause: `project ${names(nacked)} rejected ${state} (NACK_${state})` };
-  }
+  if (nacked.length) return [{ kind: 'fail', cause: `project ${names(nacked)} rejected ${state} (NACK_${state})` }];
   const waiting = rows.filter((p) => p.replyState !== `ACK_${state}`);
   if (!waiting.length) return null;
   const deadline = Math.min(...waiting.map((p) => p.replyAt ?? Number.POSITIVE_INFINITY));
   if (s.now >= deadline) {
     const late = waiting.filter((p) => (p.replyAt ?? Number.POSITIVE_INFINITY) <= s.now);
-    return { kind: 'fail', cause: `project ${names(late)} did not answer ${state} by its deadline ${formatFenixTime(deadline)} UTC` };
+    return [{ kind: 'fail', cause: `project ${names(late)} did not answer ${state} by its deadline ${formatFenixTime(deadline)} UTC` }];
   }
-  return wait(deadline, `waiting for ${names(waiting)} to answer ${state}`);
+  return [wait(deadline, `waiting for ${names(waiting)} to answer ${state}`)];
 }
 
-const names = (rows: Project[]) => rows.map((p) => p.projectId).join(', ');
+const names = (rows: readonly Project[]) => rows.map((p) => p.projectId).join(', ');

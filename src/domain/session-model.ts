@@ -1,0 +1,342 @@
+// A running session in memory: its rows indexed the ways the workflow asks about them (hosts by
+// lane state, instances by host, load per host with the room reserved for moves heading there,
+// open questions, operations by key), and the rows changed since the last write. The runner loads
+// it once, the workflow reads it, every change goes through it, and the changed rows are written
+// through to the store once per plan: the cost of a step grows with what changed, not with the cloud.
+import type { Host, Instance, Operation, Project, Session } from './model.js';
+import type { HostState, HostType } from './states.js';
+
+export interface Load {
+  vcpus: number;
+  memoryMb: number;
+}
+
+export interface ModelRows {
+  session: Session;
+  hosts: Host[];
+  projects: Project[];
+  instances: Instance[];
+  operations: Operation[];
+}
+
+export interface ModelChanges {
+  session?: Session;
+  hosts: Host[];
+  projects: Project[];
+  instances: Instance[];
+  removedInstances: string[];
+  operations: Operation[];
+}
+
+/** Done operations whose effect lives in the rows (an instance's host, a host's flag): forgotten once written. */
+const FORGETTABLE = /^(move|disable|enable):/;
+
+export class SessionModel {
+  private current: Session;
+  private readonly hostRows = new Map<string, Host>();
+  private readonly projectRows = new Map<string, Project>();
+  private readonly instanceRows = new Map<string, Instance>();
+  private readonly byHost = new Map<string, Set<string>>();
+  private readonly loads = new Map<string, Load>();
+  private readonly lanes = new Map<string, Set<string>>();
+  private readonly ops = new Map<string, Operation>();
+  private readonly openOps = new Set<Operation>();
+  /** Instances in a wave that have not left their host yet (insertion order: wave, then host). */
+  readonly inWave = new Set<string>();
+  /** Instances that left a wave's host since they were last reported (INSTANCE_ACTION_DONE is due). */
+  readonly arrived = new Set<string>();
+  /** Projects asked in the current visit that have not answered. */
+  readonly openQuestions = new Set<string>();
+  /** Projects that rejected (NACK) the question of the current visit. */
+  readonly rejected = new Set<string>();
+  /** Computes that still take instances although not maintained (to be disabled before maintenance). */
+  readonly enabledUnmaintained = new Set<string>();
+  /** Maintained computes this session disabled: to be enabled again. */
+  readonly maintainedDisabled = new Set<string>();
+  /** Bumped when the order of hosts to empty may have changed (a pending host's load, a host back to PENDING). */
+  pendingRevision = 0;
+  /** The time of the step being planned (set by the runner): stamps when a host lost its last instance. */
+  time = 0;
+  /** True until the first plan after loading: questions left unanswered by an earlier run are asked again then. */
+  freshlyLoaded = true;
+
+  /** When each host was last read from the infrastructure (in memory only: a restarted engine reads afresh). */
+  private readonly hostSyncs = new Map<string, number>();
+  private readonly leftAt = new Map<string, number>();
+  private readonly incoming = new Map<string, number>();
+
+  private dirtySession = false;
+  private readonly dirtyHosts = new Set<string>();
+  private readonly dirtyProjects = new Set<string>();
+  private readonly dirtyInstances = new Set<string>();
+  private readonly removed = new Set<string>();
+  private readonly dirtyOps = new Set<Operation>();
+
+  constructor(rows: ModelRows) {
+    this.current = rows.session;
+    for (const h of rows.hosts) this.indexHost(h);
+    for (const i of rows.instances) this.indexInstance(i);
+    for (const p of rows.projects) this.projectRows.set(p.projectId, p);
+    for (const op of rows.operations) this.indexOperation(op);
+    this.reindexQuestions();
+  }
+
+  // ---- reading
+
+  get session(): Session {
+    return this.current;
+  }
+
+  host(name: string): Host | undefined {
+    return this.hostRows.get(name);
+  }
+
+  hosts(): IterableIterator<Host> {
+    return this.hostRows.values();
+  }
+
+  /** Names of hosts of a type in a lane state. */
+  inLane(type: HostType, state: HostState): ReadonlySet<string> {
+    return this.lanes.get(`${type}:${state}`) ?? EMPTY;
+  }
+
+  count(type: HostType, state: HostState): number {
+    return this.inLane(type, state).size;
+  }
+
+  project(id: string): Project | undefined {
+    return this.projectRows.get(id);
+  }
+
+  projects(): IterableIterator<Project> {
+    return this.projectRows.values();
+  }
+
+  instance(id: string): Instance | undefined {
+    return this.instanceRows.get(id);
+  }
+
+  instances(): IterableIterator<Instance> {
+    return this.instanceRows.values();
+  }
+
+  instanceCount(): number {
+    return this.instanceRows.size;
+  }
+
+  instancesOn(host: string): Instance[] {
+    return [...(this.byHost.get(host) ?? EMPTY)].map((id) => this.instanceRows.get(id)!);
+  }
+
+  instanceCountOn(host: string): number {
+    return this.byHost.get(host)?.size ?? 0;
+  }
+
+  /** What a host holds as the session sees it: its instances plus the room reserved for moves heading there. */
+  load(host: string): Load {
+    return this.loads.get(host) ?? { vcpus: 0, memoryMb: 0 };
+  }
+
+  /** The operation for a lane step, if one was recorded (the newest attempt's). */
+  operation(key: string): Operation | undefined {
+    return this.ops.get(key);
+  }
+
+  openOperations(): Operation[] {
+    return [...this.openOps];
+  }
+
+  hostSyncedAt(host: string): number {
+    return this.hostSyncs.get(host) ?? 0;
+  }
+
+  /** When an instance last left the host (0: none did since the engine started). */
+  lastLeft(host: string): number {
+    return this.leftAt.get(host) ?? 0;
+  }
+
+  /** Moves planned onto the host that have not arrived. */
+  reservedOn(host: string): number {
+    return this.incoming.get(host) ?? 0;
+  }
+
+  // ---- changing
+
+  markSynced(hosts: Iterable<string>, now: number): void {
+    for (const h of hosts) this.hostSyncs.set(h, now);
+  }
+
+  updateSession(patch: Partial<Session>): void {
+    const visitChanged = patch.visit !== undefined && patch.visit !== this.current.visit;
+    this.current = { ...this.current, ...patch };
+    this.dirtySession = true;
+    if (visitChanged) this.reindexQuestions();
+  }
+
+  updateHost(name: string, patch: Partial<Host>): void {
+    const row = this.hostRows.get(name);
+    if (!row) return;
+    this.unindexHost(row);
+    this.indexHost({ ...row, ...patch });
+    this.dirtyHosts.add(name);
+  }
+
+  putProject(project: Project): void {
+    this.projectRows.set(project.projectId, project);
+    this.indexQuestion(project);
+    this.dirtyProjects.add(project.projectId);
+  }
+
+  updateProject(id: string, patch: Partial<Project>): void {
+    const row = this.projectRows.get(id);
+    if (row) this.putProject({ ...row, ...patch });
+  }
+
+  addInstance(instance: Instance): void {
+    this.indexInstance(instance);
+    this.removed.delete(instance.instanceId);
+    this.dirtyInstances.add(instance.instanceId);
+  }
+
+  updateInstance(id: string, patch: Partial<Instance>): void {
+    const row = this.instanceRows.get(id);
+    if (!row) return;
+    const next = { ...row, ...patch };
+    const leftWave = next.host !== row.host && row.wave !== null && !row.actionDone;
+    if (next.host !== row.host) this.departed(row.host);
+    if (next.instanceId !== id) this.removeInstance(id);
+    else this.unindexInstance(row);
+    if (leftWave) this.arrived.add(next.instanceId);
+    this.indexInstance(next);
+    this.removed.delete(next.instanceId);
+    this.dirtyInstances.add(next.instanceId);
+  }
+
+  /** INSTANCE_ACTION_DONE was sent: the instance is out of its wave. */
+  markActionDone(id: string): void {
+    this.arrived.delete(id);
+    this.updateInstance(id, { actionDone: true, target: null });
+  }
+
+  removeInstance(id: string): void {
+    const row = this.instanceRows.get(id);
+    if (!row) return;
+    this.departed(row.host);
+    this.unindexInstance(row);
+    this.arrived.delete(id);
+    this.dirtyInstances.delete(id);
+    this.removed.add(id);
+  }
+
+  putOperation(op: Operation): void {
+    const previous = this.ops.get(op.key);
+    if (previous && previous !== op) this.openOps.delete(previous);
+    this.indexOperation(op);
+    this.dirtyOps.add(op);
+  }
+
+  /** The rows changed since the last call; done lane steps are forgotten (their effect is in the rows). */
+  takeChanges(): ModelChanges {
+    const changes: ModelChanges = {
+      session: this.dirtySession ? this.current : undefined,
+      hosts: [...this.dirtyHosts].map((n) => this.hostRows.get(n)!),
+      projects: [...this.dirtyProjects].map((p) => this.projectRows.get(p)!),
+      instances: [...this.dirtyInstances].map((i) => this.instanceRows.get(i)!),
+      removedInstances: [...this.removed],
+      operations: [...this.dirtyOps],
+    };
+    for (const op of this.dirtyOps) {
+      if (op.status === 'done' && FORGETTABLE.test(op.key) && this.ops.get(op.key) === op) this.ops.delete(op.key);
+    }
+    this.dirtySession = false;
+    this.dirtyHosts.clear();
+    this.dirtyProjects.clear();
+    this.dirtyInstances.clear();
+    this.removed.clear();
+    this.dirtyOps.clear();
+    return changes;
+  }
+
+  hasChanges(): boolean {
+    return this.dirtySession || this.dirtyHosts.size + this.dirtyProjects.size + this.dirtyInstances.size + this.removed.size + this.dirtyOps.size > 0;
+  }
+
+  // ---- indexes
+
+  /** An instance left the host: what was read of it is stale. */
+  private departed(host: string): void {
+    this.hostSyncs.delete(host);
+    this.leftAt.set(host, this.time);
+  }
+
+  private indexHost(h: Host): void {
+    this.hostRows.set(h.name, h);
+    const lane = `${h.type}:${h.state}`;
+    let set = this.lanes.get(lane);
+    if (!set) this.lanes.set(lane, (set = new Set()));
+    set.add(h.name);
+    if (h.type === 'compute' && h.state !== 'MAINTAINED' && !h.disabled && !h.disabledBefore) this.enabledUnmaintained.add(h.name);
+    if (h.type === 'compute' && h.state === 'MAINTAINED' && h.disabled && !h.disabledBefore) this.maintainedDisabled.add(h.name);
+    if (h.state === 'PENDING') this.pendingRevision++;
+  }
+
+  private unindexHost(h: Host): void {
+    this.lanes.get(`${h.type}:${h.state}`)?.delete(h.name);
+    this.enabledUnmaintained.delete(h.name);
+    this.maintainedDisabled.delete(h.name);
+  }
+
+  private addLoad(host: string, i: Instance, sign: 1 | -1): void {
+    if (this.hostRows.get(host)?.state === 'PENDING') this.pendingRevision++;
+    const load = this.loads.get(host) ?? { vcpus: 0, memoryMb: 0 };
+    this.loads.set(host, { vcpus: load.vcpus + sign * i.vcpus, memoryMb: load.memoryMb + sign * (i.memoryMb ?? 0) });
+  }
+
+  private indexInstance(i: Instance): void {
+    this.instanceRows.set(i.instanceId, i);
+    let set = this.byHost.get(i.host);
+    if (!set) this.byHost.set(i.host, (set = new Set()));
+    set.add(i.instanceId);
+    this.addLoad(i.host, i, 1);
+    if (i.target !== null && i.target !== i.host) {
+      this.addLoad(i.target, i, 1);
+      this.incoming.set(i.target, this.reservedOn(i.target) + 1);
+    }
+    if (i.wave !== null && !i.actionDone && !this.arrived.has(i.instanceId)) this.inWave.add(i.instanceId);
+    else this.inWave.delete(i.instanceId);
+  }
+
+  private unindexInstance(i: Instance): void {
+    this.instanceRows.delete(i.instanceId);
+    this.byHost.get(i.host)?.delete(i.instanceId);
+    this.addLoad(i.host, i, -1);
+    if (i.target !== null && i.target !== i.host) {
+      this.addLoad(i.target, i, -1);
+      this.incoming.set(i.target, this.reservedOn(i.target) - 1);
+    }
+    this.inWave.delete(i.instanceId);
+  }
+
+  private indexOperation(op: Operation): void {
+    const known = this.ops.get(op.key);
+    if (!known || known.attempt <= op.attempt) this.ops.set(op.key, op);
+    if (op.status === 'started' || op.status === 'requested') this.openOps.add(op);
+    else this.openOps.delete(op);
+  }
+
+  private indexQuestion(p: Project): void {
+    const current = p.state !== null && p.visit === this.current.visit;
+    if (current && p.replyState === null) this.openQuestions.add(p.projectId);
+    else this.openQuestions.delete(p.projectId);
+    if (current && p.replyState?.startsWith('NACK_')) this.rejected.add(p.projectId);
+    else this.rejected.delete(p.projectId);
+  }
+
+  private reindexQuestions(): void {
+    this.openQuestions.clear();
+    this.rejected.clear();
+    for (const p of this.projectRows.values()) this.indexQuestion(p);
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();

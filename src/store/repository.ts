@@ -1,0 +1,96 @@
+// What the engine needs from persistence, as an async interface: SQLite (sqlite-repository.ts)
+// is the embedded implementation; a shared SQL database is the next one. Every implementation
+// must pass test/repository-contract.test.ts.
+import { RefusedError } from '../domain/errors.js';
+import type { Host, Instance, Project, Session, SessionEvent } from '../domain/model.js';
+import type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows } from './store.js';
+
+export type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows };
+
+/** The lease a runner writes under: a write whose fence no longer holds is refused. */
+export interface Fence {
+  owner: string;
+  epoch: number;
+}
+
+/** Thrown by a fenced write when another engine has taken the session over. */
+export class LeaseLostError extends Error {
+  constructor(sessionId: string) {
+    super(`this engine no longer holds the lease on session ${sessionId}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** Thrown when hosts of a new session belong to another active session. */
+export class HostsClaimedError extends RefusedError {
+  constructor(readonly claims: HostClaim[]) {
+    const bySession = new Map<string, string[]>();
+    for (const c of claims) bySession.set(c.sessionId, [...(bySession.get(c.sessionId) ?? []), c.host]);
+    const parts = [...bySession].map(([id, hosts]) => `${hosts.join(', ')} (session ${id})`);
+    super(`hosts already in another active session: ${parts.join('; ')}: wait for it to end or delete it`);
+  }
+}
+
+export interface ReplyRecord {
+  id: number;
+  projectId: string;
+  state: string;
+  instanceActions: Record<string, string>;
+  receivedAt: number;
+}
+
+/** What a decision made inside a transaction writes: rows and events. */
+export interface Write {
+  changes: ChangeSet;
+  events: NewEvent[];
+}
+
+/** The rows a reply is checked against: the session, the project and its instances. */
+export interface ProjectRows {
+  session: Session;
+  project: Project | null;
+  instances: Instance[];
+}
+
+export interface Repository {
+  // ---- sessions
+  /** Records a new session with its hosts, claiming them on the infrastructure; refuses (HostsClaimedError) hosts another session holds. */
+  createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number): Promise<SessionEvent[]>;
+  findSession(id: string): Promise<Session | null>;
+  loadSession(id: string): Promise<SessionRows | null>;
+  activeSessionIds(): Promise<string[]>;
+  deleteSession(id: string): Promise<void>;
+  /** Writes a runner's batch in one transaction, if the fence still holds (else LeaseLostError). */
+  commit(sessionId: string, fence: Fence, write: Write, now: number): Promise<SessionEvent[]>;
+  /**
+   * Reads the session's rows for a project, lets `decide` (pure; it may throw to refuse) say what
+   * to write, and writes it, all in one transaction. For replies and other commands.
+   */
+  updateProject(sessionId: string, projectId: string, decide: (rows: ProjectRows) => Write, now: number): Promise<SessionEvent[]>;
+  /** The same for the whole session's rows (continue, delete clean-up). */
+  updateSession(sessionId: string, decide: (rows: SessionRows) => Write, now: number): Promise<SessionEvent[]>;
+  repliesSince(sessionId: string, afterId: number): Promise<ReplyRecord[]>;
+  latestReplyId(sessionId: string): Promise<number>;
+  /** Releases the session's hosts (it ended or was deleted). */
+  releaseClaims(sessionId: string): Promise<void>;
+
+  // ---- subscriptions (whether a project answers for itself)
+  isSubscribed(projectId: string, sessionId: string): Promise<boolean>;
+
+  // ---- leases
+  acquireLease(sessionId: string, owner: string, now: number, ttlMs: number): Promise<number | null>;
+  releaseLease(sessionId: string, owner: string): Promise<void>;
+  leaseHeld(sessionId: string, now: number): Promise<boolean>;
+  lease(sessionId: string): Promise<Lease | null>;
+
+  // ---- other processes
+  /** A token that changes whenever another process has written (replies, new sessions). */
+  changeToken(): Promise<number>;
+  pendingRequests(): Promise<Array<{ id: number; sessionId: string; kind: string; params: Record<string, unknown> }>>;
+  finishRequest(id: number, result: object, now: number): Promise<void>;
+
+  // ---- events and the outbox
+  events(sessionId: string | null, afterId?: number): Promise<SessionEvent[]>;
+  /** When the next webhook delivery is due, or null when none is pending. */
+  nextDeliveryAt(): Promise<number | null>;
+}

@@ -1,0 +1,119 @@
+// The Repository on the embedded SQLite store. SQLite is synchronous and single-writer, so each
+// method is one transaction run to its end; the promises only keep the interface the same as a
+// networked database's.
+import type { Host, Session, SessionEvent } from '../domain/model.js';
+import { NotFoundError } from '../domain/errors.js';
+import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type Repository, type Write } from './repository.js';
+import type { NewEvent, SessionRows, Store } from './store.js';
+import { isSubscribed, nextDeliveryAt } from './subscriptions.js';
+
+export class SqliteRepository implements Repository {
+  constructor(readonly store: Store) {}
+
+  private write(sessionId: string, write: Write, now: number): SessionEvent[] {
+    this.store.applyChanges(sessionId, write.changes);
+    return write.events.map((e) => this.store.appendEvent(sessionId, now, e.eventType, e.payload));
+  }
+
+  async createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number) {
+    return this.store.tx(() => {
+      const held = this.store.claimHosts(infrastructure, hosts.map((h) => h.name), session.id);
+      if (held.length) throw new HostsClaimedError(held);
+      this.store.insertSession(session);
+      return this.write(session.id, { changes: { hosts }, events }, now);
+    });
+  }
+
+  async findSession(id: string) {
+    return this.store.findSession(id);
+  }
+
+  async loadSession(id: string) {
+    return this.store.loadRows(id);
+  }
+
+  async activeSessionIds() {
+    return this.store.activeSessionIds();
+  }
+
+  async deleteSession(id: string) {
+    this.store.tx(() => this.store.deleteSession(id));
+  }
+
+  async commit(sessionId: string, fence: Fence, write: Write, now: number) {
+    return this.store.tx(() => {
+      if (!this.store.holdsLease(sessionId, fence.owner, fence.epoch)) throw new LeaseLostError(sessionId);
+      // A session that is done gives its hosts back in the same transaction.
+      if (write.changes.session?.state === 'MAINTENANCE_DONE') this.store.releaseClaims(sessionId);
+      return this.write(sessionId, write, now);
+    });
+  }
+
+  async updateProject(sessionId: string, projectId: string, decide: (rows: ProjectRows) => Write, now: number) {
+    return this.store.tx(() => {
+      const session = this.store.getSession(sessionId);
+      const rows = { session, project: this.store.project(sessionId, projectId), instances: this.store.instances(sessionId, projectId) };
+      return this.write(sessionId, decide(rows), now);
+    });
+  }
+
+  async updateSession(sessionId: string, decide: (rows: SessionRows) => Write, now: number) {
+    return this.store.tx(() => {
+      const rows = this.store.loadRows(sessionId);
+      if (!rows) throw new NotFoundError(`no session ${sessionId}`);
+      return this.write(sessionId, decide(rows), now);
+    });
+  }
+
+  async repliesSince(sessionId: string, afterId: number) {
+    return this.store.repliesSince(sessionId, afterId);
+  }
+
+  async latestReplyId(sessionId: string) {
+    return this.store.latestReplyId(sessionId);
+  }
+
+  async releaseClaims(sessionId: string) {
+    this.store.tx(() => this.store.releaseClaims(sessionId));
+  }
+
+  async isSubscribed(projectId: string, sessionId: string) {
+    return isSubscribed(this.store, projectId, sessionId);
+  }
+
+  async acquireLease(sessionId: string, owner: string, now: number, ttlMs: number) {
+    return this.store.acquireLease(sessionId, owner, now, ttlMs);
+  }
+
+  async releaseLease(sessionId: string, owner: string) {
+    this.store.releaseLease(sessionId, owner);
+  }
+
+  async leaseHeld(sessionId: string, now: number) {
+    return this.store.leaseHeld(sessionId, now);
+  }
+
+  async lease(sessionId: string) {
+    return this.store.lease(sessionId);
+  }
+
+  async changeToken() {
+    return this.store.dataVersion();
+  }
+
+  async pendingRequests() {
+    return this.store.pendingRequests();
+  }
+
+  async finishRequest(id: number, result: object, now: number) {
+    this.store.finishRequest(id, result, now);
+  }
+
+  async events(sessionId: string | null, afterId = 0) {
+    return this.store.events(sessionId, afterId);
+  }
+
+  async nextDeliveryAt() {
+    return nextDeliveryAt(this.store);
+  }
+}

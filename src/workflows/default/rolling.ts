@@ -1,0 +1,258 @@
+// PREPARE_MAINTENANCE, START_MAINTENANCE and PLANNED_MAINTENANCE: hosts progress in lanes, several
+// at once. Each pass returns every effect that can start now: waves of hosts to empty (one
+// question per project and wave), the moves the projects chose (up to max_migrations at once),
+// hosts found empty, hosts entering maintenance and their steps, maintained hosts enabled again.
+// The session state follows what projects are asked: the newest wave's state while instances
+// leave their hosts, START_MAINTENANCE otherwise.
+import { isMove } from '../../domain/policy.js';
+import { MOVE_ACTIONS, type SessionState } from '../../domain/states.js';
+import { formatFenixTime } from '../../domain/time.js';
+import type { Effect, Handler, Snapshot } from '../types.js';
+import { ask, verdict } from './asking.js';
+import { POLL_MS, ensureOperation, hostSteps, wait } from './steps.js';
+import { phaseOf, planWave } from './waves.js';
+
+export const rolling: Handler = (s) => {
+  const effects = [...reask(s), ...emptying(s), ...arrivals(s), ...waveAnswers(s), ...moves(s), ...maintenance(s)];
+  const wave = effects.some((e) => e.kind === 'fail') ? [] : nextWave(s);
+  return [...label(s, wave), ...effects, ...wave, ...completion(s)];
+};
+
+// ---- hosts being emptied
+
+function emptying(s: Snapshot): Effect[] {
+  const m = s.model;
+  const out: Effect[] = [];
+  const stale: string[] = [];
+  for (const name of m.inLane('compute', 'EMPTYING')) {
+    if (m.instanceCountOn(name) > 0) continue;
+    const host = m.host(name)!;
+    const left = Math.max(m.lastLeft(name), host.since);
+    // Usage lags moves: the host counts as empty only once the infrastructure reports it so.
+    if (m.hostSyncedAt(name) < left) stale.push(name);
+    else if (host.vcpusUsed === 0) out.push({ kind: 'lane', host: name, to: 'EMPTY' });
+    else {
+      const deadline = left + m.session.options.hostEmptyTimeout * 1000;
+      if (s.now >= deadline) {
+        out.push({ kind: 'fail', cause: `${name} still reports ${host.vcpusUsed} vCPUs in use ${m.session.options.hostEmptyTimeout} s after its instances left` });
+      } else if (s.now >= m.hostSyncedAt(name) + POLL_MS) stale.push(name);
+      else out.push(wait(Math.min(m.hostSyncedAt(name) + POLL_MS, deadline), `waiting for ${name} to report empty`));
+    }
+  }
+  if (stale.length) out.push({ kind: 'sync', hosts: stale, reason: `check that ${stale.join(', ')} ${stale.length > 1 ? 'are' : 'is'} empty` });
+  return out;
+}
+
+/** Instances that left a wave's host: their projects are told (INSTANCE_ACTION_DONE). */
+function arrivals(s: Snapshot): Effect[] {
+  return s.model.arrived.size ? [{ kind: 'instances-done', instances: [...s.model.arrived] }] : [];
+}
+
+/** NACKs and missed deadlines of wave questions. */
+function waveAnswers(s: Snapshot): Effect[] {
+  const m = s.model;
+  const asked = [...m.rejected, ...m.openQuestions].map((id) => m.project(id)!).filter((p) => p.wave !== null);
+  if (!asked.length) return [];
+  const byState = new Map<string, typeof asked>();
+  for (const p of asked) byState.set(p.state!, [...(byState.get(p.state!) ?? []), p]);
+  return [...byState].flatMap(([state, rows]) => verdict(s, rows, state as 'PLANNED_MAINTENANCE') ?? []);
+}
+
+/**
+ * After a restart or a continue: instances of a wave whose project's answer is missing (its
+ * question belonged to an earlier visit) are asked about again.
+ */
+function reask(s: Snapshot): Effect[] {
+  const m = s.model;
+  if (!m.freshlyLoaded || m.openQuestions.size) return [];
+  const byQuestion = new Map<string, { wave: number; state: 'PREPARE_MAINTENANCE' | 'PLANNED_MAINTENANCE'; projects: Set<string>; instances: string[] }>();
+  for (const id of m.inWave) {
+    const inst = m.instance(id)!;
+    if (inst.action !== null) continue;
+    const state = inst.projectState === 'PREPARE_MAINTENANCE' ? 'PREPARE_MAINTENANCE' : 'PLANNED_MAINTENANCE';
+    const key = `${inst.wave}:${state}`;
+    const q = byQuestion.get(key) ?? { wave: inst.wave!, state, projects: new Set<string>(), instances: [] };
+    q.projects.add(inst.projectId);
+    q.instances.push(id);
+    byQuestion.set(key, q);
+  }
+  return [...byQuestion.values()].flatMap(
+    (q) =>
+      ask(s, {
+        state: q.state,
+        projects: [...q.projects].sort(),
+        instances: q.instances,
+        allowedActions: [...MOVE_ACTIONS],
+        timeout: m.session.options.projectMaintenanceReply,
+        wave: q.wave,
+      }) ?? [],
+  );
+}
+
+/** The moves projects chose, up to max_migrations at once; OWN_ACTION instances are watched until gone. */
+function moves(s: Snapshot): Effect[] {
+  const m = s.model;
+  const out: Effect[] = [];
+  let running = m.openOperations().filter((op) => op.kind === 'migrate' || op.kind === 'live_migrate').length;
+  const watch = new Set<string>();
+  for (const id of m.inWave) {
+    const inst = m.instance(id)!;
+    if (inst.action === 'OWN_ACTION') {
+      watch.add(inst.host);
+      continue;
+    }
+    if (!isMove(inst.action)) continue;
+    const key = `move:${id}:w${inst.wave}`;
+    const op = m.operation(key);
+    if (op && !(op.status === 'failed' && op.attempt < m.session.attempt)) {
+      if (op.status === 'failed') return [{ kind: 'fail', cause: `${inst.action} of instance ${inst.name} (${id}) from ${String(op.params.from)} failed: ${op.cause ?? 'no cause given'}` }];
+      continue;
+    }
+    if (running >= m.session.options.maxMigrations) break;
+    running++;
+    out.push({
+      kind: 'start',
+      operation: {
+        kind: inst.action === 'LIVE_MIGRATE' ? 'live_migrate' : 'migrate',
+        target: id,
+        key,
+        params: { name: inst.name, from: inst.host, to: inst.target },
+        deadline: s.now + m.session.options.migrationTimeout * 1000,
+      },
+    });
+  }
+  for (const host of watch) out.push(...ownAction(s, host));
+  return out;
+}
+
+/** OWN_ACTION: the project moves its instances itself; look until they are gone, up to the host-empty timeout. */
+function ownAction(s: Snapshot, host: string): Effect[] {
+  const m = s.model;
+  const waiting = m.instancesOn(host).filter((i) => i.action === 'OWN_ACTION' && m.inWave.has(i.instanceId));
+  const since = Math.max(m.host(host)!.since, ...waiting.map((i) => m.project(i.projectId)?.repliedAt ?? 0));
+  const deadline = since + m.session.options.hostEmptyTimeout * 1000;
+  if (s.now >= deadline) {
+    const i = waiting[0]!;
+    return [{ kind: 'fail', cause: `project ${i.projectId} chose OWN_ACTION for instance ${i.name} (${i.instanceId}) but it was still on ${host} at ${formatFenixTime(deadline)} UTC` }];
+  }
+  const next = m.hostSyncedAt(host) + POLL_MS;
+  if (s.now >= next) return [{ kind: 'sync', hosts: [host], reason: `see whether ${waiting.map((i) => i.name).join(', ')} left ${host}` }];
+  return [wait(Math.min(next, deadline), `waiting for ${waiting[0]!.projectId} to move ${waiting.map((i) => i.name).join(', ')}`)];
+}
+
+// ---- maintenance
+
+function maintenance(s: Snapshot): Effect[] {
+  const m = s.model;
+  const out: Effect[] = [];
+  for (const name of m.maintainedDisabled) {
+    out.push(...(ensureOperation(s, { request: { kind: 'enable_host', target: name, key: `enable:${name}`, params: {}, deadline: null }, describe: `enabling ${name}` }) ?? []));
+  }
+  if (m.enabledUnmaintained.size) return [...out, ...disableUnmaintained(s)];
+  const controllers = m.inLane('controller', 'IN_MAINTENANCE');
+  for (const name of controllers) out.push(...continueHost(s, name));
+  const nextController = [...m.inLane('controller', 'PENDING')].sort()[0];
+  if (!controllers.size && nextController) out.push({ kind: 'lane', host: nextController, to: 'IN_MAINTENANCE' });
+  // Controllers first, one at a time: computes are maintained once the control plane is.
+  if (controllers.size || nextController) return out;
+  for (const name of m.inLane('compute', 'EMPTY')) out.push({ kind: 'lane', host: name, to: 'IN_MAINTENANCE' });
+  for (const name of m.inLane('compute', 'IN_MAINTENANCE')) out.push(...continueHost(s, name));
+  return out;
+}
+
+/**
+ * Once a compute is empty and every move onto unmaintained computes has landed, every
+ * unmaintained compute is disabled for scheduling (as Fenix does): instances may then only land
+ * on maintained hosts.
+ */
+function disableUnmaintained(s: Snapshot): Effect[] {
+  const m = s.model;
+  const ready = m.count('compute', 'EMPTY') > 0 || m.count('compute', 'PENDING') + m.count('compute', 'EMPTYING') === 0;
+  if (!ready || m.inWave.size || m.openQuestions.size) return [];
+  return [...m.enabledUnmaintained].flatMap(
+    (name) => ensureOperation(s, { request: { kind: 'disable_host', target: name, key: `disable:${name}`, params: { reason: 'maintenance' }, deadline: null }, describe: `disabling ${name}` }) ?? [],
+  );
+}
+
+function continueHost(s: Snapshot, name: string): Effect[] {
+  const host = s.model.host(name)!;
+  const steps = hostSteps(s, host);
+  if (host.step >= steps.length) return [{ kind: 'lane', host: name, to: 'MAINTAINED' }];
+  const effects = ensureOperation(s, steps[host.step]!);
+  if (effects) return effects;
+  const step: Effect = { kind: 'step', host: name, step: host.step + 1 };
+  return host.step + 1 >= steps.length ? [step, { kind: 'lane', host: name, to: 'MAINTAINED' }] : [step];
+}
+
+// ---- the next wave
+
+function nextWave(s: Snapshot): Effect[] {
+  const m = s.model;
+  const { maxParallelHosts } = m.session.options;
+  if (m.openQuestions.size || m.rejected.size || m.count('compute', 'PENDING') === 0) return [];
+  if (m.count('controller', 'IN_MAINTENANCE')) return [];
+  const inFlight = m.count('compute', 'EMPTYING') + m.count('compute', 'EMPTY') + m.count('compute', 'IN_MAINTENANCE');
+  const slots = maxParallelHosts === 'auto' ? Number.POSITIVE_INFINITY : maxParallelHosts - inFlight;
+  if (slots <= 0) return [];
+  const phase = phaseOf(m);
+  if (phase === 'prepare' && m.count('compute', 'EMPTY') > 0) return [];
+  if (phase === 'planned' && m.enabledUnmaintained.size) return [];
+  const plan = planWave(s, slots, phase);
+  if (!plan.hosts.length) return stuck(s, inFlight);
+  const wave = (m.session.data.waves ?? 0) + 1;
+  const effects: Effect[] = [{ kind: 'wave', wave, hosts: plan.hosts, moves: plan.moves }];
+  if (!plan.moves.length) return effects;
+  const instances = plan.moves.map((mv) => mv.instanceId);
+  const projects = [...new Set(instances.map((id) => m.instance(id)!.projectId))].sort();
+  return [
+    ...effects,
+    ...(ask(s, {
+      state: waveState(s),
+      projects,
+      instances,
+      allowedActions: [...MOVE_ACTIONS],
+      timeout: m.session.options.projectMaintenanceReply,
+      wave,
+    }) ?? []),
+  ];
+}
+
+/** Nothing is in flight and no pending compute can be emptied: say why instead of waiting forever. */
+function stuck(s: Snapshot, inFlight: number): Effect[] {
+  const m = s.model;
+  if (inFlight || m.inWave.size || m.openOperations().length || m.maintainedDisabled.size) return [];
+  const pending = [...m.inLane('compute', 'PENDING')].sort();
+  return [{ kind: 'fail', cause: `no compute can be emptied: the instances on ${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', ...' : ''} do not fit on the hosts that may take them` }];
+}
+
+const waveState = (s: Snapshot) => (phaseOf(s.model) === 'prepare' ? 'PREPARE_MAINTENANCE' : 'PLANNED_MAINTENANCE');
+
+// ---- the session state
+
+/** The session shows the newest wave's state while instances leave their hosts, START_MAINTENANCE otherwise. */
+function label(s: Snapshot, wave: Effect[]): Effect[] {
+  const m = s.model;
+  const asking = wave.some((e) => e.kind === 'ask');
+  const busy = asking || m.inWave.size > 0 || m.openQuestions.size > 0;
+  const to: SessionState = busy ? (asking ? waveState(s) : (m.session.data.waveState ?? waveState(s))) : 'START_MAINTENANCE';
+  if (to === m.session.state || (!busy && allMaintained(s))) return [];
+  const reason = busy ? `projects are asked about wave ${(m.session.data.waves ?? 0) + (asking ? 1 : 0)}` : 'no instance is moving: hosts are maintained';
+  return [{ kind: 'transition', to, reason }];
+}
+
+const allMaintained = (s: Snapshot) =>
+  s.model.count('compute', 'MAINTAINED') + s.model.count('controller', 'MAINTAINED') === countHosts(s);
+
+const countHosts = (s: Snapshot) => {
+  let n = 0;
+  for (const type of ['compute', 'controller'] as const) {
+    for (const state of ['PENDING', 'EMPTYING', 'EMPTY', 'IN_MAINTENANCE', 'MAINTAINED', 'FAILED'] as const) n += s.model.count(type, state);
+  }
+  return n;
+};
+
+function completion(s: Snapshot): Effect[] {
+  const m = s.model;
+  if (!allMaintained(s) || m.maintainedDisabled.size || m.openOperations().length) return [];
+  return [{ kind: 'transition', to: 'MAINTENANCE_COMPLETE', reason: 'every host is maintained' }];
+}

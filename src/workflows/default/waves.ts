@@ -1,0 +1,84 @@
+// Choosing the next wave: the pending computes to empty together, and where each of their
+// instances goes, planned as one bin-packing with reservations (domain/placement.ts).
+import type { Host } from '../../domain/model.js';
+import { RoomPool, type TargetHost } from '../../domain/placement.js';
+import type { SessionModel } from '../../domain/session-model.js';
+import type { PlannedMove, Snapshot } from '../types.js';
+
+export interface WavePlan {
+  hosts: string[];
+  moves: PlannedMove[];
+}
+
+/**
+ * Before any compute is maintained (PREPARE), instances can only go to other pending computes;
+ * afterwards only to maintained ones (the rest are disabled), so each instance moves once.
+ */
+export type Phase = 'prepare' | 'planned';
+
+export function phaseOf(m: SessionModel): Phase {
+  const started = m.count('compute', 'IN_MAINTENANCE') + m.count('compute', 'MAINTAINED') > 0;
+  return started || m.session.data.gate ? 'planned' : 'prepare';
+}
+
+/** Consecutive hosts that do not fit before the search stops: the next ones are costlier still. */
+const MISSES_BEFORE_GIVING_UP = 3;
+
+/** Up to `slots` pending computes whose instances all fit on the hosts that may take them now. */
+export function planWave(s: Snapshot, slots: number, phase: Phase): WavePlan {
+  const m = s.model;
+  const pool = new RoomPool(targets(m, phase));
+  const plan: WavePlan = { hosts: [], moves: [] };
+  const order = candidates(m);
+  // An empty compute is maintained before anything is moved to make room (as Fenix does).
+  const emptyOnly = phase === 'prepare' && order.some((name) => m.instanceCountOn(name) === 0);
+  let misses = 0;
+  for (const name of order) {
+    if (plan.hosts.length >= slots || misses >= MISSES_BEFORE_GIVING_UP) break;
+    const host = m.host(name)!;
+    if (host.state !== 'PENDING' || pool.reserved.has(name) || m.reservedOn(name) > 0) continue;
+    const instances = m.instancesOn(name);
+    if (emptyOnly && instances.length) break;
+    const putBack = pool.withdraw(name);
+    const placed = pool.placeAll(instances.map((i) => ({ id: i.instanceId, vcpus: i.vcpus, memoryMb: i.memoryMb })));
+    if (!placed) {
+      putBack();
+      misses++;
+      continue;
+    }
+    misses = 0;
+    plan.hosts.push(name);
+    for (const [instanceId, to] of placed) plan.moves.push({ instanceId, to });
+  }
+  return plan;
+}
+
+function targets(m: SessionModel, phase: Phase): TargetHost[] {
+  const names = phase === 'planned' ? m.inLane('compute', 'MAINTAINED') : m.inLane('compute', 'PENDING');
+  const out: TargetHost[] = [];
+  for (const name of names) {
+    const h = m.host(name)!;
+    if (h.disabled || h.disabledBefore) continue;
+    const load = m.load(name);
+    out.push({ name, capacity: { vcpus: h.vcpus, memoryMb: h.memoryMb }, used: { vcpus: load.vcpus, memoryMb: load.memoryMb }, maintained: h.state === 'MAINTAINED' });
+  }
+  return out;
+}
+
+/**
+ * Pending computes, cheapest to empty first: none with floating-IP instances, least load,
+ * fewest instances (Fenix's order). Sorted again only when a pending host's load changed.
+ */
+const orders = new WeakMap<SessionModel, { revision: number; names: string[] }>();
+
+function candidates(m: SessionModel): string[] {
+  const cached = orders.get(m);
+  if (cached && cached.revision === m.pendingRevision) return cached.names;
+  const rows = [...m.inLane('compute', 'PENDING')].map((name) => m.host(name)!);
+  const key = (h: Host) => ({ fip: m.instancesOn(h.name).some((i) => i.floatingIp), load: m.load(h.name).vcpus, count: m.instanceCountOn(h.name) });
+  const keyed = rows.map((h) => ({ name: h.name, ...key(h) }));
+  keyed.sort((a, b) => Number(a.fip) - Number(b.fip) || a.load - b.load || a.count - b.count || (a.name < b.name ? -1 : 1));
+  const names = keyed.map((k) => k.name);
+  orders.set(m, { revision: m.pendingRevision, names });
+  return names;
+}
