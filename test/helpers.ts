@@ -23,7 +23,7 @@ export function harness(yaml: string, options: { auto?: boolean; path?: string }
   const cloudId = importCloud(store, parseCloudText(yaml, 'test cloud'), 'test', clock.now());
   const engine = new Engine({ store, clock });
   engine.start();
-  return { store, clock, engine, cloudId, cloud: new SimCloud(store, clock, cloudId) };
+  return { store, clock, engine, cloudId, cloud: SimCloud.open(store, clock, cloudId) };
 }
 
 export async function runSession(h: Harness, request: Record<string, unknown> = {}) {

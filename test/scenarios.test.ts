@@ -176,7 +176,7 @@ faults: [{migrate_fails: a-1}]
     const failedOp = operations(h, failed.session.id).find((op) => op.status === 'failed');
     expect(failedOp).toMatchObject({ kind: 'migrate', params: { name: 'a-1' } });
 
-    h.store.db.prepare("UPDATE sim_clouds SET faults = '[]'").run();
+    h.cloud.setFaults([]);
     h.engine.continueSession(failed.session.id);
     const done = await h.engine.waitForEnd(failed.session.id);
     expect(brokenInvariants(h.store, h.cloud, done.id, expected)).toEqual([]);

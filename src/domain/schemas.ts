@@ -50,6 +50,7 @@ const cloudHost = z.strictObject({
   name,
   type: z.enum(HOST_TYPES).default('compute'),
   vcpus: z.number().int().nonnegative().default(0),
+  memory_mb: z.number().int().positive().optional(),
 });
 
 const cloudInstance = z.strictObject({
@@ -57,6 +58,7 @@ const cloudInstance = z.strictObject({
   project: name,
   host: name,
   vcpus: z.number().int().positive().default(1),
+  memory_mb: z.number().int().positive().optional(),
   floating_ip: z.boolean().default(false),
   id: name.optional(),
 });
@@ -92,6 +94,7 @@ export const cloudFileSchema = z
     const hosts = new Map(cloud.hosts.map((h) => [h.name, h]));
     if (hosts.size !== cloud.hosts.length) ctx.addIssue({ code: 'custom', path: ['hosts'], message: 'host names must be unique' });
     const used = new Map<string, number>();
+    const usedMemory = new Map<string, number>();
     const names = new Set<string>();
     const ids = new Set<string>();
     cloud.instances.forEach((inst, i) => {
@@ -103,11 +106,19 @@ export const cloudFileSchema = z
       if (names.has(inst.name)) ctx.addIssue({ code: 'custom', path: ['instances', i, 'name'], message: `duplicate instance name "${inst.name}"` });
       names.add(inst.name);
       used.set(inst.host, (used.get(inst.host) ?? 0) + inst.vcpus);
+      if (inst.memory_mb !== undefined) usedMemory.set(inst.host, (usedMemory.get(inst.host) ?? 0) + inst.memory_mb);
     });
     for (const [hostName, vcpus] of used) {
       const host = hosts.get(hostName);
       if (host && host.type === 'compute' && vcpus > host.vcpus) {
         ctx.addIssue({ code: 'custom', path: ['hosts'], message: `instances on "${hostName}" use ${vcpus} vCPUs but it has ${host.vcpus}` });
+      }
+    }
+    // Memory counts only where the host gives it; instances without memory_mb take none.
+    for (const [hostName, memory] of usedMemory) {
+      const host = hosts.get(hostName);
+      if (host && host.type === 'compute' && host.memory_mb !== undefined && memory > host.memory_mb) {
+        ctx.addIssue({ code: 'custom', path: ['hosts'], message: `instances on "${hostName}" use ${memory} MiB but it has ${host.memory_mb}` });
       }
     }
     cloud.faults.forEach((fault, i) => {

@@ -1,11 +1,12 @@
-// Reads a sim cloud file (YAML or JSON) and turns it into simulated-cloud rows in the store.
-import { randomUUID } from 'node:crypto';
+// Reads a sim cloud file (YAML or JSON) and stores it as a simulated cloud (through SimStore).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { InvalidInputError } from '../../domain/errors.js';
 import { cloudFileSchema, type CloudFile } from '../../domain/schemas.js';
 import { parseWith } from '../../domain/validate.js';
+import { SimStore } from '../../store/sim-store.js';
 import type { Store } from '../../store/store.js';
+import { SimCloud } from './sim-cloud.js';
 
 export function parseCloudText(text: string, source: string): CloudFile {
   let raw: unknown;
@@ -33,29 +34,11 @@ export function readCloudFile(path: string): CloudFile {
 
 /** Stores a new simulated cloud built from the file; returns its id. */
 export function importCloud(store: Store, cloud: CloudFile, name: string, now: number): string {
-  const cloudId = randomUUID();
-  const db = store.db;
-  store.tx(() => {
-    db.prepare('INSERT INTO sim_clouds (id, name, timing, faults, created_at) VALUES (?, ?, ?, ?, ?)').run(
-      cloudId, name, JSON.stringify(cloud.timing), JSON.stringify(cloud.faults), now,
-    );
-    const host = db.prepare('INSERT INTO sim_hosts (cloud_id, name, type, vcpus) VALUES (?, ?, ?, ?)');
-    for (const h of cloud.hosts) host.run(cloudId, h.name, h.type, h.vcpus);
-    const inst = db.prepare(
-      "INSERT INTO sim_instances (cloud_id, id, name, project_id, host, vcpus, floating_ip, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'ACTIVE')",
-    );
-    for (const i of cloud.instances) inst.run(cloudId, i.id ?? randomUUID(), i.name, i.project, i.host, i.vcpus, i.floating_ip ? 1 : 0);
-    const project = db.prepare(
-      'INSERT INTO sim_projects (cloud_id, id, auto_reply, action, scale_in, reply_delay_s) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    // A project that only appears on instances has no scripted VNFM: nobody answers for it
-    // unless it subscribes (project agent, project reply, a webhook).
-    for (const p of cloud.projects) project.run(cloudId, p.id, p.auto_reply, p.action, p.scale_in, p.reply_delay_s);
-  });
-  return cloudId;
+  return new SimStore(store).importCloud(cloud, name, now);
 }
 
 /** Removes a simulated cloud and everything in it (used to undo an import when a session is refused). */
 export function removeCloud(store: Store, cloudId: string): void {
-  store.tx(() => store.db.prepare('DELETE FROM sim_clouds WHERE id = ?').run(cloudId));
+  new SimStore(store).removeCloud(cloudId);
+  SimCloud.forget(store, cloudId);
 }

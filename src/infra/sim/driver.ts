@@ -1,25 +1,28 @@
 // The sim cloud behind the common driver interface.
-import type { CompanionContext, DriverContext, InfraDriver, MoveRef, Observation } from '../driver.js';
+import type { CompanionContext, DriverContext, HostScope, InfraDriver, MoveRef, Observation } from '../driver.js';
 import { SimCloud } from './sim-cloud.js';
 import { startScriptedVnfms } from './vnfm.js';
 
 export class SimDriver implements InfraDriver {
   readonly kind = 'sim';
+  readonly identity: string;
   readonly cloud: SimCloud;
 
   constructor(
     private readonly ctx: DriverContext,
     cloudId: string,
   ) {
-    this.cloud = new SimCloud(ctx.store, ctx.clock, cloudId);
+    // Shared with every other user of this cloud in the process (the harness, the VNFMs).
+    this.cloud = SimCloud.open(ctx.store, ctx.clock, cloudId);
+    this.identity = `sim:${cloudId}`;
   }
 
-  async listHosts() {
-    return this.cloud.hosts();
+  async listHosts(scope?: HostScope) {
+    return this.cloud.hosts(scope);
   }
 
-  async listInstances() {
-    return this.cloud.instances();
+  async listInstances(scope?: HostScope) {
+    return this.cloud.instances(scope);
   }
 
   async disableHost(name: string, reason: string) {
@@ -31,7 +34,7 @@ export class SimDriver implements InfraDriver {
   }
 
   async requestMove(move: MoveRef) {
-    this.cloud.requestMove(move.key, move.instanceId, move.kind);
+    this.cloud.requestMove(move.key, move.instanceId, move.kind, move.to);
   }
 
   async observeMove(move: MoveRef): Promise<Observation> {
@@ -47,7 +50,7 @@ export class SimDriver implements InfraDriver {
   }
 
   answersFor(projectId: string): boolean {
-    return this.cloud.projects().some((p) => p.id === projectId);
+    return this.cloud.project(projectId) !== null;
   }
 
   startCompanions(ctx: CompanionContext): () => void {

@@ -1,290 +1,590 @@
-// The simulated cloud: hosts, instances and in-flight operations, all kept in the store, moving
-// in simulated time. Nova-like: moves are requested, take time, reserve room on the target, and
-// can fail half-way leaving the instance where it was.
+// The simulated cloud: hosts, instances and in-flight operations, moving in simulated time.
+// Nova-like: moves are requested, take time, reserve room on the target, and can fail half-way
+// leaving the instance where it was.
+//
+// The state lives in memory between calls and every change is written through to the store in
+// the same call (src/store/sim-store.ts), so a restarted process loads exactly what was there.
+// One SimCloud per store and cloud in a process (SimCloud.open), so the engine's driver, the
+// scripted VNFMs and a test harness all see the same state. What another process writes to the
+// sim tables while this one has the cloud open is not read again: the engine process owns the
+// sim while it runs, and the next process to open the cloud loads the rows as they are then.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../domain/clock.js';
-import { chooseTarget, type CapacityHost } from '../../domain/placement.js';
-import type { HostType } from '../../domain/states.js';
 import { NotFoundError } from '../../domain/errors.js';
+import {
+  SimStore,
+  type SimActRecord,
+  type SimCloudState,
+  type SimFault,
+  type SimHostRecord,
+  type SimInstanceRecord,
+  type SimOperationKind,
+  type SimOperationRecord,
+  type SimOutcome,
+  type SimProjectRecord,
+  type SimTiming,
+} from '../../store/sim-store.js';
 import type { Store } from '../../store/store.js';
-import type { InfraHost, InfraInstance, MoveKind, Observation } from '../driver.js';
+import type { HostScope, InfraHost, InfraInstance, MoveKind, Observation } from '../driver.js';
+import { DueQueue } from './due-queue.js';
 
-type Row = Record<string, unknown>;
+export type { SimFault, SimTiming };
+export type SimProject = SimProjectRecord;
 
-export interface SimTiming {
-  migrate_s: number;
-  live_migrate_s: number;
-  host_maintenance_s: number;
+/** One of the sim's operations as a test (or a curious operator) sees it. */
+export interface SimOperation {
+  key: string;
+  kind: SimOperationKind;
+  /** The instance id of a move, the host of a host maintenance. */
+  target: string;
+  from: string | null;
+  to: string | null;
+  dueAt: number;
+  outcome: SimOutcome;
+  error: string | null;
 }
 
-export type SimFault = { migrate_fails: string } | { host_fails: string };
-
-export interface SimProject {
-  id: string;
-  autoReply: 'ack' | 'nack' | 'none';
-  action: 'MIGRATE' | 'LIVE_MIGRATE' | 'OWN_ACTION';
-  scaleIn: number;
-  replyDelayS: number;
-}
-
-interface SimHostRow {
+export interface NewInstance {
   name: string;
-  type: HostType;
+  projectId: string;
   vcpus: number;
-  enabled: boolean;
-  disabledReason: string | null;
-  maintainedCount: number;
+  memoryMb?: number | null;
+  floatingIp: boolean;
 }
+
+interface HostState extends SimHostRecord {
+  /** vCPUs of the instances here plus those claimed by moves heading here. */
+  vcpusUsed: number;
+  /** The same for memory (instances without a memory size count nothing). */
+  memoryMbUsed: number;
+  instances: Set<InstanceState>;
+}
+
+interface InstanceState extends SimInstanceRecord {
+  /** The running move of this instance, whose target holds a claim for it. */
+  move: SimOperationRecord | null;
+}
+
+interface FaultState {
+  list: SimFault[];
+  migrateFails: Set<string>;
+  hostFails: Set<string>;
+}
+
+function faultState(faults: readonly SimFault[]): FaultState {
+  const list = faults.map((f) => ({ ...f }));
+  const migrateFails = new Set<string>();
+  const hostFails = new Set<string>();
+  for (const f of list) {
+    if ('migrate_fails' in f) migrateFails.add(f.migrate_fails);
+    else hostFails.add(f.host_fails);
+  }
+  return { list, migrateFails, hostFails };
+}
+
+const actKey = (sessionId: string, projectId: string, act: string) => `${sessionId}\u0000${projectId}\u0000${act}`;
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 export class SimCloud {
-  readonly timing: SimTiming;
+  private static readonly opened = new WeakMap<Store, Map<string, SimCloud>>();
 
-  constructor(
-    private readonly store: Store,
+  /**
+   * The cloud `cloudId` of this store, loaded on first use and shared afterwards by every caller
+   * in the process (the clock given first is the one it keeps).
+   */
+  static open(store: Store, clock: Clock, cloudId: string): SimCloud {
+    let clouds = SimCloud.opened.get(store);
+    if (!clouds) SimCloud.opened.set(store, (clouds = new Map()));
+    const known = clouds.get(cloudId);
+    if (known) return known;
+    const db = new SimStore(store);
+    const state = db.load(cloudId);
+    if (!state) throw new NotFoundError(`no simulated cloud ${cloudId} in this store`);
+    const cloud = new SimCloud(db, clock, state);
+    clouds.set(cloudId, cloud);
+    return cloud;
+  }
+
+  /** Drops the shared instance of a cloud whose rows were removed. */
+  static forget(store: Store, cloudId: string): void {
+    SimCloud.opened.get(store)?.delete(cloudId);
+  }
+
+  readonly cloudId: string;
+  private timingNow: SimTiming;
+  private faultsNow: FaultState;
+  private readonly hostsByName = new Map<string, HostState>();
+  /** Every host, by name; computes alone, by name (placement scans them). */
+  private readonly hostList: HostState[] = [];
+  private readonly computes: HostState[] = [];
+  private readonly instancesById = new Map<string, InstanceState>();
+  private readonly projectsById = new Map<string, SimProjectRecord>();
+  private readonly projectList: SimProjectRecord[];
+  private readonly operationsByKey = new Map<string, SimOperationRecord>();
+  private readonly running = new DueQueue<SimOperationRecord>((a, b) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.key < b.key));
+  private readonly acts = new Map<string, SimActRecord>();
+  /** Undo steps of the memory changes made in the open transaction (null: none open). */
+  private journal: Array<() => void> | null = null;
+
+  private constructor(
+    private readonly db: SimStore,
     private readonly clock: Clock,
-    readonly cloudId: string,
+    state: SimCloudState,
   ) {
-    const row = store.statement('SELECT * FROM sim_clouds WHERE id = ?').get(cloudId) as Row | undefined;
-    if (!row) throw new NotFoundError(`no simulated cloud ${cloudId} in this store`);
-    this.timing = JSON.parse(String(row.timing)) as SimTiming;
+    this.cloudId = state.id;
+    this.timingNow = { ...state.timing };
+    this.faultsNow = faultState(state.faults);
+    for (const h of state.hosts) {
+      const host: HostState = { ...h, vcpusUsed: 0, memoryMbUsed: 0, instances: new Set() };
+      this.hostsByName.set(host.name, host);
+      this.hostList.push(host);
+      if (host.type === 'compute') this.computes.push(host);
+    }
+    this.hostList.sort(byName);
+    this.computes.sort(byName);
+    for (const i of state.instances) this.link({ ...i, move: null });
+    this.projectList = state.projects.map((p) => ({ ...p })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const p of this.projectList) this.projectsById.set(p.id, p);
+    for (const op of state.operations) {
+      const record = { ...op };
+      this.operationsByKey.set(record.key, record);
+      if (record.outcome !== 'running') continue;
+      this.running.push(record);
+      const inst = record.kind === 'HOST_MAINTENANCE' ? undefined : this.instancesById.get(record.target);
+      if (inst && record.to !== null) {
+        inst.move = record;
+        this.addUsage(record.to, inst, 1);
+      }
+    }
+    for (const a of state.acts) this.acts.set(actKey(a.sessionId, a.projectId, a.act), a);
   }
 
-  /** Read each time: a test (or an operator fixing the cause) may change them mid-session. */
+  get timing(): SimTiming {
+    return { ...this.timingNow };
+  }
+
   get faults(): SimFault[] {
-    const row = this.sql('SELECT faults FROM sim_clouds WHERE id = ?').get(this.cloudId) as Row;
-    return JSON.parse(String(row.faults)) as SimFault[];
+    return this.faultsNow.list.map((f) => ({ ...f }));
   }
 
-  /** Prepared once per store: the sim runs these statements thousands of times in a rehearsal. */
-  private sql(text: string) {
-    return this.store.statement(text);
+  /** Replaces the injected faults (an operator fixing the cause, a test, `session update --cloud`). */
+  setFaults(faults: readonly SimFault[]): void {
+    this.write(() => {
+      this.db.setFaults(this.cloudId, faults);
+      const before = this.faultsNow;
+      this.faultsNow = faultState(faults);
+      this.undoable(() => (this.faultsNow = before));
+    });
   }
 
-  private log(eventType: string, payload: Record<string, unknown>, time = this.clock.now()): void {
-    this.store.appendEvent(null, time, eventType, { cloud_id: this.cloudId, ...payload });
+  /** Replaces how long operations take; operations already running keep their due time. */
+  setTiming(timing: SimTiming): void {
+    for (const [field, value] of Object.entries(timing)) {
+      if (!Number.isFinite(value) || value < 0) throw new Error(`timing ${field} must be a number of seconds, not ${String(value)}`);
+    }
+    this.write(() => {
+      this.db.setTiming(this.cloudId, timing);
+      const before = this.timingNow;
+      this.timingNow = { ...timing };
+      this.undoable(() => (this.timingNow = before));
+    });
   }
 
   // ---- reads (each first applies whatever finished by now)
 
-  hosts(): InfraHost[] {
+  /** The hosts of the scope (every host without one), by name; unknown names are left out. */
+  hosts(scope?: HostScope): InfraHost[] {
     this.settle();
-    const used = this.usedVcpus();
-    return this.hostRows().map((h) => ({
+    return this.scoped(scope).map((h) => ({
       name: h.name,
       type: h.type,
       vcpus: h.vcpus,
-      vcpusUsed: used.get(h.name) ?? 0,
+      vcpusUsed: h.vcpusUsed,
+      memoryMb: h.memoryMb,
+      memoryMbUsed: h.memoryMb === null ? null : h.memoryMbUsed,
       enabled: h.enabled,
       disabledReason: h.disabledReason,
     }));
   }
 
-  instances(): InfraInstance[] {
+  /** The instances on the hosts of the scope (all without one), by name. */
+  instances(scope?: HostScope): InfraInstance[] {
     this.settle();
-    return (this.sql('SELECT * FROM sim_instances WHERE cloud_id = ? ORDER BY name').all(this.cloudId) as Row[]).map((r) => ({
-      id: String(r.id),
-      name: String(r.name),
-      projectId: String(r.project_id),
-      host: String(r.host),
-      status: String(r.status),
-      vcpus: Number(r.vcpus),
-      floatingIp: r.floating_ip === 1,
-    }));
+    const found: InstanceState[] = [];
+    if (scope?.hosts === undefined) found.push(...this.instancesById.values());
+    else for (const host of this.scoped(scope)) found.push(...host.instances);
+    return found.sort(byName).map(toInfraInstance);
+  }
+
+  /** One instance by id, or null. */
+  instance(id: string): InfraInstance | null {
+    this.settle();
+    const inst = this.instancesById.get(id);
+    return inst ? toInfraInstance(inst) : null;
   }
 
   projects(): SimProject[] {
-    return (this.sql('SELECT * FROM sim_projects WHERE cloud_id = ? ORDER BY id').all(this.cloudId) as Row[]).map((r) => ({
-      id: String(r.id),
-      autoReply: r.auto_reply as SimProject['autoReply'],
-      action: r.action as SimProject['action'],
-      scaleIn: Number(r.scale_in),
-      replyDelayS: Number(r.reply_delay_s),
-    }));
+    return this.projectList.map((p) => ({ ...p }));
   }
 
-  private hostRows(): SimHostRow[] {
-    return (this.sql('SELECT * FROM sim_hosts WHERE cloud_id = ? ORDER BY name').all(this.cloudId) as Row[]).map((r) => ({
-      name: String(r.name),
-      type: r.type as HostType,
-      vcpus: Number(r.vcpus),
-      enabled: r.enabled === 1,
-      disabledReason: (r.disabled_reason as string | null) ?? null,
-      maintainedCount: Number(r.maintained_count),
-    }));
+  project(id: string): SimProject | null {
+    const p = this.projectsById.get(id);
+    return p ? { ...p } : null;
   }
 
-  /** vCPUs in use per host: instances there plus room claimed by moves heading there. */
-  private usedVcpus(): Map<string, number> {
-    const used = new Map<string, number>();
-    const add = (host: string, n: number) => used.set(host, (used.get(host) ?? 0) + n);
-    for (const r of this.sql('SELECT host, SUM(vcpus) AS vcpus FROM sim_instances WHERE cloud_id = ? GROUP BY host').all(this.cloudId) as Row[]) {
-      add(String(r.host), Number(r.vcpus));
+  /** Every operation the sim was asked for, running or finished, in due order. */
+  operations(): SimOperation[] {
+    return [...this.operationsByKey.values()]
+      .sort((a, b) => a.dueAt - b.dueAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((op) => ({ ...op }));
+  }
+
+  private scoped(scope?: HostScope): HostState[] {
+    if (scope?.hosts === undefined) return this.hostList;
+    const picked = new Set<HostState>();
+    for (const name of scope.hosts) {
+      const host = this.hostsByName.get(name);
+      if (host) picked.add(host);
     }
-    const claims = this.sql(
-        `SELECT o.to_host AS host, i.vcpus AS vcpus FROM sim_operations o JOIN sim_instances i ON i.cloud_id = o.cloud_id AND i.id = o.target
-         WHERE o.cloud_id = ? AND o.outcome = 'running' AND o.to_host IS NOT NULL`,
-      )
-      .all(this.cloudId) as Row[];
-    for (const r of claims) add(String(r.host), Number(r.vcpus));
-    return used;
+    return [...picked].sort(byName);
   }
 
-  /** Where the scheduler would put `vcpus` now: enabled computes with room, maintained ones first. */
-  placeFor(vcpus: number, excludeHost: string | null): string | null {
-    const used = this.usedVcpus();
-    const hosts: CapacityHost[] = this.hostRows()
-      .filter((h) => h.type === 'compute')
-      .map((h) => ({
-        name: h.name,
-        vcpus: h.vcpus,
-        vcpusUsed: used.get(h.name) ?? 0,
-        acceptsInstances: h.enabled && h.name !== excludeHost,
-        maintained: h.maintainedCount > 0,
-      }));
-    return chooseTarget(vcpus, hosts);
+  /**
+   * Where the scheduler would put an instance of this size now: an enabled compute with room
+   * (claims included), maintained ones first, then the one with most vCPUs free.
+   */
+  placeFor(vcpus: number, memoryMb: number | null, excludeHost: string | null): string | null {
+    let best: HostState | null = null;
+    for (const host of this.computes) {
+      if (!host.enabled || host.name === excludeHost || roomFor(host, vcpus, memoryMb) !== null) continue;
+      if (best === null || betterTarget(host, best)) best = host;
+    }
+    return best?.name ?? null;
   }
 
   // ---- host scheduling
 
   setEnabled(name: string, enabled: boolean, reason: string | null): void {
-    this.requireHost(name);
-    this.sql('UPDATE sim_hosts SET enabled = ?, disabled_reason = ? WHERE cloud_id = ? AND name = ?').run(
-      enabled ? 1 : 0, enabled ? null : reason, this.cloudId, name,
-    );
-    this.log(enabled ? 'sim.host.enabled' : 'sim.host.disabled', { host: name, reason });
+    const host = this.requireHost(name);
+    this.write(() => {
+      const disabledReason = enabled ? null : reason;
+      this.db.setEnabled(this.cloudId, name, enabled, disabledReason);
+      this.assign(host, 'enabled', enabled);
+      this.assign(host, 'disabledReason', disabledReason);
+      this.log(enabled ? 'sim.host.enabled' : 'sim.host.disabled', { host: name, reason });
+    });
   }
 
-  private requireHost(name: string): void {
-    const row = this.sql('SELECT 1 FROM sim_hosts WHERE cloud_id = ? AND name = ?').get(this.cloudId, name);
-    if (!row) throw new NotFoundError(`host ${name} not found`);
+  private requireHost(name: string): HostState {
+    const host = this.hostsByName.get(name);
+    if (!host) throw new NotFoundError(`host ${name} not found`);
+    return host;
   }
 
   // ---- operations: requested now, finished (or failed) in simulated time
 
-  private operation(key: string): Row | undefined {
-    return this.sql('SELECT * FROM sim_operations WHERE cloud_id = ? AND key = ?').get(this.cloudId, key) as Row | undefined;
-  }
-
-  requestMove(key: string, instanceId: string, kind: MoveKind): void {
+  /**
+   * Starts moving an instance, to `to` when given (refused as Nova's scheduler would when it is
+   * not an enabled compute with room), else where the scheduler puts it. Nothing happens when
+   * an operation with this key was already requested.
+   */
+  requestMove(key: string, instanceId: string, kind: MoveKind, to: string | null = null): void {
     this.settle();
-    if (this.operation(key)) return;
-    const inst = this.sql('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, instanceId) as Row | undefined;
+    if (this.operationsByKey.has(key)) return;
+    const inst = this.instancesById.get(instanceId);
     if (!inst) throw new NotFoundError(`instance ${instanceId} could not be found`);
-    if (inst.status !== 'ACTIVE') throw new Error(`cannot ${kind.toLowerCase()} instance ${instanceId} while it is in status ${String(inst.status)}`);
-    const from = String(inst.host);
-    const to = this.placeFor(Number(inst.vcpus), from);
-    if (!to) throw new Error(`no valid host was found for instance ${String(inst.name)} (${Number(inst.vcpus)} vCPUs)`);
-    const seconds = kind === 'LIVE_MIGRATE' ? this.timing.live_migrate_s : this.timing.migrate_s;
-    const now = this.clock.now();
-    this.store.tx(() => {
-      this.sql("INSERT INTO sim_operations (cloud_id, key, kind, target, from_host, to_host, due_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')")
-        .run(this.cloudId, key, kind, instanceId, from, to, now + seconds * 1000);
-      this.sql("UPDATE sim_instances SET status = 'MIGRATING' WHERE cloud_id = ? AND id = ?").run(this.cloudId, instanceId);
-      this.log('sim.move.started', { key, instance_id: instanceId, name: inst.name, kind, from, to });
+    if (inst.status !== 'ACTIVE') throw new Error(`cannot ${kind.toLowerCase()} instance ${instanceId} while it is in status ${inst.status}`);
+    const target = to === null ? this.chosenTarget(inst) : this.namedTarget(inst, to);
+    const seconds = kind === 'LIVE_MIGRATE' ? this.timingNow.live_migrate_s : this.timingNow.migrate_s;
+    const from = inst.host;
+    const op: SimOperationRecord = {
+      key, kind, target: instanceId, from, to: target.name, dueAt: this.clock.now() + seconds * 1000, outcome: 'running', error: null,
+    };
+    this.write(() => {
+      this.db.insertOperation(this.cloudId, op);
+      this.db.updateInstance(this.cloudId, instanceId, from, 'MIGRATING');
+      this.addOperation(op);
+      this.assign(inst, 'status', 'MIGRATING');
+      this.assign(inst, 'move', op);
+      this.addUsage(target.name, inst, 1);
+      this.log('sim.move.started', { key, instance_id: instanceId, name: inst.name, kind, from, to: target.name });
     });
   }
 
-  requestHostMaintenance(key: string, host: string): void {
+  private chosenTarget(inst: InstanceState): HostState {
+    const name = this.placeFor(inst.vcpus, inst.memoryMb, inst.host);
+    if (name === null) {
+      const memory = inst.memoryMb === null ? '' : `, ${inst.memoryMb} MiB`;
+      throw new Error(`no valid host was found for instance ${inst.name} (${inst.vcpus} vCPUs${memory})`);
+    }
+    return this.hostsByName.get(name)!;
+  }
+
+  private namedTarget(inst: InstanceState, to: string): HostState {
+    const refuse = (why: string) => new Error(`no valid host was found for instance ${inst.name}: ${why}`);
+    const host = this.hostsByName.get(to);
+    if (!host) throw refuse(`${to} does not exist`);
+    if (host.type !== 'compute') throw refuse(`${to} is a ${host.type}, not a compute`);
+    if (host.name === inst.host) throw refuse(`it is already on ${to}`);
+    if (!host.enabled) throw refuse(`${to} is disabled${host.disabledReason ? ` (${host.disabledReason})` : ''}`);
+    const short = roomFor(host, inst.vcpus, inst.memoryMb);
+    if (short !== null) throw refuse(short);
+    return host;
+  }
+
+  requestHostMaintenance(key: string, name: string): void {
     this.settle();
-    if (this.operation(key)) return;
-    this.requireHost(host);
-    const left = this.sql('SELECT name FROM sim_instances WHERE cloud_id = ? AND host = ? ORDER BY name').all(this.cloudId, host) as Row[];
-    if (left.length) throw new Error(`host ${host} still runs ${left.map((i) => String(i.name)).join(', ')}: refusing to take it down`);
-    const now = this.clock.now();
-    this.store.tx(() => {
-      this.sql("INSERT INTO sim_operations (cloud_id, key, kind, target, due_at, outcome) VALUES (?, ?, 'HOST_MAINTENANCE', ?, ?, 'running')")
-        .run(this.cloudId, key, host, now + this.timing.host_maintenance_s * 1000);
-      this.log('sim.host.maintenance_started', { key, host });
+    if (this.operationsByKey.has(key)) return;
+    const host = this.requireHost(name);
+    if (host.instances.size) {
+      const left = [...host.instances].sort(byName).map((i) => i.name);
+      throw new Error(`host ${name} still runs ${left.join(', ')}: refusing to take it down`);
+    }
+    const op: SimOperationRecord = {
+      key, kind: 'HOST_MAINTENANCE', target: name, from: null, to: null,
+      dueAt: this.clock.now() + this.timingNow.host_maintenance_s * 1000, outcome: 'running', error: null,
+    };
+    this.write(() => {
+      this.db.insertOperation(this.cloudId, op);
+      this.addOperation(op);
+      this.log('sim.host.maintenance_started', { key, host: name });
     });
   }
 
   observe(key: string): Observation {
     this.settle();
-    const op = this.operation(key);
+    const op = this.operationsByKey.get(key);
     if (!op) return { phase: 'unknown' };
-    if (op.outcome === 'running') return { phase: 'running', checkAt: Number(op.due_at) };
-    if (op.outcome === 'failed') return { phase: 'failed', cause: String(op.error) };
-    return { phase: 'done', result: op.to_host ? { host: String(op.to_host) } : {} };
+    if (op.outcome === 'running') return { phase: 'running', checkAt: op.dueAt };
+    if (op.outcome === 'failed') return { phase: 'failed', cause: op.error ?? 'failed' };
+    return { phase: 'done', result: op.to !== null ? { host: op.to } : {} };
   }
 
   /** Applies every operation due by now, in due order (lazily: the sim has no background thread). */
   settle(): void {
-    const due = this.sql("SELECT * FROM sim_operations WHERE cloud_id = ? AND outcome = 'running' AND due_at <= ? ORDER BY due_at, key")
-      .all(this.cloudId, this.clock.now()) as Row[];
-    if (!due.length) return;
-    this.store.tx(() => {
-      for (const op of due) (op.kind === 'HOST_MAINTENANCE' ? this.finishHostMaintenance(op) : this.finishMove(op));
+    const now = this.clock.now();
+    const first = this.running.peek();
+    if (first === undefined || first.dueAt > now) return;
+    this.write(() => {
+      for (let op = this.running.peek(); op !== undefined && op.dueAt <= now; op = this.running.peek()) {
+        this.running.pop();
+        this.undoable(() => this.running.push(op!));
+        // An operation whose request was rolled back may still sit in the queue: skip it.
+        if (this.operationsByKey.get(op.key) !== op || op.outcome !== 'running') continue;
+        if (op.kind === 'HOST_MAINTENANCE') this.finishHostMaintenance(op);
+        else this.finishMove(op);
+      }
     });
   }
 
-  private finish(op: Row, outcome: 'done' | 'failed', error: string | null): void {
-    this.sql('UPDATE sim_operations SET outcome = ?, error = ? WHERE cloud_id = ? AND key = ?').run(outcome, error, this.cloudId, op.key);
+  private finish(op: SimOperationRecord, outcome: 'done' | 'failed', error: string | null): void {
+    this.db.finishOperation(this.cloudId, op.key, outcome, error);
+    this.assign(op, 'outcome', outcome);
+    this.assign(op, 'error', error);
   }
 
-  private finishMove(op: Row): void {
-    const id = String(op.target);
-    const inst = this.sql('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, id) as Row | undefined;
-    const time = Number(op.due_at);
-    if (!inst) return this.finish(op, 'failed', `instance ${id} was deleted during the move`);
-    const faulty = this.faults.some((f) => 'migrate_fails' in f && (f.migrate_fails === inst.name || f.migrate_fails === id));
-    if (faulty) {
-      this.sql("UPDATE sim_instances SET status = 'ACTIVE' WHERE cloud_id = ? AND id = ?").run(this.cloudId, id);
-      const cause = `simulated fault; ${String(inst.name)} stays on ${String(op.from_host)}`;
-      this.log('sim.move.failed', { key: op.key, instance_id: id, name: inst.name, host: op.from_host, cause }, time);
+  private finishMove(op: SimOperationRecord): void {
+    const id = op.target;
+    const inst = this.instancesById.get(id);
+    if (!inst || inst.move !== op || op.to === null) return this.finish(op, 'failed', `instance ${id} was deleted during the move`);
+    const to = op.to;
+    this.addUsage(to, inst, -1);
+    this.assign(inst, 'move', null);
+    const faults = this.faultsNow;
+    if (faults.migrateFails.has(inst.name) || faults.migrateFails.has(id)) {
+      this.db.updateInstance(this.cloudId, id, inst.host, 'ACTIVE');
+      this.assign(inst, 'status', 'ACTIVE');
+      const cause = `simulated fault; ${inst.name} stays on ${inst.host}`;
+      this.log('sim.move.failed', { key: op.key, instance_id: id, name: inst.name, host: inst.host, cause }, op.dueAt);
       return this.finish(op, 'failed', cause);
     }
-    this.sql("UPDATE sim_instances SET host = ?, status = 'ACTIVE' WHERE cloud_id = ? AND id = ?").run(op.to_host, this.cloudId, id);
-    this.log('sim.instance.moved', { key: op.key, instance_id: id, name: inst.name, from: op.from_host, to: op.to_host }, time);
+    const from = inst.host;
+    this.db.updateInstance(this.cloudId, id, to, 'ACTIVE');
+    this.unlinkUndoably(inst);
+    this.assign(inst, 'host', to);
+    this.assign(inst, 'status', 'ACTIVE');
+    this.linkUndoably(inst);
+    this.log('sim.instance.moved', { key: op.key, instance_id: id, name: inst.name, from, to }, op.dueAt);
     this.finish(op, 'done', null);
   }
 
-  private finishHostMaintenance(op: Row): void {
-    const host = String(op.target);
-    const time = Number(op.due_at);
-    if (this.faults.some((f) => 'host_fails' in f && f.host_fails === host)) {
-      const cause = `host ${host} did not come back after maintenance (simulated fault)`;
-      this.log('sim.host.maintenance_failed', { key: op.key, host, cause }, time);
+  private finishHostMaintenance(op: SimOperationRecord): void {
+    const host = this.hostsByName.get(op.target);
+    if (!host || this.faultsNow.hostFails.has(op.target)) {
+      const cause = `host ${op.target} did not come back after maintenance (simulated fault)`;
+      this.log('sim.host.maintenance_failed', { key: op.key, host: op.target, cause }, op.dueAt);
       return this.finish(op, 'failed', cause);
     }
-    this.sql('UPDATE sim_hosts SET maintained_count = maintained_count + 1 WHERE cloud_id = ? AND name = ?').run(this.cloudId, host);
-    this.log('sim.host.maintained', { key: op.key, host }, time);
+    this.db.bumpMaintained(this.cloudId, host.name);
+    this.assign(host, 'maintainedCount', host.maintainedCount + 1);
+    this.log('sim.host.maintained', { key: op.key, host: host.name }, op.dueAt);
     this.finish(op, 'done', null);
   }
 
   // ---- what an application manager does to its own instances
 
   deleteInstance(id: string): void {
-    const inst = this.sql('SELECT * FROM sim_instances WHERE cloud_id = ? AND id = ?').get(this.cloudId, id) as Row | undefined;
+    const inst = this.instancesById.get(id);
     if (!inst) return;
-    this.sql('DELETE FROM sim_instances WHERE cloud_id = ? AND id = ?').run(this.cloudId, id);
-    this.log('sim.instance.deleted', { instance_id: id, name: inst.name, project_id: inst.project_id, host: inst.host });
+    this.write(() => {
+      this.db.deleteInstance(this.cloudId, id);
+      // A move still running loses its claim now; it fails when it comes due.
+      if (inst.move?.to) this.addUsage(inst.move.to, inst, -1);
+      this.assign(inst, 'move', null);
+      this.unlinkUndoably(inst);
+      this.log('sim.instance.deleted', { instance_id: id, name: inst.name, project_id: inst.projectId, host: inst.host });
+    });
   }
 
   /** Boots an instance where the scheduler puts it; returns its new id, or null when nothing has room. */
-  createInstance(spec: { name: string; projectId: string; vcpus: number; floatingIp: boolean }, excludeHost: string | null = null): string | null {
-    const host = this.placeFor(spec.vcpus, excludeHost);
+  createInstance(spec: NewInstance, excludeHost: string | null = null): string | null {
+    const memoryMb = spec.memoryMb ?? null;
+    const host = this.placeFor(spec.vcpus, memoryMb, excludeHost);
     if (!host) return null;
-    const id = randomUUID();
-    this.sql("INSERT INTO sim_instances (cloud_id, id, name, project_id, host, vcpus, floating_ip, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'ACTIVE')")
-      .run(this.cloudId, id, spec.name, spec.projectId, host, spec.vcpus, spec.floatingIp ? 1 : 0);
-    this.log('sim.instance.created', { instance_id: id, name: spec.name, project_id: spec.projectId, host });
-    return id;
+    const inst: InstanceState = {
+      id: randomUUID(), name: spec.name, projectId: spec.projectId, host, vcpus: spec.vcpus, memoryMb,
+      floatingIp: spec.floatingIp, status: 'ACTIVE', move: null,
+    };
+    this.write(() => {
+      this.db.insertInstance(this.cloudId, inst);
+      this.linkUndoably(inst);
+      this.log('sim.instance.created', { instance_id: inst.id, name: inst.name, project_id: inst.projectId, host });
+    });
+    return inst.id;
   }
 
   /** Records that a scripted VNFM did something once; false if it was already recorded. */
   recordAct(sessionId: string, projectId: string, act: string, detail: unknown): boolean {
-    const info = this.sql('INSERT OR IGNORE INTO sim_vnfm_acts (cloud_id, session_id, project_id, act, detail) VALUES (?, ?, ?, ?, ?)')
-      .run(this.cloudId, sessionId, projectId, act, JSON.stringify(detail));
-    return info.changes === 1;
+    const k = actKey(sessionId, projectId, act);
+    if (this.acts.has(k)) return false;
+    return this.write(() => {
+      const record: SimActRecord = { sessionId, projectId, act, detail: JSON.parse(JSON.stringify(detail ?? null)) as unknown };
+      if (!this.db.recordAct(this.cloudId, record)) return false;
+      this.acts.set(k, record);
+      this.undoable(() => this.acts.delete(k));
+      return true;
+    });
   }
 
   act(sessionId: string, projectId: string, act: string): unknown | null {
-    const row = this.sql('SELECT detail FROM sim_vnfm_acts WHERE cloud_id = ? AND session_id = ? AND project_id = ? AND act = ?')
-      .get(this.cloudId, sessionId, projectId, act) as Row | undefined;
-    return row ? JSON.parse(String(row.detail)) : null;
+    const record = this.acts.get(actKey(sessionId, projectId, act));
+    return record ? (JSON.parse(JSON.stringify(record.detail)) as unknown) : null;
   }
 
+  /**
+   * Runs fn in one store transaction; if it throws, the rows and the in-memory state both go
+   * back to how they were. (A rollback of a transaction opened outside the sim, around a sim
+   * call, is not seen here.)
+   */
   transaction<T>(fn: () => T): T {
-    return this.store.tx(fn);
+    return this.write(fn);
   }
+
+  // ---- memory changes, each undone if its transaction fails
+
+  private write<T>(fn: () => T): T {
+    const outermost = this.journal === null;
+    const journal = (this.journal ??= []);
+    const mark = journal.length;
+    try {
+      return this.db.tx(fn);
+    } catch (err) {
+      while (journal.length > mark) journal.pop()!();
+      throw err;
+    } finally {
+      if (outermost) this.journal = null;
+    }
+  }
+
+  private undoable(revert: () => void): void {
+    this.journal?.push(revert);
+  }
+
+  private assign<T extends object, K extends keyof T>(target: T, field: K, value: T[K]): void {
+    const before = target[field];
+    target[field] = value;
+    this.undoable(() => (target[field] = before));
+  }
+
+  private addOperation(op: SimOperationRecord): void {
+    this.operationsByKey.set(op.key, op);
+    this.running.push(op);
+    // The queue keeps the entry; settle() skips it once it is no longer the key's operation.
+    this.undoable(() => this.operationsByKey.delete(op.key));
+  }
+
+  private addUsage(hostName: string, inst: SimInstanceRecord, sign: 1 | -1): void {
+    const host = this.hostsByName.get(hostName);
+    if (!host) return;
+    host.vcpusUsed += sign * inst.vcpus;
+    host.memoryMbUsed += sign * (inst.memoryMb ?? 0);
+    this.undoable(() => {
+      host.vcpusUsed -= sign * inst.vcpus;
+      host.memoryMbUsed -= sign * (inst.memoryMb ?? 0);
+    });
+  }
+
+  /** Adds an instance to the index and to its host's usage. */
+  private link(inst: InstanceState): void {
+    this.instancesById.set(inst.id, inst);
+    const host = this.hostsByName.get(inst.host);
+    if (!host) return;
+    host.instances.add(inst);
+    host.vcpusUsed += inst.vcpus;
+    host.memoryMbUsed += inst.memoryMb ?? 0;
+  }
+
+  private unlink(inst: InstanceState): void {
+    this.instancesById.delete(inst.id);
+    const host = this.hostsByName.get(inst.host);
+    if (!host || !host.instances.delete(inst)) return;
+    host.vcpusUsed -= inst.vcpus;
+    host.memoryMbUsed -= inst.memoryMb ?? 0;
+  }
+
+  private linkUndoably(inst: InstanceState): void {
+    this.link(inst);
+    this.undoable(() => this.unlink(inst));
+  }
+
+  private unlinkUndoably(inst: InstanceState): void {
+    this.unlink(inst);
+    this.undoable(() => this.link(inst));
+  }
+
+  private log(eventType: string, payload: Record<string, unknown>, time = this.clock.now()): void {
+    this.db.appendEvent(this.cloudId, time, eventType, payload);
+  }
+}
+
+/** Why an instance of this size does not fit on the host now (claims included), or null when it does. */
+function roomFor(host: HostState, vcpus: number, memoryMb: number | null): string | null {
+  const freeVcpus = Math.max(0, host.vcpus - host.vcpusUsed);
+  if (freeVcpus < vcpus) return `${host.name} has ${freeVcpus} vCPUs free, it needs ${vcpus}`;
+  if (host.memoryMb !== null && memoryMb !== null) {
+    const freeMemory = Math.max(0, host.memoryMb - host.memoryMbUsed);
+    if (freeMemory < memoryMb) return `${host.name} has ${freeMemory} MiB free, it needs ${memoryMb}`;
+  }
+  return null;
+}
+
+/** The scheduler's preference: maintained hosts first, then most vCPUs free (ties: the earlier name). */
+function betterTarget(a: HostState, b: HostState): boolean {
+  const maintainedA = a.maintainedCount > 0;
+  const maintainedB = b.maintainedCount > 0;
+  if (maintainedA !== maintainedB) return maintainedA;
+  return a.vcpus - a.vcpusUsed > b.vcpus - b.vcpusUsed;
+}
+
+function toInfraInstance(i: InstanceState): InfraInstance {
+  return {
+    id: i.id,
+    name: i.name,
+    projectId: i.projectId,
+    host: i.host,
+    status: i.status,
+    vcpus: i.vcpus,
+    memoryMb: i.memoryMb,
+    floatingIp: i.floatingIp,
+  };
 }

@@ -1,6 +1,7 @@
 // Scripted application managers for the sim (a cloud file's `auto_reply`): they answer every
 // question the way a VNFM would, and do the application's own part (scale in, re-instantiate,
-// scale out). Each act is recorded once in the store, so a restarted engine never repeats it.
+// scale out). Each act is recorded once (in memory and in the store), so a restarted engine never
+// repeats it.
 import type { Clock } from '../../domain/clock.js';
 import type { CompanionContext } from '../driver.js';
 import type { SimCloud, SimProject } from './sim-cloud.js';
@@ -14,6 +15,8 @@ interface Question {
 interface RemovedInstance {
   name: string;
   vcpus: number;
+  /** Absent in acts recorded before the sim knew memory. */
+  memoryMb?: number | null;
   floatingIp: boolean;
 }
 
@@ -78,7 +81,7 @@ const ACTS: Record<string, Act> = {
       .sort((a, b) => b.name.localeCompare(a.name))
       .slice(0, project.scaleIn);
     cloud.transaction(() => {
-      const removed: RemovedInstance[] = victims.map((v) => ({ name: v.name, vcpus: v.vcpus, floatingIp: v.floatingIp }));
+      const removed: RemovedInstance[] = victims.map((v) => ({ name: v.name, vcpus: v.vcpus, memoryMb: v.memoryMb, floatingIp: v.floatingIp }));
       cloud.recordAct(sessionId, project.id, 'scale_in', removed);
       for (const v of victims) cloud.deleteInstance(v.id);
     });
@@ -99,12 +102,12 @@ const ACTS: Record<string, Act> = {
 
 /** OWN_ACTION: the application replaces each instance itself, same name, new id, elsewhere. */
 function reinstantiate(cloud: SimCloud, instanceIds: string[]): boolean {
-  const current = new Map(cloud.instances().map((i) => [i.id, i]));
   return instanceIds.every((id) => {
-    const inst = current.get(id);
+    const inst = cloud.instance(id);
     if (!inst) return true; // already replaced before a restart
     return cloud.transaction(() => {
-      const newId = cloud.createInstance({ name: inst.name, projectId: inst.projectId, vcpus: inst.vcpus, floatingIp: inst.floatingIp }, inst.host);
+      const spec = { name: inst.name, projectId: inst.projectId, vcpus: inst.vcpus, memoryMb: inst.memoryMb, floatingIp: inst.floatingIp };
+      const newId = cloud.createInstance(spec, inst.host);
       if (newId) cloud.deleteInstance(inst.id);
       return newId !== null;
     });
