@@ -122,6 +122,12 @@ const COMPUTES = [
   service('5d6e4ae0-0000-4000-8000-000000000002', 'nova-compute', 'compute-2', 'disabled', 'disk replacement'),
 ];
 
+/** A hypervisor as os-hypervisors/detail shows it at 2.87: hypervisor_hostname is the FQDN, the service host names the compute. */
+function hypervisor(id: string, host: string, figures: Record<string, unknown>) {
+  const svc = COMPUTES.find((c) => c.host === host);
+  return { id, hypervisor_hostname: `${host}.example.org`, state: 'up', status: 'enabled', service: { host, id: svc?.id ?? 'none' }, ...figures };
+}
+
 function server(id: string, extra: Record<string, unknown> = {}) {
   return {
     id,
@@ -353,14 +359,43 @@ describe('listHosts', () => {
     m.nova.intercept({ path: '/v2.1/os-hypervisors/detail', method: 'GET' }).reply(200, {
       hypervisors: [
         // hypervisor_hostname is the FQDN: the service host is what names a compute.
-        { id: 'h-2', hypervisor_hostname: 'compute-2.example.org', vcpus: 16, vcpus_used: 0, state: 'up', status: 'disabled', service: { host: 'compute-2', id: COMPUTES[1]!.id } },
-        { id: 'h-1', hypervisor_hostname: 'compute-1.example.org', vcpus: 32, vcpus_used: 12, state: 'up', status: 'enabled', service: { host: 'compute-1', id: COMPUTES[0]!.id } },
+        hypervisor('h-2', 'compute-2', { vcpus: 16, vcpus_used: 0, memory_mb: 65536, memory_mb_used: 512, status: 'disabled' }),
+        hypervisor('h-1', 'compute-1', { vcpus: 32, vcpus_used: 12, memory_mb: 131072, memory_mb_used: 24576 }),
       ],
     });
     expect(await m.driver.listHosts()).toEqual([
-      { name: 'compute-1', type: 'compute', vcpus: 32, vcpusUsed: 12, enabled: true, disabledReason: null },
-      { name: 'compute-2', type: 'compute', vcpus: 16, vcpusUsed: 0, enabled: false, disabledReason: 'disk replacement' },
-      { name: 'controller-1', type: 'controller', vcpus: 0, vcpusUsed: 0, enabled: true, disabledReason: null },
+      { name: 'compute-1', type: 'compute', vcpus: 32, vcpusUsed: 12, memoryMb: 131072, memoryMbUsed: 24576, enabled: true, disabledReason: null },
+      { name: 'compute-2', type: 'compute', vcpus: 16, vcpusUsed: 0, memoryMb: 65536, memoryMbUsed: 512, enabled: false, disabledReason: 'disk replacement' },
+      { name: 'controller-1', type: 'controller', vcpus: 0, vcpusUsed: 0, memoryMb: null, memoryMbUsed: null, enabled: true, disabledReason: null },
+    ]);
+  });
+
+  it('a scope gets only the hosts it names, from the same three listings', async () => {
+    const m = await ready();
+    m.nova.intercept({ path: SERVICES_COMPUTE, method: 'GET' }).reply(200, { services: COMPUTES });
+    m.nova.intercept({ path: SERVICES_CONDUCTOR, method: 'GET' }).reply(200, { services: [service('c-1', 'nova-conductor', 'controller-1')] });
+    m.nova.intercept({ path: '/v2.1/os-hypervisors/detail', method: 'GET' }).reply(200, {
+      hypervisors: [hypervisor('h-1', 'compute-1', { vcpus: 32, vcpus_used: 12 }), hypervisor('h-2', 'compute-2', { vcpus: 16, vcpus_used: 0 })],
+    });
+    const hosts = await m.driver.listHosts({ hosts: ['compute-2', 'controller-1', 'compute-9'] });
+    expect(hosts.map((h) => h.name)).toEqual(['compute-2', 'controller-1']);
+  });
+
+  it('an empty scope asks Nova nothing', async () => {
+    const m = await ready();
+    expect(await m.driver.listHosts({ hosts: [] })).toEqual([]);
+  });
+
+  it('memory is null when the hypervisor leaves it out, and a compute with no hypervisor has no figures', async () => {
+    const m = await ready();
+    m.nova.intercept({ path: SERVICES_COMPUTE, method: 'GET' }).reply(200, { services: COMPUTES });
+    m.nova.intercept({ path: SERVICES_CONDUCTOR, method: 'GET' }).reply(200, { services: [] });
+    m.nova.intercept({ path: '/v2.1/os-hypervisors/detail', method: 'GET' }).reply(200, {
+      hypervisors: [hypervisor('h-1', 'compute-1', { vcpus: 8, vcpus_used: 2 })],
+    });
+    expect(await m.driver.listHosts()).toEqual([
+      { name: 'compute-1', type: 'compute', vcpus: 8, vcpusUsed: 2, memoryMb: null, memoryMbUsed: null, enabled: true, disabledReason: null },
+      { name: 'compute-2', type: 'compute', vcpus: 0, vcpusUsed: 0, memoryMb: null, memoryMbUsed: null, enabled: false, disabledReason: 'disk replacement' },
     ]);
   });
 });
@@ -400,8 +435,8 @@ describe('listInstances', () => {
       ],
     });
     expect(await m.driver.listInstances()).toEqual([
-      { id: 'a', name: 'vm-a', projectId: 'proj-a', host: 'compute-1', status: 'ACTIVE', vcpus: 2, floatingIp: false },
-      { id: 'b', name: 'vm-b', projectId: 'proj-b', host: 'compute-2', status: 'ACTIVE', vcpus: 8, floatingIp: true },
+      { id: 'a', name: 'vm-a', projectId: 'proj-a', host: 'compute-1', status: 'ACTIVE', vcpus: 2, memoryMb: 2048, floatingIp: false },
+      { id: 'b', name: 'vm-b', projectId: 'proj-b', host: 'compute-2', status: 'ACTIVE', vcpus: 8, memoryMb: 16384, floatingIp: true },
     ]);
   });
 
@@ -413,6 +448,62 @@ describe('listInstances', () => {
     const instances = await m.driver.listInstances();
     expect(instances).toHaveLength(501);
     expect(instances.at(-1)!.id).toBe('last');
+  });
+
+  it('memory is null when the embedded flavor has no ram', async () => {
+    const m = await ready();
+    m.nova.intercept({ path: SERVERS_PAGE1, method: 'GET' }).reply(200, { servers: [server('a', { flavor: { original_name: 'odd', vcpus: 1 } })] });
+    expect((await m.driver.listInstances()).map((i) => i.memoryMb)).toEqual([null]);
+  });
+
+  it('also follows the next link Nova gives when its max_limit is below the page size', async () => {
+    const m = await ready();
+    const next = [{ rel: 'next', href: `${NOVA}/v2.1/servers/detail?all_tenants=1&limit=500&marker=b` }];
+    m.nova.intercept({ path: SERVERS_PAGE1, method: 'GET' }).reply(200, { servers: [server('a'), server('b')], servers_links: next });
+    m.nova.intercept({ path: `${SERVERS_PAGE1}&marker=b`, method: 'GET' }).reply(200, { servers: [server('c')] });
+    expect((await m.driver.listInstances()).map((i) => i.id)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('listInstances with a scope', () => {
+  const hostPage = (host: string, marker?: string) =>
+    `/v2.1/servers/detail?all_tenants=1&host=${host}&limit=500${marker ? `&marker=${marker}` : ''}`;
+
+  it("asks Nova host by host, following each host's pages, and never lists the whole cloud", async () => {
+    const m = await ready();
+    const full = Array.from({ length: 500 }, (_, i) => server(`c1-${String(i).padStart(3, '0')}`));
+    m.nova.intercept({ path: hostPage('compute-1'), method: 'GET' }).reply(200, { servers: full });
+    m.nova.intercept({ path: hostPage('compute-1', 'c1-499'), method: 'GET' }).reply(200, { servers: [server('c1-last')] });
+    m.nova
+      .intercept({ path: hostPage('compute-2'), method: 'GET' })
+      .reply(200, { servers: [server('c2-a', { 'OS-EXT-SRV-ATTR:host': 'compute-2', flavor: { vcpus: 4, ram: 8192 } })] });
+    const instances = await m.driver.listInstances({ hosts: ['compute-1', 'compute-2', 'compute-1'] });
+    expect(instances).toHaveLength(502);
+    expect(instances.filter((i) => i.host === 'compute-1')).toHaveLength(501);
+    expect(instances.find((i) => i.id === 'c2-a')).toEqual({
+      id: 'c2-a', name: 'vm-c2-a', projectId: 'proj-a', host: 'compute-2', status: 'ACTIVE', vcpus: 4, memoryMb: 8192, floatingIp: false,
+    });
+  });
+
+  it('keeps only servers on the host asked, and a server seen on two hosts (it moved meanwhile) once', async () => {
+    const m = await ready();
+    m.nova.intercept({ path: hostPage('compute-1'), method: 'GET' }).reply(200, {
+      servers: [server('moving'), server('elsewhere', { 'OS-EXT-SRV-ATTR:host': 'compute-7' })],
+    });
+    m.nova.intercept({ path: hostPage('compute-2'), method: 'GET' }).reply(200, { servers: [server('moving', { 'OS-EXT-SRV-ATTR:host': 'compute-2' })] });
+    const instances = await m.driver.listInstances({ hosts: ['compute-1', 'compute-2'] });
+    expect(instances.map((i) => [i.id, i.host])).toEqual([['moving', 'compute-1']]);
+  });
+
+  it('host names are escaped in the query', async () => {
+    const m = await ready();
+    m.nova.intercept({ path: hostPage('rack%201%26b'), method: 'GET' }).reply(200, { servers: [] });
+    expect(await m.driver.listInstances({ hosts: ['rack 1&b'] })).toEqual([]);
+  });
+
+  it('an empty scope asks Nova nothing', async () => {
+    const m = await ready();
+    expect(await m.driver.listInstances({ hosts: [] })).toEqual([]);
   });
 });
 
@@ -440,8 +531,8 @@ describe('disableHost / enableHost', () => {
   });
 });
 
-function move(instanceId: string, kind: MoveRef['kind'] = 'MIGRATE'): MoveRef {
-  return { key: `op-${instanceId}`, instanceId, kind, from: 'compute-1', startedAt: T0 };
+function move(instanceId: string, kind: MoveRef['kind'] = 'MIGRATE', to: string | null = null): MoveRef {
+  return { key: `op-${instanceId}`, instanceId, kind, from: 'compute-1', to, startedAt: T0 };
 }
 
 describe('observeMove', () => {
@@ -516,16 +607,49 @@ describe('observeMove', () => {
 
 describe('requestMove', () => {
   it.each([
-    ['MIGRATE', { migrate: null }],
-    ['LIVE_MIGRATE', { 'os-migrateLive': { host: null, block_migration: 'auto' } }],
-  ] as const)('%s posts %j', async (kind, expected) => {
+    ['MIGRATE', null, { migrate: null }],
+    ['LIVE_MIGRATE', null, { 'os-migrateLive': { host: null, block_migration: 'auto' } }],
+    ['MIGRATE', 'compute-3', { migrate: { host: 'compute-3' } }],
+    ['LIVE_MIGRATE', 'compute-3', { 'os-migrateLive': { host: 'compute-3', block_migration: 'auto' } }],
+  ] as const)('%s to %s posts %j', async (kind, to, expected) => {
     const m = await ready();
     let body: unknown;
     m.nova.intercept({ path: '/v2.1/servers/vm1/action', method: 'POST' }).reply((opts) => {
       body = JSON.parse(String(opts.body));
       return { statusCode: 202, data: '' };
     });
-    await m.driver.requestMove(move('vm1', kind));
+    await m.driver.requestMove(move('vm1', kind, to));
     expect(body).toEqual(expected);
+  });
+});
+
+describe('identity', () => {
+  const clock = new VirtualClock(T0);
+  const identity = (env: NodeJS.ProcessEnv) => new OpenStackDriver({ cloud: null, env, clock }).identity;
+
+  it('names the Keystone and the region, without /v3, a trailing slash or anything secret', () => {
+    const id = identity({ ...ENV, OS_AUTH_URL: `${KEYSTONE}/v3/`, OS_REGION_NAME: 'RegionTwo' });
+    expect(id).toBe(`openstack:${KEYSTONE}|region=RegionTwo`);
+    expect(id).not.toMatch(/op-secret|maint-operator|ops/);
+  });
+
+  it('is the same for another user and project of the same cloud, and differs by region and Keystone', () => {
+    const base = identity(ENV);
+    expect(base).toBe(`openstack:${KEYSTONE}`);
+    expect(identity({ ...ENV, OS_USERNAME: 'other', OS_PASSWORD: 'x', OS_PROJECT_NAME: 'admin', OS_AUTH_URL: KEYSTONE })).toBe(base);
+    expect(identity({ ...ENV, OS_REGION_NAME: 'RegionOne' })).not.toBe(base);
+    expect(identity({ ...ENV, OS_AUTH_URL: 'https://keystone.other.test:5000/v3' })).not.toBe(base);
+  });
+
+  it('leaves out an application credential and credentials written into the auth URL', () => {
+    const id = identity({
+      OS_AUTH_URL: 'https://admin:url-secret@keystone.example.org/identity/v3?token=q-secret',
+      OS_AUTH_TYPE: 'v3applicationcredential',
+      OS_APPLICATION_CREDENTIAL_ID: 'ac-42',
+      OS_APPLICATION_CREDENTIAL_SECRET: 'ac-secret',
+      OS_REGION_NAME: 'north',
+    });
+    expect(id).toBe('openstack:https://keystone.example.org/identity|region=north');
+    expect(id).not.toMatch(/secret|ac-42|admin/);
   });
 });

@@ -3,8 +3,8 @@
 // migration records, so a restarted engine finds a move again instead of asking for another.
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../domain/clock.js';
-import type { InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../driver.js';
-import { resolveCredentials } from './credentials.js';
+import type { HostScope, InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../driver.js';
+import { resolveCredentials, type Credentials } from './credentials.js';
 import { JsonHttp } from './http.js';
 import { KeystoneSession } from './keystone.js';
 import { NovaClient } from './nova.js';
@@ -21,6 +21,9 @@ interface Hypervisor {
   hypervisor_hostname: string;
   vcpus: number;
   vcpus_used: number;
+  /** Reported up to microversion 2.87 (the driver's maximum). */
+  memory_mb?: number | null;
+  memory_mb_used?: number | null;
   service?: { host: string };
 }
 
@@ -31,7 +34,8 @@ interface Server {
   status: string;
   'OS-EXT-SRV-ATTR:host': string | null;
   'OS-EXT-STS:task_state'?: string | null;
-  flavor?: { vcpus?: number };
+  /** Embedded in the server since microversion 2.47 (below the driver's minimum). */
+  flavor?: { vcpus?: number; ram?: number };
   addresses?: Record<string, Array<{ 'OS-EXT-IPS:type'?: string }>>;
   fault?: { message?: string; details?: string };
 }
@@ -51,6 +55,12 @@ const MOVE_POLL_MS = 1000;
 
 const FAILED_MIGRATION = ['error', 'failed', 'cancelled', 'reverted'];
 
+/** Servers asked for per page. Nova may answer fewer (its [api] max_limit) and then links the next page. */
+const PAGE_SIZE = 500;
+
+/** Hosts whose servers are listed at the same time when a scope names several. */
+const HOST_LISTINGS_AT_ONCE = 4;
+
 export interface OpenStackOptions {
   /** A clouds.yaml cloud name, or null for the OS_* variables. */
   cloud: string | null;
@@ -61,14 +71,17 @@ export interface OpenStackOptions {
 
 export class OpenStackDriver implements InfraDriver {
   readonly kind = 'openstack';
+  readonly identity: string;
   private readonly nova: NovaClient;
   private readonly clock: Clock;
 
   constructor(options: OpenStackOptions) {
+    const credentials = resolveCredentials(options.cloud, options.env);
     const http = new JsonHttp({ dispatcher: options.dispatcher });
-    const session = new KeystoneSession(resolveCredentials(options.cloud, options.env), http, options.clock);
+    const session = new KeystoneSession(credentials, http, options.clock);
     this.nova = new NovaClient(session);
     this.clock = options.clock;
+    this.identity = cloudIdentity(credentials);
   }
 
   microversion(): Promise<string> {
@@ -79,37 +92,75 @@ export class OpenStackDriver implements InfraDriver {
     return (await this.nova.call<{ services: Service[] }>('GET', `/os-services?binary=${binary}`)).services;
   }
 
-  async listHosts(): Promise<InfraHost[]> {
+  async listHosts(scope?: HostScope): Promise<InfraHost[]> {
+    const wanted = scope?.hosts ? new Set(scope.hosts) : null;
+    if (wanted?.size === 0) return [];
+    // Three listings whatever the scope (Nova filters services by host one at a time only):
+    // the answers are narrowed here.
     const [computes, conductors, hypervisors] = await Promise.all([
       this.services('nova-compute'),
       this.services('nova-conductor'),
       this.nova.call<{ hypervisors: Hypervisor[] }>('GET', '/os-hypervisors/detail'),
     ]);
     const usage = new Map(hypervisors.hypervisors.map((h) => [h.service?.host ?? h.hypervisor_hostname, h]));
-    const hosts: InfraHost[] = computes.map((s) => ({
-      name: s.host,
-      type: 'compute',
-      vcpus: usage.get(s.host)?.vcpus ?? 0,
-      vcpusUsed: usage.get(s.host)?.vcpus_used ?? 0,
-      enabled: s.status === 'enabled',
-      disabledReason: s.disabled_reason,
-    }));
+    const hosts: InfraHost[] = computes.map((s) => {
+      const hypervisor = usage.get(s.host);
+      return {
+        name: s.host,
+        type: 'compute',
+        vcpus: hypervisor?.vcpus ?? 0,
+        vcpusUsed: hypervisor?.vcpus_used ?? 0,
+        memoryMb: figure(hypervisor?.memory_mb),
+        memoryMbUsed: figure(hypervisor?.memory_mb_used),
+        enabled: s.status === 'enabled',
+        disabledReason: s.disabled_reason,
+      };
+    });
     // A controller is a nova-conductor host that is not also a compute (Fenix's discovery).
     for (const host of new Set(conductors.map((s) => s.host))) {
-      if (!hosts.some((h) => h.name === host)) hosts.push({ name: host, type: 'controller', vcpus: 0, vcpusUsed: 0, enabled: true, disabledReason: null });
+      if (!hosts.some((h) => h.name === host)) {
+        hosts.push({ name: host, type: 'controller', vcpus: 0, vcpusUsed: 0, memoryMb: null, memoryMbUsed: null, enabled: true, disabledReason: null });
+      }
     }
-    return hosts;
+    return wanted ? hosts.filter((h) => wanted.has(h.name)) : hosts;
   }
 
-  async listInstances(): Promise<InfraInstance[]> {
+  /**
+   * Without a scope, every server of the cloud; with one, Nova is asked host by host (an admin
+   * filter), so a step about two hosts reads their servers only. A server seen twice (it moved
+   * between two host listings) is kept once, as first seen.
+   */
+  async listInstances(scope?: HostScope): Promise<InfraInstance[]> {
+    let servers: Server[];
+    if (scope?.hosts) {
+      const hosts = [...new Set(scope.hosts)];
+      const perHost = await mapLimited(hosts, HOST_LISTINGS_AT_ONCE, async (host) =>
+        // Nova matches host exactly; the check here keeps a listing right even if a proxy dropped the filter.
+        (await this.servers(`&host=${encodeURIComponent(host)}`)).filter((s) => s['OS-EXT-SRV-ATTR:host'] === host),
+      );
+      servers = perHost.flat();
+    } else {
+      servers = await this.servers('');
+    }
+    const byId = new Map<string, Server>();
+    for (const s of servers) if (s['OS-EXT-SRV-ATTR:host'] && !byId.has(s.id)) byId.set(s.id, s);
+    return [...byId.values()].map(toInstance);
+  }
+
+  /** Every page of GET /servers/detail of all projects, with the extra filter given (`&k=v`). */
+  private async servers(filter: string): Promise<Server[]> {
     const servers: Server[] = [];
     for (let marker: string | null = null; ; ) {
-      const page: { servers: Server[] } = await this.nova.call('GET', `/servers/detail?all_tenants=1&limit=500${marker ? `&marker=${marker}` : ''}`);
+      const page: { servers: Server[]; servers_links?: Array<{ rel?: string }> } = await this.nova.call(
+        'GET',
+        `/servers/detail?all_tenants=1${filter}&limit=${PAGE_SIZE}${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`,
+      );
       servers.push(...page.servers);
-      if (page.servers.length < 500) break;
+      const more = page.servers.length >= PAGE_SIZE || (page.servers_links ?? []).some((l) => l.rel === 'next');
+      if (!more || page.servers.length === 0) break;
       marker = page.servers.at(-1)!.id;
     }
-    return servers.filter((s) => s['OS-EXT-SRV-ATTR:host']).map(toInstance);
+    return servers;
   }
 
   private async serviceId(host: string): Promise<string> {
@@ -126,9 +177,15 @@ export class OpenStackDriver implements InfraDriver {
     await this.nova.call('PUT', `/os-services/${await this.serviceId(name)}`, { status: 'enabled' });
   }
 
+  /**
+   * Asks Nova for the move, to the host the engine planned when it did (Nova's scheduler still
+   * checks that host; a cold migration to a named host needs 2.56, the driver's minimum).
+   */
   async requestMove(move: MoveRef): Promise<void> {
     const action =
-      move.kind === 'LIVE_MIGRATE' ? { 'os-migrateLive': { host: null, block_migration: 'auto' } } : { migrate: null };
+      move.kind === 'LIVE_MIGRATE'
+        ? { 'os-migrateLive': { host: move.to, block_migration: 'auto' } }
+        : { migrate: move.to === null ? null : { host: move.to } };
     await this.nova.call('POST', `/servers/${move.instanceId}/action`, action);
   }
 
@@ -185,7 +242,49 @@ function toInstance(s: Server): InfraInstance {
     host: s['OS-EXT-SRV-ATTR:host']!,
     status: s.status,
     vcpus: s.flavor?.vcpus ?? 0,
+    memoryMb: figure(s.flavor?.ram),
     floatingIp: floating,
     ...(s.status === 'ERROR' ? { fault: s.fault?.message ?? 'Nova gave no fault message' } : {}),
   };
+}
+
+/** A figure Nova reported, or null when it left it out. */
+function figure(value: number | null | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * The cloud these credentials reach: its Keystone (without the /v3 the session adds anyway, any
+ * user:password in the URL, query or fragment) and the region. Who logs in, with which secret and
+ * in which project, is left out: every admin of the cloud sees the same hosts.
+ */
+export function cloudIdentity(credentials: Credentials): string {
+  let keystone: string;
+  try {
+    const url = new URL(credentials.authUrl);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    keystone = url.toString();
+  } catch {
+    // Not a URL the driver could log in with either; the userinfo part at least is dropped.
+    keystone = credentials.authUrl.replace(/\/\/[^/@]*@/, '//');
+  }
+  keystone = keystone.replace(/\/+$/, '').replace(/\/v3$/, '');
+  return `openstack:${keystone}${credentials.region ? `|region=${credentials.region}` : ''}`;
+}
+
+/** Runs `work` on every item, at most `limit` at a time; results in the items' order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
