@@ -6,7 +6,7 @@
 _maintctl_valued() {
   case $1 in
     -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|\
-    --reply-timeout|--scale-in-timeout|--parallel|--unsubscribed|--timeout|--speed|\
+    --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--speed|\
     --state|--all-actions|--url|--event|--format|--session|--policy|--hook) return 0 ;;
   esac
   return 1
@@ -71,6 +71,7 @@ _maintctl() {
     --action) [[ ${pos[0]} == project && ${pos[1]} == agent ]] && COMPREPLY=($(compgen -W "$moves" -- "$cur")); return ;;
     --hook) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "SCALE_IN= OWN_ACTION= MAINTENANCE_COMPLETE=" -- "$cur")); return ;;
     --unsubscribed) COMPREPLY=($(compgen -W "fail migrate live_migrate" -- "$cur")); return ;;
+    --max-parallel|--parallel) COMPREPLY=($(compgen -W "auto" -- "$cur")); return ;;
   esac
   _maintctl_valued "$opt" && return   # a value nothing can guess
 
@@ -86,7 +87,8 @@ _maintctl() {
         "") words="create list ls show delete rm update help" ;;
         help) ((${#pos[@]} == 2)) && words="create list show delete update" ;;
         create) opts="--hosts --at --workflow --metadata --action --download --cloud --reply-timeout
-                      --scale-in-timeout --parallel --unsubscribed -f --file --wait --timeout" ;;
+                      --scale-in-timeout --max-parallel --parallel --max-migrations --unsubscribed
+                      -f --file --wait --timeout" ;;
         show) opts="--instances -w --watch" ;;
         delete|rm) opts="--keep-disabled" ;;
         update) opts="--wait --timeout" ;;

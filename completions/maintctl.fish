@@ -12,7 +12,8 @@ function __maintctl_args
         end
         switch $t
             case -o --output --state-dir --cloud -f --file --hosts --at --workflow --metadata --action \
-                --download --reply-timeout --scale-in-timeout --parallel --unsubscribed --timeout --speed \
+                --download --reply-timeout --scale-in-timeout --max-parallel --parallel --max-migrations \
+                --unsubscribed --timeout --speed \
                 --state --all-actions --url --event --format --session --policy --hook
                 set skip 1
             case '-*'
@@ -98,7 +99,9 @@ complete -c maintctl -n $create -l download -x -d 'software to download for the 
 complete -c maintctl -n $create -l cloud -r -F -d 'simulated cloud file to maintain'
 complete -c maintctl -n $create -l reply-timeout -x -d 'time each project has to answer'
 complete -c maintctl -n $create -l scale-in-timeout -x -d 'time to answer SCALE_IN and MAINTENANCE_COMPLETE'
-complete -c maintctl -n $create -l parallel -x -d 'computes maintained at once'
+complete -c maintctl -n $create -l max-parallel -x -a auto -d 'hosts in flight at once, or auto: as free capacity allows'
+complete -c maintctl -n $create -l parallel -x -a auto -d 'old name of --max-parallel'
+complete -c maintctl -n $create -l max-migrations -x -d 'moves (migrations, live migrations) under way at once'
 complete -c maintctl -n $create -l unsubscribed -x -a 'fail migrate live_migrate (__maintctl_after_eq fail migrate live_migrate)' -d '[PROJECT=]POLICY for projects nobody answers for (repeatable)'
 complete -c maintctl -n $create -s f -l file -r -F -d 'the whole request as Fenix JSON'
 complete -c maintctl -n $create -l wait -d 'follow the session to its end'

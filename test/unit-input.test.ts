@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/domain/errors.js';
-import { createSessionSchema, projectReplySchema } from '../src/domain/schemas.js';
+import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, createSessionSchema, projectReplySchema } from '../src/domain/schemas.js';
+import { EARLIEST_TIME_MS, LATEST_TIME_MS } from '../src/domain/time.js';
 import { parseWith } from '../src/domain/validate.js';
 import { parseCloudText, readCloudFile } from '../src/infra/sim/cloud-file.js';
 
@@ -62,6 +63,61 @@ describe('createSessionSchema', () => {
     const body = parseSession({ project_maintenance_reply: 5, project_scale_in_reply: 30, max_parallel_hosts: 2 });
     expect(body.project_maintenance_reply).toBe(5);
     expect(body.max_parallel_hosts).toBe(2);
+  });
+
+  it('takes max_parallel_hosts as a whole number or "auto", and max_migrations as a whole number', () => {
+    expect(parseSession({ max_parallel_hosts: 'auto' }).max_parallel_hosts).toBe('auto');
+    expect(parseSession({ max_parallel_hosts: MAX_PARALLEL_HOSTS }).max_parallel_hosts).toBe(10_000);
+    const body = parseSession({ max_migrations: 1 });
+    expect(body.max_migrations).toBe(1);
+    expect(parseSession({ max_migrations: MAX_MIGRATIONS }).max_migrations).toBe(1000);
+    // The engine applies the default of 10: the body leaves it out.
+    expect(parseSession({}).max_migrations).toBeUndefined();
+  });
+
+  it.each([0, -1, 1.5, 10_001, 'many', 'AUTO', null])('refuses max_parallel_hosts %j, saying what works', (value) => {
+    const message = invalid(() => parseSession({ max_parallel_hosts: value }));
+    expect(message).toBe('invalid session: max_parallel_hosts: must be "auto" or a whole number from 1 to 10000');
+  });
+
+  it.each([0, 1001, 2.5, 'auto', '10'])('refuses max_migrations %j, saying what works', (value) => {
+    const message = invalid(() => parseSession({ max_migrations: value }));
+    expect(message).toBe('invalid session: max_migrations: must be a whole number from 1 to 1000');
+  });
+
+  it('takes a reply deadline of up to 7 days and refuses one second more', () => {
+    expect(MAX_REPLY_SECONDS).toBe(604_800);
+    const body = parseSession({ project_maintenance_reply: 604_800, project_scale_in_reply: 604_799.5 });
+    expect(body.project_maintenance_reply).toBe(604_800);
+    const message = invalid(() => parseSession({ project_scale_in_reply: 604_801 }));
+    expect(message).toBe('invalid session: project_scale_in_reply: at most 604800 seconds (7 days)');
+  });
+
+  it('refuses a reply deadline too long for any clock (1e13), as the API reports it', () => {
+    const message = invalid(() => parseWith(createSessionSchema, { project_maintenance_reply: 1e13 }, 'session request'));
+    expect(message).toBe('invalid session request: project_maintenance_reply: at most 604800 seconds (7 days)');
+  });
+
+  it('refuses a reply deadline that JSON reads as Infinity', () => {
+    const message = invalid(() => parseSession(JSON.parse('{"project_maintenance_reply": 1e400}')));
+    expect(message).toContain('project_maintenance_reply: ');
+  });
+
+  it('takes maintenance_at from 2000 to 9999 (UTC)', () => {
+    expect(parseSession({ maintenance_at: '2000-01-01 00:00:00' }).maintenance_at).toBe('2000-01-01 00:00:00');
+    expect(parseSession({ maintenance_at: '9999-12-31T23:59:59.999Z' }).maintenance_at).toBe('9999-12-31T23:59:59.999Z');
+    expect(EARLIEST_TIME_MS).toBe(Date.UTC(2000, 0, 1));
+    expect(new Date(LATEST_TIME_MS).toISOString()).toBe('9999-12-31T23:59:59.999Z');
+  });
+
+  it.each(['1999-12-31 23:59:59', '0001-01-01', '9999-12-31T23:00:00-05:00'])('refuses maintenance_at %s, outside 2000 to 9999', (at) => {
+    const message = invalid(() => parseSession({ maintenance_at: at }));
+    expect(message).toBe('invalid session: maintenance_at: must be a time between 2000-01-01 and 9999-12-31 (UTC)');
+  });
+
+  it('refuses a maintenance_at that is not a time, showing the formats that work', () => {
+    const message = invalid(() => parseSession({ maintenance_at: 'tomorrow' }));
+    expect(message).toMatch(/^invalid session: maintenance_at: "tomorrow": use "YYYY-MM-DD HH:MM:SS" \(UTC\) or ISO 8601/);
   });
 
   it('names the action path and the allowed types for a bad plug-in type', () => {
@@ -323,6 +379,13 @@ instances:
     const message = invalid(() => parseCloudText('hosts: [{name: compute-0, vcpus: 4, ram: 16}]', 'c.yaml'));
     expect(message).toContain('hosts[0]');
     expect(message).toContain('ram');
+  });
+
+  it('refuses simulated timings longer than 7 days, naming the field', () => {
+    const message = invalid(() => parseCloudText('hosts: [{name: compute-0}]\ntiming: {migrate_s: 1e13}', 'c.yaml'));
+    expect(message).toContain('timing.migrate_s: at most 604800 seconds (7 days)');
+    const reply = invalid(() => parseCloudText('hosts: [{name: compute-0}]\nprojects: [{id: p, reply_delay_s: 604801}]', 'c.yaml'));
+    expect(reply).toContain('projects[0].reply_delay_s: at most 604800 seconds (7 days)');
   });
 
   it('refuses an unknown auto_reply', () => {

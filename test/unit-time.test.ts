@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/domain/errors.js';
-import { formatFenixTime, formatIso, parseTime } from '../src/domain/time.js';
+import { EARLIEST_TIME_MS, LATEST_TIME_MS, formatFenixTime, formatIso, inTimeRange, parseTime } from '../src/domain/time.js';
 
 const FENIX_EXAMPLE_MS = Date.UTC(2018, 1, 28, 6, 6, 3);
 
@@ -65,6 +65,11 @@ describe('parseTime is strict', () => {
     expect(parseTime('2018-02-28T06:06')).toBe(Date.UTC(2018, 1, 28, 6, 6, 0));
   });
 
+  it('reads years 0 to 99 as written, not as 1900 to 1999', () => {
+    expect(new Date(parseTime('0001-01-01')).toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(new Date(parseTime('0099-12-31 23:59:59')).toISOString()).toBe('0099-12-31T23:59:59.000Z');
+  });
+
   it('applies a negative offset', () => {
     expect(parseTime('2018-02-28T01:06:03-05:00')).toBe(Date.UTC(2018, 1, 28, 6, 6, 3));
   });
@@ -89,5 +94,20 @@ describe('formatFenixTime', () => {
 
   it('formatIso gives full ISO 8601 in UTC', () => {
     expect(formatIso(FENIX_EXAMPLE_MS)).toBe('2018-02-28T06:06:03.000Z');
+  });
+});
+
+describe('inTimeRange', () => {
+  it('takes 2000-01-01 to the end of 9999 (UTC), which formatFenixTime always formats', () => {
+    expect(inTimeRange(EARLIEST_TIME_MS)).toBe(true);
+    expect(inTimeRange(LATEST_TIME_MS)).toBe(true);
+    expect(formatFenixTime(EARLIEST_TIME_MS)).toBe('2000-01-01 00:00:00');
+    expect(formatFenixTime(LATEST_TIME_MS)).toBe('9999-12-31 23:59:59');
+  });
+
+  it('refuses what lies outside, and what is no time at all', () => {
+    for (const ms of [EARLIEST_TIME_MS - 1, LATEST_TIME_MS + 1, 1e13 * 1000, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(inTimeRange(ms), String(ms)).toBe(false);
+    }
   });
 });

@@ -1,6 +1,6 @@
 // Parsers for flag values; each error names the flag, what was wrong and an example that works.
 import { PLUGIN_TYPES } from '../domain/states.js';
-import { parseTime } from '../domain/time.js';
+import { MAX_DURATION_MS, TIME_RANGE, inTimeRange, parseTime } from '../domain/time.js';
 import { UsageError } from './exit-codes.js';
 
 /** commander helper for repeatable flags. */
@@ -38,30 +38,55 @@ export function parseHosts(text: string): string[] {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** `90`, `30s`, `5m`, `1h30m`, `250ms` into milliseconds (a bare number is seconds). */
-export function parseDuration(text: string, flag: string): number {
+/**
+ * `90`, `30s`, `5m`, `1h30m`, `250ms` into milliseconds (a bare number is seconds). With `maxMs`,
+ * a longer one is refused saying the limit; one too long for any clock is refused as unreadable.
+ */
+export function parseDuration(text: string, flag: string, maxMs?: number): number {
   const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join('') !== trimmed) {
-    throw new UsageError(`invalid ${flag} "${text}": use a duration such as 90s, 5m or 1h30m`);
+  const unreadable = () => new UsageError(`invalid ${flag} "${text}": use a duration such as 90s, 5m or 1h30m`);
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+    if (!parts.length || parts.map((p) => p[0]).join('') !== trimmed) throw unreadable();
+    ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
   }
-  return parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) throw unreadable();
+  if (maxMs !== undefined && ms > maxMs) {
+    throw new UsageError(`invalid ${flag} "${text}": at most ${maxMs / 3_600_000}h (${maxMs / 86_400_000} days)`);
+  }
+  return ms;
 }
 
-/** Seconds as a positive number, for reply deadlines. */
-export function parseSeconds(text: string, flag: string): number {
-  const ms = parseDuration(text, flag);
+/** Seconds as a positive number up to `maxSeconds`, for reply deadlines. */
+export function parseSeconds(text: string, flag: string, maxSeconds: number): number {
+  const ms = parseDuration(text, flag, maxSeconds * 1000);
   if (ms <= 0) throw new UsageError(`invalid ${flag} "${text}": it must be more than zero`);
   return ms / 1000;
 }
 
+/** A whole number from 1 to `max` (`what` says what is counted), or `auto` when `auto` is allowed. */
+export function parseCount(text: string, flag: string, what: string, max: number): number;
+export function parseCount(text: string, flag: string, what: string, max: number, auto: true): number | 'auto';
+export function parseCount(text: string, flag: string, what: string, max: number, auto = false): number | 'auto' {
+  const trimmed = text.trim();
+  if (auto && trimmed === 'auto') return 'auto';
+  const n = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!(n >= 1 && n <= max)) {
+    throw new UsageError(`invalid ${flag} "${text}": give a whole number of ${what} from 1 to ${max}${auto ? ', or auto' : ''}`);
+  }
+  return n;
+}
+
 /** `--at`: checked here so a bad time is a usage error before anything is written. */
 export function checkTime(text: string): string {
+  let ms: number;
   try {
-    parseTime(text);
+    ms = parseTime(text);
   } catch (err) {
     throw new UsageError(`invalid --at: ${(err as Error).message.replace(/^invalid time /, '')}`);
   }
+  if (!inTimeRange(ms)) throw new UsageError(`invalid --at: "${text}": give a time ${TIME_RANGE}`);
   return text;
 }

@@ -1,10 +1,40 @@
 // Schemas of every input: the Fenix admin and project API bodies and the sim cloud file.
 import { z } from 'zod';
 import { HOST_TYPES, INSTANCE_ACTIONS, PLUGIN_TYPES } from './states.js';
+import { TIME_RANGE, inTimeRange, parseTime } from './time.js';
+
+/** Longest a project may be given to answer a notification, in seconds: 7 days. */
+export const MAX_REPLY_SECONDS = 7 * 24 * 3600;
+/** Most hosts a session may have in flight at once, when given as a number. */
+export const MAX_PARALLEL_HOSTS = 10_000;
+/** Most moves (migrations, live migrations) a session may have under way at once. */
+export const MAX_MIGRATIONS = 1000;
+/** Longest a step of the simulated cloud (a move, a host's maintenance, a scripted reply) may take, in seconds: 7 days. */
+export const MAX_SIM_SECONDS = 7 * 24 * 3600;
 
 const name = z.string().trim().min(1, 'must not be empty');
 const metadata = z.record(z.string(), z.unknown());
-const seconds = z.number().positive('must be a positive number of seconds');
+const seconds = z
+  .number('must be a positive number of seconds')
+  .positive('must be a positive number of seconds')
+  .max(MAX_REPLY_SECONDS, `at most ${MAX_REPLY_SECONDS} seconds (7 days)`);
+
+/** A whole number from 1 to max, every failure said the same way. */
+const count = (max: number, message: string) => z.number(message).int(message).min(1, message).max(max, message);
+
+const parallelHosts = `must be "auto" or a whole number from 1 to ${MAX_PARALLEL_HOSTS}`;
+
+/** A time parseTime reads, within the years every date function handles. */
+const time = z.string().superRefine((text, ctx) => {
+  let ms: number;
+  try {
+    ms = parseTime(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^invalid time /, '') });
+    return;
+  }
+  if (!inTimeRange(ms)) ctx.addIssue({ code: 'custom', message: `must be a time ${TIME_RANGE}` });
+});
 
 export const actionPluginSchema = z.strictObject({
   plugin: name,
@@ -16,14 +46,17 @@ export const actionPluginSchema = z.strictObject({
 export const createSessionSchema = z.strictObject({
   hosts: z.array(name).default([]),
   state: z.literal('MAINTENANCE', { error: 'a new session starts in state MAINTENANCE' }).optional(),
-  maintenance_at: z.string().optional(),
+  maintenance_at: time.optional(),
   metadata: metadata.default({}),
   workflow: name.default('default'),
   download: z.array(z.url({ protocol: /^(https?|ftp)$/, error: 'must be an http, https or ftp URL' })).default([]),
   actions: z.array(actionPluginSchema).default([]),
   project_maintenance_reply: seconds.optional(),
   project_scale_in_reply: seconds.optional(),
-  max_parallel_hosts: z.number().int().positive().optional(),
+  /** Hosts in flight at once; auto: as many as free capacity allows. The engine's default is 1. */
+  max_parallel_hosts: z.union([z.literal('auto'), count(MAX_PARALLEL_HOSTS, parallelHosts)], { error: parallelHosts }).optional(),
+  /** Moves under way at once. The engine's default is 10 (DEFAULT_OPTIONS.maxMigrations). */
+  max_migrations: count(MAX_MIGRATIONS, `must be a whole number from 1 to ${MAX_MIGRATIONS}`).optional(),
   /** For projects nobody answers for: fail (as Fenix), or move their instances without asking. */
   unsubscribed_policy: z.enum(['fail', 'migrate', 'live_migrate']).optional(),
   project_policies: z.record(z.string(), z.enum(['fail', 'migrate', 'live_migrate'])).optional(),
@@ -45,6 +78,8 @@ export const projectReplySchema = z.strictObject({
   instance_ids: z.array(z.string()).optional(),
 });
 export type ProjectReplyBody = z.output<typeof projectReplySchema>;
+
+const simSeconds = z.number().nonnegative().max(MAX_SIM_SECONDS, `at most ${MAX_SIM_SECONDS} seconds (7 days)`);
 
 const cloudHost = z.strictObject({
   name,
@@ -69,7 +104,7 @@ const cloudProject = z.strictObject({
   action: instanceAction.default('MIGRATE'),
   scale_in: z.number().int().nonnegative().default(0),
   /** Simulated seconds the scripted VNFM takes to answer. */
-  reply_delay_s: z.number().nonnegative().default(1),
+  reply_delay_s: simSeconds.default(1),
 });
 
 const cloudFault = z.union([z.strictObject({ migrate_fails: name }), z.strictObject({ host_fails: name })], {
@@ -83,9 +118,9 @@ export const cloudFileSchema = z
     projects: z.array(cloudProject).default([]),
     timing: z
       .strictObject({
-        migrate_s: z.number().nonnegative().default(30),
-        live_migrate_s: z.number().nonnegative().default(10),
-        host_maintenance_s: z.number().nonnegative().default(60),
+        migrate_s: simSeconds.default(30),
+        live_migrate_s: simSeconds.default(10),
+        host_maintenance_s: simSeconds.default(60),
       })
       .default({ migrate_s: 30, live_migrate_s: 10, host_maintenance_s: 60 }),
     faults: z.array(cloudFault).default([]),

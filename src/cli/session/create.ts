@@ -1,9 +1,11 @@
 // maintctl session create: a new maintenance session from flags or a Fenix JSON request.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS } from '../../domain/schemas.js';
+import { MAX_WAIT_MS } from '../../domain/time.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
-import { checkTime, collect, parseAction, parseDuration, parseHosts, parseMetadata, parseSeconds } from '../flags.js';
+import { checkTime, collect, parseAction, parseCount, parseDuration, parseHosts, parseMetadata, parseSeconds } from '../flags.js';
 import { emit } from '../render/output.js';
 import { followToEnd } from './follow.js';
 
@@ -24,7 +26,10 @@ interface CreateFlags {
   cloud?: string;
   replyTimeout?: string;
   scaleInTimeout?: string;
+  maxParallel?: string;
+  /** The old name of --max-parallel. */
   parallel?: string;
+  maxMigrations?: string;
   unsubscribed: string[];
   file?: string;
   wait?: boolean;
@@ -44,7 +49,9 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
     .option('--cloud <openstack[:name]|file>', 'the cloud: openstack (OS_* variables or OS_CLOUD), openstack:NAME (clouds.yaml), or a sim cloud file')
     .option('--reply-timeout <duration>', 'time each project has to answer (default 20s)')
     .option('--scale-in-timeout <duration>', 'time each project has to answer SCALE_IN and MAINTENANCE_COMPLETE (default 60s)')
-    .option('--parallel <n>', 'computes maintained at once (default 1)')
+    .option('--max-parallel <n|auto>', 'hosts in flight at once, or auto: as many as free capacity allows (default 1)')
+    .option('--parallel <n|auto>', 'old name of --max-parallel, still accepted')
+    .option('--max-migrations <n>', 'moves (migrations, live migrations) under way at once (default 10)')
     .option(
       '--unsubscribed <[project=]policy>',
       'what to do with projects nobody answers for: fail (default, as Fenix), migrate or live_migrate; for all, or one project (repeatable)',
@@ -59,9 +66,11 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
 
 export function parseCreateFlags(flags: CreateFlags): CreateOptions {
   if (flags.timeout && !flags.wait) throw new UsageError('--timeout needs --wait');
-  const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs: flags.timeout ? parseDuration(flags.timeout, '--timeout') : undefined };
+  const timeoutMs = flags.timeout ? parseDuration(flags.timeout, '--timeout', MAX_WAIT_MS) : undefined;
+  const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs };
   if (flags.file) {
-    const mixed = (['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'parallel'] as const).filter((k) => flags[k] !== undefined);
+    const fields = ['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'maxParallel', 'parallel', 'maxMigrations'] as const;
+    const mixed = fields.filter((k) => flags[k] !== undefined);
     if (mixed.length || flags.metadata.length || flags.action.length || flags.download.length || flags.unsubscribed.length) {
       throw new UsageError('-f FILE is the whole request: give the other session fields in the file, not as flags');
     }
@@ -76,13 +85,17 @@ export function parseCreateFlags(flags: CreateFlags): CreateOptions {
     download: flags.download,
   };
   if (flags.at) request.maintenance_at = checkTime(flags.at);
-  if (flags.replyTimeout) request.project_maintenance_reply = parseSeconds(flags.replyTimeout, '--reply-timeout');
-  if (flags.scaleInTimeout) request.project_scale_in_reply = parseSeconds(flags.scaleInTimeout, '--scale-in-timeout');
-  if (flags.parallel) {
-    const n = Number(flags.parallel);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid --parallel "${flags.parallel}": give a whole number of hosts, 1 or more`);
-    request.max_parallel_hosts = n;
+  if (flags.replyTimeout) request.project_maintenance_reply = parseSeconds(flags.replyTimeout, '--reply-timeout', MAX_REPLY_SECONDS);
+  if (flags.scaleInTimeout) request.project_scale_in_reply = parseSeconds(flags.scaleInTimeout, '--scale-in-timeout', MAX_REPLY_SECONDS);
+  if (flags.maxParallel !== undefined && flags.parallel !== undefined) {
+    throw new UsageError('--parallel is the old name of --max-parallel: give only one of them');
   }
+  const parallel = flags.maxParallel ?? flags.parallel;
+  if (parallel !== undefined) {
+    const flag = flags.maxParallel !== undefined ? '--max-parallel' : '--parallel';
+    request.max_parallel_hosts = parseCount(parallel, flag, 'hosts', MAX_PARALLEL_HOSTS, true);
+  }
+  if (flags.maxMigrations !== undefined) request.max_migrations = parseCount(flags.maxMigrations, '--max-migrations', 'moves', MAX_MIGRATIONS);
   Object.assign(request, parsePolicies(flags.unsubscribed));
   return { ...options, request };
 }

@@ -1,5 +1,6 @@
 // maintctl session update: continue a failed session from where it failed, once the cause is fixed.
 import type { Command } from 'commander';
+import { MAX_WAIT_MS } from '../../domain/time.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
 import { parseDuration } from '../flags.js';
@@ -21,7 +22,7 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
     .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)')
     .action((id: string, flags: { wait?: boolean; timeout?: string }) => {
       if (flags.timeout && !flags.wait) throw new UsageError('--timeout needs --wait');
-      const timeoutMs = flags.timeout ? parseDuration(flags.timeout, '--timeout') : undefined;
+      const timeoutMs = flags.timeout ? parseDuration(flags.timeout, '--timeout', MAX_WAIT_MS) : undefined;
       return run((deps) => runUpdate({ id, wait: Boolean(flags.wait), timeoutMs }, deps));
     });
 }
