@@ -18,7 +18,7 @@ projects: [{id: proj-a, auto_reply: ack}]
     await h.engine.stop();
     let reads = 0;
     const broken = Object.create(h.store) as typeof h.store;
-    broken.liveOperations = () => {
+    broken.loadRows = () => {
       reads++;
       throw new Error('disk I/O error');
     };

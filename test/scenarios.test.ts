@@ -65,8 +65,8 @@ projects:
     expect(r.problems).toEqual([]);
     expect(visited(r.events).slice(0, 3)).toEqual(['MAINTENANCE', 'PREPARE_MAINTENANCE', 'START_MAINTENANCE']);
     // Most free vCPUs and no floating IP: compute-2 (6 free) is emptied first.
-    const prepare = r.events.find((e) => e.eventType === 'maintctl.transition' && e.payload.to === 'PREPARE_MAINTENANCE');
-    expect(prepare?.payload.target_host).toBe('compute-2');
+    const firstWave = r.events.find((e) => e.eventType === 'maintctl.wave');
+    expect(firstWave?.payload.hosts).toEqual(['compute-2']);
     const asked = r.events.filter((e) => e.eventType === 'maintenance.planned' && e.payload.state === 'PREPARE_MAINTENANCE');
     expect(asked.map((e) => e.payload.project_id)).toEqual(['proj-b']);
     expect(asked[0]?.payload.allowed_actions).toEqual(['MIGRATE', 'LIVE_MIGRATE', 'OWN_ACTION']);
@@ -177,7 +177,7 @@ faults: [{migrate_fails: a-1}]
     expect(failedOp).toMatchObject({ kind: 'migrate', params: { name: 'a-1' } });
 
     h.cloud.setFaults([]);
-    h.engine.continueSession(failed.session.id);
+    await h.engine.continueSession(failed.session.id);
     const done = await h.engine.waitForEnd(failed.session.id);
     expect(brokenInvariants(h.store, h.cloud, done.id, expected)).toEqual([]);
   });
@@ -356,10 +356,10 @@ projects: [{id: proj-a, auto_reply: ack}]
     const first = await runSession(h);
     expect(first.session.failure).toMatch(/proj-x is not subscribed/);
     subscribe(h.store, { projectId: 'proj-x', eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId: null }, T0);
-    h.engine.continueSession(first.session.id);
+    await h.engine.continueSession(first.session.id);
     await settle();
     expect(h.store.projects(first.session.id).find((p) => p.projectId === 'proj-x')?.policy).toBe('ask');
-    expect(h.engine.pendingQuestions(first.session.id).map((q) => q.projectId)).toContain('proj-x');
+    expect((await h.engine.pendingQuestions(first.session.id)).map((q) => q.projectId)).toContain('proj-x');
   });
 
   it('are asked like any other once subscribed', async () => {
@@ -367,7 +367,7 @@ projects: [{id: proj-a, auto_reply: ack}]
     subscribe(h.store, { projectId: 'proj-x', eventType: 'maintenance.scheduled', url: null, format: 'fenix', sessionId: null }, T0);
     const session = await h.engine.createSession({}, { kind: 'sim', cloudId: h.cloudId });
     await settle();
-    expect(h.engine.pendingQuestions(session.id).map((q) => q.projectId)).toEqual(['proj-a', 'proj-x']);
+    expect((await h.engine.pendingQuestions(session.id)).map((q) => q.projectId)).toEqual(['proj-a', 'proj-x']);
     expect(h.store.projects(session.id).find((p) => p.projectId === 'proj-x')?.policy).toBe('ask');
   });
 });
@@ -383,9 +383,9 @@ projects: [{id: proj-a}]
     const h = harness(yaml, { auto: false });
     const session = await h.engine.createSession({}, { kind: 'sim', cloudId: h.cloudId });
     await settle();
-    expect(h.engine.pendingQuestions(session.id)).toEqual([{ projectId: 'proj-a', state: 'MAINTENANCE', instanceIds: expect.any(Array) }]);
+    expect(await h.engine.pendingQuestions(session.id)).toEqual([{ projectId: 'proj-a', state: 'MAINTENANCE', instanceIds: expect.any(Array) }]);
     await h.clock.advance(3_000);
-    h.engine.reply(session.id, 'proj-a', { state: 'ACK_MAINTENANCE' });
+    await h.engine.reply(session.id, 'proj-a', { state: 'ACK_MAINTENANCE' });
     await settle();
     const state = h.store.getSession(session.id);
     expect(state.state).toBe('START_MAINTENANCE');
@@ -396,11 +396,11 @@ projects: [{id: proj-a}]
     const h = harness(yaml, { auto: false });
     const session = await h.engine.createSession({}, { kind: 'sim', cloudId: h.cloudId });
     await settle();
-    expect(() => h.engine.reply(session.id, 'proj-a', { state: 'ACK_SCALE_IN' })).toThrow(/asked MAINTENANCE, not SCALE_IN/);
-    expect(() => h.engine.reply(session.id, 'nobody', { state: 'ACK_MAINTENANCE' })).toThrow(/project nobody has no instances/);
+    await expect(h.engine.reply(session.id, 'proj-a', { state: 'ACK_SCALE_IN' })).rejects.toThrow(/asked MAINTENANCE, not SCALE_IN/);
+    await expect(h.engine.reply(session.id, 'nobody', { state: 'ACK_MAINTENANCE' })).rejects.toThrow(/project nobody has no instances/);
     await h.clock.advance(20_000);
     expect(h.store.getSession(session.id).state).toBe('MAINTENANCE_FAILED');
-    expect(() => h.engine.reply(session.id, 'proj-a', { state: 'ACK_MAINTENANCE' })).toThrow(/is MAINTENANCE_FAILED/);
+    await expect(h.engine.reply(session.id, 'proj-a', { state: 'ACK_MAINTENANCE' })).rejects.toThrow(/is MAINTENANCE_FAILED/);
     expect(h.store.db.prepare('SELECT COUNT(*) AS n FROM replies').get()).toEqual({ n: 0 });
   });
 
@@ -415,7 +415,7 @@ projects: [{id: proj-a, auto_reply: none}]
     );
     const session = await h.engine.createSession({}, { kind: 'sim', cloudId: h.cloudId });
     await settle();
-    h.engine.reply(session.id, 'proj-a', { state: 'ACK_MAINTENANCE' });
+    await h.engine.reply(session.id, 'proj-a', { state: 'ACK_MAINTENANCE' });
     await settle();
     expect(h.store.getSession(session.id).state).toBe('SCALE_IN');
     await h.clock.advance(59_999);

@@ -12,7 +12,10 @@ function row(instanceId: string, name: string, patch: Partial<Instance> = {}): I
     projectId: 'proj-a',
     host: 'compute-0',
     vcpus: 2,
+    memoryMb: null,
     floatingIp: false,
+    wave: null,
+    target: null,
     action: 'OWN_ACTION',
     actionDone: false,
     projectState: 'PLANNED_MAINTENANCE',
@@ -22,7 +25,7 @@ function row(instanceId: string, name: string, patch: Partial<Instance> = {}): I
 }
 
 function seen(id: string, name: string, patch: Partial<InfraInstance> = {}): InfraInstance {
-  return { id, name, projectId: 'proj-a', host: 'compute-0', status: 'ACTIVE', vcpus: 2, floatingIp: false, ...patch };
+  return { id, name, projectId: 'proj-a', host: 'compute-0', status: 'ACTIVE', vcpus: 2, memoryMb: null, floatingIp: false, ...patch };
 }
 
 describe('reconcileInstances', () => {

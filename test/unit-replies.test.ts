@@ -8,9 +8,11 @@ import { parseReplyState, type AskedState } from '../src/domain/states.js';
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const DEADLINE = NOW + 20_000;
 const VISIT = 3;
+/** Questions about moving instances belong to a wave; the others are session-wide. */
+const waveOf = (state: AskedState | null) => (state === 'PREPARE_MAINTENANCE' || state === 'PLANNED_MAINTENANCE' ? 1 : null);
 
 function project(state: AskedState | null, patch: Partial<Project> = {}): Project {
-  return { projectId: 'proj-a', policy: 'ask', state, visit: VISIT, replyState: null, replyAt: DEADLINE, repliedAt: null, ...patch };
+  return { projectId: 'proj-a', policy: 'ask', state, visit: VISIT, wave: waveOf(state), replyState: null, replyAt: DEADLINE, repliedAt: null, ...patch };
 }
 
 function instance(instanceId: string, projectState: AskedState | null, patch: Partial<Instance> = {}): Instance {
@@ -20,7 +22,10 @@ function instance(instanceId: string, projectState: AskedState | null, patch: Pa
     projectId: 'proj-a',
     host: 'compute-0',
     vcpus: 1,
+    memoryMb: null,
     floatingIp: false,
+    wave: waveOf(projectState),
+    target: null,
     action: null,
     actionDone: false,
     projectState,

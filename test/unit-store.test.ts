@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../src/domain/errors.js';
-import { DEFAULT_OPTIONS, type Session } from '../src/domain/model.js';
+import { DEFAULT_OPTIONS, type Host, type Project, type Session } from '../src/domain/model.js';
 import { migrate, openDb, schemaVersion } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { Store } from '../src/store/store.js';
@@ -29,7 +29,7 @@ function session(id: string, patch: Partial<Session> = {}): Session {
     updatedAt: T0,
     stateEnteredAt: T0,
     visit: 0,
-    targetHost: null,
+    attempt: 0,
     failure: null,
     failedState: null,
     discovered: false,
@@ -38,6 +38,11 @@ function session(id: string, patch: Partial<Session> = {}): Session {
     ...patch,
   };
 }
+
+const host = (name: string): Host => ({
+  name, type: 'compute', vcpus: 4, vcpusUsed: 0, memoryMb: null, memoryMbUsed: null, state: 'PENDING', wave: null, step: 0, cause: null, since: T0,
+  disabled: false, disabledBefore: false,
+});
 
 let dir: string;
 let path: string;
@@ -217,7 +222,7 @@ describe('tx', () => {
     expect(() =>
       store.tx(() => {
         store.insertSession(session('s-1'));
-        store.updateSession('s-0', { state: 'MAINTENANCE_FAILED', failure: 'boom' });
+        store.applyChanges('s-0', { session: { ...session('s-0'), state: 'MAINTENANCE_FAILED', failure: 'boom' } });
         store.appendEvent('s-1', T0, 'maintenance.session', {});
         store.setMeta('k', 'v');
         throw new Error('boom');
@@ -243,60 +248,57 @@ describe('tx', () => {
   });
 });
 
-describe('session cache', () => {
+describe('batch writes', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'maintctl-cache-'));
+    dir = mkdtempSync(join(tmpdir(), 'maintctl-batch-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const host = (name: string) => ({ name, type: 'compute' as const, vcpus: 4, vcpusUsed: 0, state: 'PENDING' as const, disabled: false, disabledBefore: false });
+  const project = (patch: Partial<Project> = {}): Project => ({
+    projectId: 'proj-a', policy: 'ask', state: 'PLANNED_MAINTENANCE', visit: 3, wave: 2, replyState: null, replyAt: T0 + 20_000, repliedAt: null, ...patch,
+  });
 
-  it('sees what another connection (another process) commits', () => {
+  it('reads back the rows a runner wrote, and what another connection wrote', () => {
     const a = Store.open(join(dir, 'm.db'));
     const b = Store.open(join(dir, 'm.db'));
     a.insertSession(session('s-1'));
-    a.insertHost('s-1', host('compute-0'));
-    expect(a.hosts('s-1')[0]!.state).toBe('PENDING'); // now cached in a
-    b.updateHost('s-1', 'compute-0', { state: 'MAINTAINED' });
-    b.updateSession('s-1', { state: 'START_MAINTENANCE' });
-    expect(a.hosts('s-1')[0]!.state).toBe('MAINTAINED');
-    expect(a.getSession('s-1').state).toBe('START_MAINTENANCE');
+    a.tx(() => a.applyChanges('s-1', { hosts: [host('compute-0')], projects: [project()] }));
+    b.tx(() => b.applyChanges('s-1', { hosts: [{ ...host('compute-0'), state: 'MAINTAINED' }] }));
+    expect(a.hosts('s-1').map((h) => h.state)).toEqual(['MAINTAINED']);
+    expect(a.projects('s-1')).toEqual([project()]);
     a.close();
     b.close();
   });
 
-  it('keeps its own writes in order without re-reading, and never changes a list already handed out', () => {
+  it('never erases a reply another process recorded for the same question, but clears it for a new one', () => {
     const store = Store.open(join(dir, 'm.db'));
     store.insertSession(session('s-1'));
-    store.insertHost('s-1', host('compute-1'));
-    const before = store.hosts('s-1');
-    store.insertHost('s-1', host('compute-0'));
-    store.updateHost('s-1', 'compute-1', { disabled: true });
-    expect(before.map((h) => [h.name, h.disabled])).toEqual([['compute-1', false]]);
-    const fromDisk = Store.open(join(dir, 'm.db'));
-    expect(store.hosts('s-1')).toEqual(fromDisk.hosts('s-1'));
-    expect(store.hosts('s-1').map((h) => h.name)).toEqual(['compute-0', 'compute-1']);
+    store.tx(() => store.applyChanges('s-1', { projects: [project()] }));
+    // The reply arrives through another caller...
+    store.tx(() => store.applyChanges('s-1', { projects: [project({ replyState: 'ACK_PLANNED_MAINTENANCE', repliedAt: T0 + 1 })] }));
+    // ...while the runner, not knowing yet, writes its copy of the row (e.g. a policy change).
+    store.tx(() => store.applyChanges('s-1', { projects: [project({ policy: 'migrate' })] }));
+    expect(store.projects('s-1')[0]).toMatchObject({ policy: 'migrate', replyState: 'ACK_PLANNED_MAINTENANCE', repliedAt: T0 + 1 });
+    // A new question (the next wave) starts without an answer.
+    store.tx(() => store.applyChanges('s-1', { projects: [project({ wave: 3 })] }));
+    expect(store.projects('s-1')[0]).toMatchObject({ wave: 3, replyState: null, repliedAt: null });
     store.close();
-    fromDisk.close();
   });
 
-  it('forgets patches of a transaction that rolled back', () => {
+  it('writes nothing of a batch when the transaction fails', () => {
     const store = Store.open(join(dir, 'm.db'));
     store.insertSession(session('s-1'));
-    store.insertHost('s-1', host('compute-0'));
-    store.hosts('s-1');
     expect(() =>
       store.tx(() => {
-        store.updateHost('s-1', 'compute-0', { state: 'MAINTAINED' });
+        store.applyChanges('s-1', { hosts: [host('compute-0')] });
         throw new Error('boom');
       }),
     ).toThrow('boom');
-    expect(store.hosts('s-1')[0]!.state).toBe('PENDING');
+    expect(store.hosts('s-1')).toEqual([]);
     store.close();
   });
 });
-
 
 describe('processAlive', () => {
   it('sees a running process as alive, and a killed one as gone even when nobody reaps it', async () => {

@@ -37,14 +37,14 @@ function routes(engine: Engine, driver: DriverSpec): Route[] {
       const doc = sessionDocument(store, sessionId(p));
       return { session_id: doc.session_id, state: doc.state, percent_done: doc.percent_done, failure: doc.failure };
     }),
-    route('PUT', '/v1/maintenance/{session}', (p) => {
-      const session = engine.continueSession(sessionId(p));
+    route('PUT', '/v1/maintenance/{session}', async (p) => {
+      const session = await engine.continueSession(sessionId(p));
       return { session_id: session.id, state: session.state };
     }),
     route('DELETE', '/v1/maintenance/{session}', async (p) => ({ session_id: p.session, ...(await engine.deleteSession(sessionId(p))) })),
     route('GET', '/v1/maintenance/{session}/{project}', (p) => projectDocument(store, sessionId(p), p.project!)),
-    route('PUT', '/v1/maintenance/{session}/{project}', (p, body) => {
-      engine.reply(sessionId(p), p.project!, body);
+    route('PUT', '/v1/maintenance/{session}/{project}', async (p, body) => {
+      await engine.reply(sessionId(p), p.project!, body);
       return {};
     }),
   ];

@@ -35,7 +35,7 @@ export function replyRows(project: Project, instances: ReadonlyMap<string, Insta
     instances: Object.entries(reply.actions)
       .map(([id, action]) => {
         const row = find(id);
-        return row ? { ...row, action } : null;
+        return row ? ({ ...row, action } as Instance) : null;
       })
       .filter((i): i is Instance => i !== null),
   };

@@ -425,8 +425,12 @@ export class Engine {
     this.watchTimer = this.clock.at(this.clock.now() + delay, () => {
       if (this.stopped) return;
       this.serving = this.watch()
-        .then(() => (this.watchFailures = 0))
-        .catch(() => this.watchFailures++)
+        .then(() => {
+          this.watchFailures = 0;
+        })
+        .catch(() => {
+          this.watchFailures++;
+        })
         .finally(() => {
           if (!this.stopped) this.scheduleWatch();
         });

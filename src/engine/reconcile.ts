@@ -28,8 +28,8 @@ export function reconcileInstances(view: readonly Instance[], infra: readonly In
   for (const inst of seen) {
     const row = known.get(inst.id);
     if (row) {
-      if (row.host !== inst.host || row.vcpus !== inst.vcpus || row.floatingIp !== inst.floatingIp) {
-        changes.updated.push({ id: row.instanceId, patch: { host: inst.host, vcpus: inst.vcpus, floatingIp: inst.floatingIp } });
+      if (row.host !== inst.host || row.vcpus !== inst.vcpus || row.memoryMb !== inst.memoryMb || row.floatingIp !== inst.floatingIp) {
+        changes.updated.push({ id: row.instanceId, patch: { host: inst.host, vcpus: inst.vcpus, memoryMb: inst.memoryMb, floatingIp: inst.floatingIp } });
       }
       continue;
     }
@@ -37,7 +37,7 @@ export function reconcileInstances(view: readonly Instance[], infra: readonly In
     if (old) {
       changes.replaced.push({
         oldId: old.instanceId,
-        patch: { instanceId: inst.id, host: inst.host, vcpus: inst.vcpus, floatingIp: inst.floatingIp, replacedId: old.instanceId },
+        patch: { instanceId: inst.id, host: inst.host, vcpus: inst.vcpus, memoryMb: inst.memoryMb, floatingIp: inst.floatingIp, replacedId: old.instanceId },
       });
       continue;
     }
@@ -47,7 +47,10 @@ export function reconcileInstances(view: readonly Instance[], infra: readonly In
       projectId: inst.projectId,
       host: inst.host,
       vcpus: inst.vcpus,
+      memoryMb: inst.memoryMb,
       floatingIp: inst.floatingIp,
+      wave: null,
+      target: null,
       action: null,
       actionDone: false,
       projectState: null,

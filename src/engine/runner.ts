@@ -188,7 +188,7 @@ export class SessionRunner {
     this.emit(SESSION_EVENT, sessionNotice(m.session, { maintained, total }, previous));
   }
 
-  private apply(effect: Exclude<Effect, { kind: 'start' | 'sync' | 'wait' }>): void {
+  private apply(effect: Effect): void {
     const m = this.model;
     const now = this.deps.clock.now();
     switch (effect.kind) {
@@ -220,6 +220,10 @@ export class SessionRunner {
       case 'instances-done':
         for (const id of effect.instances) this.instanceDone(id);
         return;
+      case 'start':
+      case 'sync':
+      case 'wait':
+        return; // carried out by carryOut
     }
   }
 
@@ -323,11 +327,12 @@ export class SessionRunner {
 
   /** Writes what the model changed and the events of the plan, in one transaction; retried while the store is busy. */
   private async save(): Promise<void> {
-    const changes = this.model.takeChanges();
+    const changes: ChangeSet = this.model.takeChanges();
     const replies = this.pendingReplies.splice(0);
     const events = this.events.splice(0);
     if (replies.length) changes.replies = replies;
-    if (changes.session || changes.hosts.length || changes.projects.length || changes.instances.length || changes.removedInstances.length || changes.operations.length || events.length || replies.length) {
+    const rows = [changes.hosts, changes.projects, changes.instances, changes.removedInstances, changes.operations].reduce((n, l) => n + (l?.length ?? 0), 0);
+    if (changes.session || rows || events.length || replies.length) {
       this.unsaved.push({ changes, events, time: this.deps.clock.now() });
     }
     if (this.unsaved.length) await this.writeUnsaved();

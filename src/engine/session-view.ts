@@ -2,7 +2,7 @@
 // Field names follow Fenix's snake_case; the shape is documented in README ("session show").
 import type { Store } from '../store/store.js';
 import { sessionDeliveries } from '../store/subscriptions.js';
-import { percentDone } from '../domain/progress.js';
+import { hostProgress, percentDone } from '../domain/progress.js';
 import { affectedInstances } from '../domain/replies.js';
 import { formatFenixTime, formatIso } from '../domain/time.js';
 
@@ -28,11 +28,24 @@ export interface SessionDocument {
   percent_done: number;
   failure: string | null;
   failed_state: string | null;
-  target_host: string | null;
+  /** Hosts whose instances are leaving now (the waves in flight). */
+  emptying: string[];
+  /** Waves started so far. */
+  waves: number;
   actions: Array<{ plugin: string; type: string; metadata: Record<string, unknown> }>;
   download: string[];
   driver: Record<string, unknown>;
-  hosts: Array<{ name: string; type: string; state: string; maintained: boolean; disabled: boolean; disabled_before: boolean; instances: number }>;
+  hosts: Array<{
+    name: string;
+    type: string;
+    state: string;
+    maintained: boolean;
+    disabled: boolean;
+    disabled_before: boolean;
+    instances: number;
+    wave: number | null;
+    cause: string | null;
+  }>;
   projects: Array<{ project_id: string; state: string | null; reply_state: string | null; reply_at: string | null; instance_ids: string[] }>;
   instances: Array<{ instance_id: string; name: string; project_id: string; host: string; action: string | null; action_done: boolean }>;
   events: Array<{ id: number; time: string; event_type: string; payload: Record<string, unknown> }>;
@@ -54,7 +67,7 @@ export function sessionSummary(store: Store, sessionId: string): SessionSummary 
     workflow: session.workflow,
     hosts_maintained: hosts.filter((h) => h.state === 'MAINTAINED').length,
     hosts_total: hosts.length,
-    percent_done: percentDone(session, hosts),
+    percent_done: percentDone(session, hostProgress(hosts)),
     created_at: formatIso(session.createdAt),
     updated_at: formatIso(session.updatedAt),
   };
@@ -65,6 +78,8 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
   const hosts = store.hosts(sessionId);
   const instances = store.instances(sessionId);
   const asked = (p: { visit: number }) => p.visit === session.visit;
+  const perHost = new Map<string, number>();
+  for (const i of instances) perHost.set(i.host, (perHost.get(i.host) ?? 0) + 1);
   return {
     session_id: session.id,
     state: session.state,
@@ -73,10 +88,11 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
     created_at: formatIso(session.createdAt),
     updated_at: formatIso(session.updatedAt),
     metadata: session.metadata,
-    percent_done: percentDone(session, hosts),
+    percent_done: percentDone(session, hostProgress(hosts)),
     failure: session.failure,
     failed_state: session.failedState,
-    target_host: session.targetHost,
+    emptying: hosts.filter((h) => h.state === 'EMPTYING').map((h) => h.name),
+    waves: session.data.waves ?? 0,
     actions: session.actions,
     download: session.download,
     driver: snakeKeys(session.driver),
@@ -87,7 +103,9 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
       maintained: h.state === 'MAINTAINED',
       disabled: h.disabled || h.disabledBefore,
       disabled_before: h.disabledBefore,
-      instances: instances.filter((i) => i.host === h.name).length,
+      instances: perHost.get(h.name) ?? 0,
+      wave: h.wave,
+      cause: h.cause,
     })),
     projects: store.projects(sessionId).map((p) => ({
       project_id: p.projectId,

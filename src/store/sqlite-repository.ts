@@ -17,9 +17,9 @@ export class SqliteRepository implements Repository {
 
   async createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number) {
     return this.store.tx(() => {
+      this.store.insertSession(session);
       const held = this.store.claimHosts(infrastructure, hosts.map((h) => h.name), session.id);
       if (held.length) throw new HostsClaimedError(held);
-      this.store.insertSession(session);
       return this.write(session.id, { changes: { hosts }, events }, now);
     });
   }

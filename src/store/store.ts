@@ -21,6 +21,9 @@ import { openDb, type Db } from './db.js';
 import { processAlive } from './process-alive.js';
 
 type Row = Record<string, unknown>;
+
+/** The stored project row and the one written are about the same question. */
+const SAME_QUESTION = 'projects.state IS excluded.state AND projects.visit = excluded.visit AND projects.wave IS excluded.wave';
 const json = (value: unknown) => JSON.stringify(value);
 const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
 const bool = (value: unknown) => value === 1 || value === true;
@@ -343,17 +346,31 @@ export class Store {
     );
   }
 
+  /**
+   * A runner writes a project's row from its memory; an answer another process recorded since
+   * (same question, reply still empty in the runner's copy) is never erased by it.
+   */
   private writeProject(sessionId: string, p: Project): void {
     this.stmt(
-      `INSERT OR REPLACE INTO projects (session_id, project_id, policy, state, visit, wave, reply_state, reply_at, replied_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO projects (session_id, project_id, policy, state, visit, wave, reply_state, reply_at, replied_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session_id, project_id) DO UPDATE SET policy = excluded.policy, state = excluded.state,
+         visit = excluded.visit, wave = excluded.wave, reply_at = excluded.reply_at,
+         reply_state = CASE WHEN ${SAME_QUESTION} THEN COALESCE(excluded.reply_state, projects.reply_state) ELSE excluded.reply_state END,
+         replied_at = CASE WHEN ${SAME_QUESTION} THEN COALESCE(excluded.replied_at, projects.replied_at) ELSE excluded.replied_at END`,
     ).run(sessionId, p.projectId, p.policy, p.state, p.visit, p.wave, p.replyState, p.replyAt, p.repliedAt);
   }
 
+  /** The same for an instance's chosen action: kept while the runner's copy has none for the same question. */
   private writeInstance(sessionId: string, i: Instance): void {
     this.stmt(
-      `INSERT OR REPLACE INTO instances (session_id, instance_id, name, project_id, host, vcpus, memory_mb, floating_ip, wave,
-         target, action, action_done, project_state, replaced_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO instances (session_id, instance_id, name, project_id, host, vcpus, memory_mb, floating_ip, wave,
+         target, action, action_done, project_state, replaced_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session_id, instance_id) DO UPDATE SET name = excluded.name, host = excluded.host, vcpus = excluded.vcpus,
+         memory_mb = excluded.memory_mb, floating_ip = excluded.floating_ip, wave = excluded.wave, target = excluded.target,
+         action_done = excluded.action_done, project_state = excluded.project_state, replaced_id = excluded.replaced_id,
+         action = CASE WHEN excluded.action IS NULL AND instances.wave IS excluded.wave AND instances.project_state IS excluded.project_state
+           AND instances.action_done = excluded.action_done THEN instances.action ELSE excluded.action END`,
     ).run(
       sessionId, i.instanceId, i.name, i.projectId, i.host, i.vcpus, i.memoryMb, flag(i.floatingIp), i.wave, i.target, i.action,
       flag(i.actionDone), i.projectState, i.replacedId,

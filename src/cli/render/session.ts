@@ -38,7 +38,7 @@ export function sessionView(c: ChalkInstance, doc: SessionDocument, now: number,
     `${c.bold('Workflow')}  ${doc.workflow}, maintenance at ${doc.maintenance_at} UTC`,
   ];
   if (doc.failure) header.push(`${c.bold('Failure')}   ${c.red(doc.failure)}`);
-  if (doc.target_host && !finished) header.push(`${c.bold('Emptying')}  ${doc.target_host}`);
+  if (doc.emptying.length && !finished) header.push(`${c.bold('Emptying')}  ${doc.emptying.join(', ')}`);
   const hosts = table(
     c,
     ['HOST', 'TYPE', 'STATE', 'INSTANCES', 'SCHEDULING'],

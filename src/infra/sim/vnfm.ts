@@ -62,11 +62,8 @@ function answer(cloud: SimCloud, ctx: CompanionContext, project: SimProject, q: 
 }
 
 function safeReply(ctx: CompanionContext, projectId: string, body: { state: string; instance_actions?: Record<string, string> }) {
-  try {
-    ctx.reply(projectId, body);
-  } catch {
-    // The question moved on (deadline passed, session deleted): a real VNFM would log and carry on.
-  }
+  // The question may have moved on (deadline passed, session deleted): a real VNFM would log and carry on.
+  ctx.reply(projectId, body).catch(() => undefined);
 }
 
 type Act = (cloud: SimCloud, sessionId: string, project: SimProject, q: Question) => boolean;
