@@ -118,7 +118,7 @@ export class EmbeddedClient implements EngineClient {
     const id = this.store.resolveSessionId(idOrPrefix);
     const session = this.store.findSession(id);
     if (!session) throw new NotFoundError(`no session ${idOrPrefix}`);
-    this.recorder.continueSession(id);
+    await this.recorder.continueSession(id);
     this.startEngine();
     return sessionDocument(this.store, id);
   }
@@ -135,7 +135,7 @@ export class EmbeddedClient implements EngineClient {
 
   /** Recorded here; the engine running the session notices it within 100 ms. */
   async reply(sessionId: string, projectId: string, body: Record<string, unknown>) {
-    this.recorder.reply(this.store.resolveSessionId(sessionId), projectId, body);
+    await this.recorder.reply(this.store.resolveSessionId(sessionId), projectId, body);
   }
 
   async latestEventId() {

@@ -342,7 +342,10 @@ export class Engine {
       fence: { owner: this.owner, epoch },
       checkpoint: this.checkpoint,
     });
-    const stopCompanions = driver.startCompanions?.(this.companionContext(sessionId)) ?? (() => undefined);
+    let stopCompanions = () => undefined as void;
+    void runner.loaded.then(() => {
+      if (this.running.get(sessionId)?.runner === runner) stopCompanions = driver.startCompanions?.(this.companionContext(sessionId)) ?? stopCompanions;
+    });
     const done = runner
       .run()
       .then(

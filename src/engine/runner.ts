@@ -85,9 +85,10 @@ export class SessionRunner {
 
   async run(): Promise<void> {
     const rows = await this.deps.repo.loadSession(this.sessionId);
-    if (!rows || isTerminal(rows.session.state)) return;
+    if (!rows || isTerminal(rows.session.state)) return this.markLoaded();
     this.lastReplyId = await this.deps.repo.latestReplyId(this.sessionId);
     this.model = new SessionModel(rows);
+    this.markLoaded();
     try {
       await this.recover();
       while (!this.stopped) {
@@ -290,6 +291,9 @@ export class SessionRunner {
   }
 
   private pendingReplies: NonNullable<ChangeSet['replies']> = [];
+  private markLoaded!: () => void;
+  /** Resolves once the session is loaded (or found gone): its questions can be read from then on. */
+  readonly loaded = new Promise<void>((resolve) => (this.markLoaded = resolve));
 
   private instanceDone(id: string): void {
     const inst = this.model.instance(id);
