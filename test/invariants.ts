@@ -66,3 +66,49 @@ export function placementViolations(events: SessionEvent[], before: InfraInstanc
   }
   return problems;
 }
+
+/** The most hosts of the session in maintenance at once (between IN_MAINTENANCE and MAINTENANCE_COMPLETE). */
+export function mostInMaintenance(events: SessionEvent[], sessionId: string): number {
+  let open = 0;
+  let most = 0;
+  for (const e of events) {
+    if (e.eventType !== 'maintenance.host' || e.sessionId !== sessionId) continue;
+    open += e.payload.state === 'IN_MAINTENANCE' ? 1 : -1;
+    most = Math.max(most, open);
+  }
+  return most;
+}
+
+/** Replays the event log: after every arrival, no host holds more vCPUs (or memory) than it has. */
+export function capacityViolations(
+  events: SessionEvent[],
+  before: InfraInstance[],
+  hosts: ReadonlyArray<{ name: string; vcpus: number; memoryMb: number | null }>,
+): string[] {
+  const size = new Map(before.map((i) => [i.id, { vcpus: i.vcpus, memoryMb: i.memoryMb ?? 0 }]));
+  const where = new Map(before.map((i) => [i.id, i.host]));
+  const problems: string[] = [];
+  const check = (host: string, eventId: number) => {
+    const h = hosts.find((x) => x.name === host);
+    if (!h) return;
+    let vcpus = 0;
+    let memory = 0;
+    for (const [id, at] of where) {
+      if (at !== host) continue;
+      vcpus += size.get(id)?.vcpus ?? 0;
+      memory += size.get(id)?.memoryMb ?? 0;
+    }
+    if (vcpus > h.vcpus) problems.push(`event ${eventId}: ${host} holds ${vcpus} vCPUs but has ${h.vcpus}`);
+    if (h.memoryMb !== null && memory > h.memoryMb) problems.push(`event ${eventId}: ${host} holds ${memory} MiB but has ${h.memoryMb}`);
+  };
+  for (const e of events) {
+    const p = e.payload;
+    if (e.eventType === 'sim.instance.moved') {
+      where.set(String(p.instance_id), String(p.to));
+      check(String(p.to), e.id);
+    } else if (e.eventType === 'sim.instance.deleted') {
+      where.delete(String(p.instance_id));
+    }
+  }
+  return problems;
+}
