@@ -1,0 +1,179 @@
+// The only file of the benchmarks that touches maintctl's code. Everything the scripts need from
+// the engine, the store, the clocks and the simulated cloud goes through the functions below, so
+// when the engine's API moves, this file changes and the scripts do not.
+//
+// The code measured is the built one: ../dist by default, or the directory in BENCH_DIST (e.g. a
+// build of another commit, to measure "before" and "after" with the same scripts).
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const distDir = process.env.BENCH_DIST ? resolve(process.env.BENCH_DIST) : fileURLToPath(new URL('../dist/', import.meta.url));
+const distUrl = pathToFileURL(distDir.endsWith('/') ? distDir : `${distDir}/`);
+const load = (path) => import(new URL(path, distUrl).href);
+
+const [{ Engine }, { Store }, { VirtualClock, RealClock }, { importCloud }, { cloudFileSchema }, { subscribe }] = await Promise.all([
+  load('engine/engine.js'),
+  load('store/store.js'),
+  load('engine/clock.js'),
+  load('infra/sim/cloud-file.js'),
+  load('domain/schemas.js'),
+  load('store/subscriptions.js'),
+]);
+
+/** The virtual clock's start: any fixed instant will do, the figures are durations. */
+const VIRTUAL_START = Date.UTC(2026, 0, 1);
+
+// ---- clouds
+
+/**
+ * A sim cloud of identical computes, checked by the cloud file schema (an object, never YAML: a
+ * cloud of 200,000 instances must not go through a YAML parser).
+ *
+ * computes: computes that run instances; spare: empty computes of the same size; vcpus: per
+ * compute; perCompute: one-vCPU instances on each busy compute, shared out in turn between the
+ * projects; projects: [{id, action?, autoReply?, replyDelayS?}] (autoReply 'none' leaves the
+ * project out of the cloud's scripted VNFMs: somebody else answers for it); timing: the sim's
+ * durations in seconds (missing ones take the sim's defaults).
+ */
+export function uniformCloud({ computes, spare = 0, vcpus, perCompute, controllers = 1, projects, timing }) {
+  const width = String(computes + spare).length;
+  const name = (c) => `compute-${String(c).padStart(width, '0')}`;
+  const hosts = [];
+  for (let c = 0; c < controllers; c++) hosts.push({ name: `ctl-${c}`, type: 'controller' });
+  for (let c = 0; c < computes + spare; c++) hosts.push({ name: name(c), type: 'compute', vcpus });
+  const instances = [];
+  for (let c = 0; c < computes; c++) {
+    for (let i = 0; i < perCompute; i++) {
+      const project = projects[i % projects.length];
+      instances.push({ name: `${project.id}-${c}-${i}`, project: project.id, host: name(c), vcpus: 1 });
+    }
+  }
+  const scripted = projects
+    .filter((p) => (p.autoReply ?? 'ack') !== 'none')
+    .map((p) => ({ id: p.id, auto_reply: p.autoReply ?? 'ack', action: p.action ?? 'MIGRATE', reply_delay_s: p.replyDelayS ?? 1 }));
+  return cloudFileSchema.parse({ hosts, instances, projects: scripted, ...(timing ? { timing } : {}) });
+}
+
+/** How many instances and computes a parsed cloud has. */
+export function cloudSize(cloud) {
+  return { instances: cloud.instances.length, computes: cloud.hosts.filter((h) => h.type === 'compute').length };
+}
+
+// ---- a store, a clock and an engine
+
+/**
+ * Opens a store (':memory:' or a file), a clock ('virtual': jumps to the next timer; 'real') and
+ * an engine on them, started. watchMs: how often the engine looks for other processes' writes
+ * (only useful with a file store and the real clock).
+ */
+export function openBench({ clock = 'virtual', storePath = ':memory:', watchMs } = {}) {
+  const store = Store.open(storePath);
+  const theClock = clock === 'virtual' ? new VirtualClock(VIRTUAL_START, { auto: true }) : new RealClock();
+  const engine = new Engine({ store, clock: theClock, ...(watchMs !== undefined ? { watchMs } : {}) });
+  engine.start();
+  return { store, clock: theClock, engine };
+}
+
+/** Adds a simulated cloud to the bench's store; returns what a session needs to run on it. */
+export function addCloud(bench, cloud, name = 'bench') {
+  const cloudId = importCloud(bench.store, cloud, name, bench.clock.now());
+  return { kind: 'sim', cloudId };
+}
+
+/** Stops the engine (its runners and its webhook deliverer), then closes the store: in that order. */
+export async function closeBench(bench) {
+  await bench.engine.stop();
+  bench.store.close();
+}
+
+// ---- sessions
+
+/**
+ * Creates a session (body: the Fenix create-session JSON). Returns { session } or, when the engine
+ * refuses the body as invalid input (e.g. an option this build does not know), { refused: message }.
+ */
+export async function createSession(bench, body, driver) {
+  try {
+    return { session: await bench.engine.createSession(body, driver) };
+  } catch (err) {
+    if (err?.name === 'InvalidInputError') return { refused: err.message };
+    throw err;
+  }
+}
+
+/** Waits for the session's end: { state, failure, simulatedMs } (updatedAt - createdAt, clock ms). */
+export async function waitForEnd(bench, sessionId) {
+  const end = await bench.engine.waitForEnd(sessionId);
+  return { state: end.state, failure: end.failure ?? null, simulatedMs: end.updatedAt - end.createdAt };
+}
+
+export const DONE = 'MAINTENANCE_DONE';
+
+/** Events recorded for one session. */
+export function sessionEventCount(bench, sessionId) {
+  return bench.store.events(sessionId).length;
+}
+
+/** Instance moves the simulated cloud carried out (in every cloud of this store). */
+export function moveCount(bench) {
+  return bench.store.events(null).filter((e) => e.eventType === 'sim.instance.moved').length;
+}
+
+// ---- questions and replies (for clouds whose projects are answered by the script)
+
+/** Makes the project hear every session's questions, as a VNFM subscribing through the API would. */
+export function subscribeProject(bench, projectId) {
+  subscribe(bench.store, { projectId, eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId: null }, bench.clock.now());
+}
+
+/**
+ * Calls listener with each event the engine commits, once committed:
+ * { sessionId, eventType, payload }. A question to a project is `isQuestion(event)`.
+ * Returns a function that stops listening.
+ */
+export function onEvent(bench, listener) {
+  return bench.engine.bus.subscribe((e) => listener({ sessionId: e.sessionId, eventType: e.eventType, payload: e.payload }));
+}
+
+/** A question to a project (not the notice that one instance's action is done). */
+export const isQuestion = (event) => event.eventType === 'maintenance.planned' && event.payload.state !== 'INSTANCE_ACTION_DONE';
+
+/** The event a reply itself records, as opposed to what the engine does because of it. */
+export const isReplyRecord = (event) => event.eventType === 'maintctl.reply';
+
+/** Questions not answered yet: [{ projectId, state, instanceIds }]. */
+export async function pendingQuestions(bench, sessionId) {
+  return await bench.engine.pendingQuestions(sessionId);
+}
+
+/** The reply a VNFM that agrees would send: ACK, and for questions about instances, the given action for each. */
+export function ackBody(question, action = 'MIGRATE') {
+  const asksActions = question.state === 'PREPARE_MAINTENANCE' || question.state === 'PLANNED_MAINTENANCE';
+  return {
+    state: `ACK_${question.state}`,
+    ...(asksActions ? { instance_actions: Object.fromEntries(question.instanceIds.map((id) => [id, action])) } : {}),
+  };
+}
+
+/** Sends a project's reply to the engine running the session in this process. */
+export async function reply(bench, sessionId, projectId, body) {
+  await bench.engine.reply(sessionId, projectId, body);
+}
+
+/**
+ * Another process's way to answer: its own store connection on the same file and an engine that
+ * only records (never started), as the CLI does. The running engine notices within its watch period.
+ */
+export function openRecorder(storePath) {
+  const store = Store.open(storePath);
+  const engine = new Engine({ store, clock: new RealClock(), delivery: false });
+  return {
+    reply: async (sessionId, projectId, body) => {
+      await engine.reply(sessionId, projectId, body);
+    },
+    close: async () => {
+      await engine.stop();
+      store.close();
+    },
+  };
+}
