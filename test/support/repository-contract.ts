@@ -1,0 +1,618 @@
+// What every Repository implementation must do, as one suite: call repositoryContract with a
+// function that opens a fresh, empty repository for each test.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NotFoundError, RefusedError } from '../../src/domain/errors.js';
+import { DEFAULT_OPTIONS, type Host, type Instance, type Operation, type Project, type Session } from '../../src/domain/model.js';
+import { HostsClaimedError, LeaseLostError, type Fence, type Repository, type Write } from '../../src/store/repository.js';
+
+export interface OpenedRepository {
+  repo: Repository;
+  close: () => Promise<void>;
+  /** Another connection to the same data, as another process would open it (only where that exists). */
+  connectAgain?: () => Promise<Repository>;
+}
+
+export interface ContractOptions {
+  /** The repository can be opened twice on the same data (open returns connectAgain). */
+  sharedData?: boolean;
+}
+
+export const T0 = Date.UTC(2026, 0, 1);
+const INFRA = 'openstack:https://keystone.example:5000/v3';
+const TTL = 60_000;
+
+// ---- row factories
+
+export function session(id: string, patch: Partial<Session> = {}): Session {
+  return {
+    id,
+    state: 'MAINTENANCE',
+    workflow: 'default',
+    maintenanceAt: T0 + 3_600_000,
+    metadata: { openstack_release: 'Queens' },
+    options: { ...DEFAULT_OPTIONS },
+    driver: { kind: 'sim', cloudId: 'cloud-1' },
+    download: ['https://my.sw.upgrades.com/SW1.tar.gz'],
+    actions: [
+      { plugin: 'prepare', type: 'pre', metadata: {} },
+      { plugin: 'os_upgrade', type: 'host', metadata: { upgrade: 'SW1' } },
+    ],
+    createdAt: T0,
+    updatedAt: T0,
+    stateEnteredAt: T0,
+    visit: 0,
+    attempt: 0,
+    failure: null,
+    failedState: null,
+    discovered: false,
+    syncedAt: 0,
+    data: {},
+    ...patch,
+  };
+}
+
+export function host(name: string, patch: Partial<Host> = {}): Host {
+  return {
+    name,
+    type: 'compute',
+    vcpus: 16,
+    vcpusUsed: 4,
+    memoryMb: 65536,
+    memoryMbUsed: 8192,
+    state: 'PENDING',
+    wave: null,
+    step: 0,
+    cause: null,
+    since: T0,
+    disabled: false,
+    disabledBefore: false,
+    ...patch,
+  };
+}
+
+export function project(projectId: string, patch: Partial<Project> = {}): Project {
+  return { projectId, policy: 'ask', state: null, visit: 0, wave: null, replyState: null, replyAt: null, repliedAt: null, ...patch };
+}
+
+export function instance(instanceId: string, patch: Partial<Instance> = {}): Instance {
+  return {
+    instanceId,
+    name: `vm-${instanceId}`,
+    projectId: 'p1',
+    host: 'c1',
+    vcpus: 2,
+    memoryMb: 2048,
+    floatingIp: false,
+    wave: null,
+    target: null,
+    action: null,
+    actionDone: false,
+    projectState: null,
+    replacedId: null,
+    ...patch,
+  };
+}
+
+export function operation(sessionId: string, key: string, patch: Partial<Operation> = {}): Operation {
+  return {
+    id: 0,
+    sessionId,
+    kind: 'migrate',
+    target: key.split(':').at(-1)!,
+    key,
+    attempt: 0,
+    params: {},
+    status: 'started',
+    checkAt: null,
+    deadline: null,
+    cause: null,
+    result: {},
+    createdAt: T0,
+    updatedAt: T0,
+    ...patch,
+  };
+}
+
+const byName = (hosts: Host[]) => [...hosts].sort((a, b) => a.name.localeCompare(b.name));
+const nothing: Write = { changes: {}, events: [] };
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to be rejected');
+}
+
+export function repositoryContract(
+  name: string,
+  open: () => Promise<OpenedRepository>,
+  options: ContractOptions = {},
+): void {
+  describe(name, () => {
+    let opened: OpenedRepository;
+    let repo: Repository;
+
+    beforeEach(async () => {
+      opened = await open();
+      repo = opened.repo;
+    });
+
+    afterEach(async () => {
+      await opened.close();
+    });
+
+    /** A session with hosts c1, c2 on INFRA and a lease held by "engine-a". */
+    async function running(id = 's-1', patch: Partial<Session> = {}): Promise<{ s: Session; fence: Fence }> {
+      const s = session(id, patch);
+      await repo.createSession(s, [host('c1'), host('c2')], INFRA, [], T0);
+      const epoch = await repo.acquireLease(id, 'engine-a', T0, TTL);
+      expect(epoch).not.toBeNull();
+      return { s, fence: { owner: 'engine-a', epoch: epoch! } };
+    }
+
+    describe('sessions', () => {
+      it('reads back a created session, its hosts and the events written with it', async () => {
+        const s = session('s-1', { data: { waves: 2 } });
+        const hosts = [host('c2'), host('c1', { disabledBefore: true, memoryMb: null, memoryMbUsed: null })];
+        const events = await repo.createSession(
+          s,
+          hosts,
+          INFRA,
+          [
+            { eventType: 'maintenance.session', payload: { state: 'MAINTENANCE' } },
+            { eventType: 'maintenance.host', payload: { host: 'c1' } },
+          ],
+          T0,
+        );
+
+        expect(events.map((e) => e.eventType)).toEqual(['maintenance.session', 'maintenance.host']);
+        expect(events[0]!.id).toBeLessThan(events[1]!.id);
+        expect(events.every((e) => e.sessionId === 's-1' && e.time === T0)).toBe(true);
+        expect(events[1]!.payload).toEqual({ host: 'c1' });
+
+        expect(await repo.findSession('s-1')).toEqual(s);
+        const rows = await repo.loadSession('s-1');
+        expect(rows).not.toBeNull();
+        expect(rows!.session).toEqual(s);
+        expect(byName(rows!.hosts)).toEqual(byName(hosts));
+        expect(rows!.projects).toEqual([]);
+        expect(rows!.instances).toEqual([]);
+        expect(rows!.operations).toEqual([]);
+        expect((await repo.events('s-1')).map((e) => e.id)).toEqual(events.map((e) => e.id));
+      });
+
+      it('finds nothing for an unknown session', async () => {
+        expect(await repo.findSession('nope')).toBeNull();
+        expect(await repo.loadSession('nope')).toBeNull();
+      });
+
+      it('refuses hosts another active session holds on the same infrastructure, naming the session and the host', async () => {
+        await repo.createSession(session('s-1'), [host('c1'), host('c2')], INFRA, [], T0);
+        const error = await rejection(
+          repo.createSession(session('s-2'), [host('c2'), host('c3')], INFRA, [{ eventType: 'maintenance.session', payload: {} }], T0),
+        );
+        expect(error).toBeInstanceOf(HostsClaimedError);
+        expect(error).toBeInstanceOf(RefusedError);
+        expect((error as HostsClaimedError).claims).toEqual([{ host: 'c2', sessionId: 's-1' }]);
+        expect((error as Error).message).toContain('c2');
+        expect((error as Error).message).toContain('s-1');
+      });
+
+      it('a refused session writes nothing: no session, no events, no claims on its other hosts', async () => {
+        await repo.createSession(session('s-1'), [host('c1')], INFRA, [], T0);
+        await rejection(repo.createSession(session('s-2'), [host('c1'), host('c3')], INFRA, [{ eventType: 'maintenance.session', payload: {} }], T0));
+        expect(await repo.findSession('s-2')).toBeNull();
+        expect(await repo.loadSession('s-2')).toBeNull();
+        expect(await repo.events('s-2')).toEqual([]);
+        expect(await repo.activeSessionIds()).toEqual(['s-1']);
+        // c3 was not left claimed by the refused session.
+        await expect(repo.createSession(session('s-3'), [host('c3')], INFRA, [], T0)).resolves.toEqual([]);
+      });
+
+      it('accepts the same host names on another infrastructure', async () => {
+        await repo.createSession(session('s-1'), [host('c1')], INFRA, [], T0);
+        await repo.createSession(session('s-2'), [host('c1')], 'sim:cloud-2', [], T0);
+        expect(await repo.findSession('s-2')).not.toBeNull();
+      });
+
+      it('a commit that ends the session (MAINTENANCE_DONE) releases its hosts', async () => {
+        const { s, fence } = await running();
+        await repo.commit('s-1', fence, { changes: { session: { ...s, state: 'MAINTENANCE_DONE' } }, events: [] }, T0 + 1000);
+        expect((await repo.findSession('s-1'))!.state).toBe('MAINTENANCE_DONE');
+        await repo.createSession(session('s-2'), [host('c1'), host('c2')], INFRA, [], T0 + 2000);
+        expect(await repo.findSession('s-2')).not.toBeNull();
+      });
+
+      it('a commit that does not end the session keeps its hosts claimed', async () => {
+        const { s, fence } = await running();
+        await repo.commit('s-1', fence, { changes: { session: { ...s, state: 'SCALE_IN' }, hosts: [host('c1', { state: 'EMPTYING' })] }, events: [] }, T0 + 1000);
+        await expect(repo.createSession(session('s-2'), [host('c1')], INFRA, [], T0 + 2000)).rejects.toBeInstanceOf(HostsClaimedError);
+      });
+
+      it('releaseClaims gives the hosts back', async () => {
+        await repo.createSession(session('s-1'), [host('c1')], INFRA, [], T0);
+        await repo.releaseClaims('s-1');
+        await repo.createSession(session('s-2'), [host('c1')], INFRA, [], T0);
+        expect(await repo.findSession('s-2')).not.toBeNull();
+      });
+
+      it('deleteSession removes the session and releases its hosts', async () => {
+        await running();
+        await repo.deleteSession('s-1');
+        expect(await repo.findSession('s-1')).toBeNull();
+        expect(await repo.loadSession('s-1')).toBeNull();
+        expect(await repo.lease('s-1')).toBeNull();
+        await repo.createSession(session('s-2'), [host('c1'), host('c2')], INFRA, [], T0);
+        expect(await repo.findSession('s-2')).not.toBeNull();
+      });
+
+      it('activeSessionIds lists sessions that are neither done nor failed', async () => {
+        await repo.createSession(session('s-run', { createdAt: T0 }), [], INFRA, [], T0);
+        await repo.createSession(session('s-done', { state: 'MAINTENANCE_DONE', createdAt: T0 + 1 }), [], INFRA, [], T0);
+        await repo.createSession(session('s-failed', { state: 'MAINTENANCE_FAILED', createdAt: T0 + 2 }), [], INFRA, [], T0);
+        await repo.createSession(session('s-later', { state: 'PLANNED_MAINTENANCE', createdAt: T0 + 3 }), [], INFRA, [], T0);
+        expect(await repo.activeSessionIds()).toEqual(['s-run', 's-later']);
+      });
+    });
+
+    describe('commit', () => {
+      it('writes the rows and events of a batch under the current lease', async () => {
+        const { s, fence } = await running();
+        await repo.commit(
+          's-1',
+          fence,
+          { changes: { projects: [project('p1')], instances: [instance('gone'), instance('i1')] }, events: [] },
+          T0 + 500,
+        );
+
+        const move = operation('s-1', 'move:w1:i1');
+        const events = await repo.commit(
+          's-1',
+          fence,
+          {
+            changes: {
+              session: { ...s, state: 'PREPARE_MAINTENANCE', visit: 1, data: { waves: 1 } },
+              hosts: [host('c1', { state: 'EMPTYING', wave: 1, since: T0 + 1000 })],
+              projects: [project('p1', { state: 'PREPARE_MAINTENANCE', visit: 1, wave: 1 })],
+              instances: [instance('i1', { wave: 1, target: 'c2', projectState: 'PREPARE_MAINTENANCE' })],
+              removedInstances: ['gone'],
+              operations: [move],
+            },
+            events: [
+              { eventType: 'maintenance.session', payload: { state: 'PREPARE_MAINTENANCE' } },
+              { eventType: 'maintenance.planned', payload: { project_id: 'p1' } },
+            ],
+          },
+          T0 + 1000,
+        );
+
+        expect(events.map((e) => e.eventType)).toEqual(['maintenance.session', 'maintenance.planned']);
+        expect(events[0]!.id).toBeLessThan(events[1]!.id);
+
+        const rows = (await repo.loadSession('s-1'))!;
+        expect(rows.session).toEqual({ ...s, state: 'PREPARE_MAINTENANCE', visit: 1, data: { waves: 1 } });
+        expect(byName(rows.hosts)).toEqual([host('c1', { state: 'EMPTYING', wave: 1, since: T0 + 1000 }), host('c2')]);
+        expect(rows.projects).toEqual([project('p1', { state: 'PREPARE_MAINTENANCE', visit: 1, wave: 1 })]);
+        expect(rows.instances).toEqual([instance('i1', { wave: 1, target: 'c2', projectState: 'PREPARE_MAINTENANCE' })]);
+        expect(rows.operations).toHaveLength(1);
+        expect(rows.operations[0]!.id).toBeGreaterThan(0);
+        expect(rows.operations[0]).toEqual({ ...operation('s-1', 'move:w1:i1'), id: rows.operations[0]!.id });
+        // The written operation learns its id.
+        expect(move.id).toBe(rows.operations[0]!.id);
+        expect((await repo.events('s-1')).map((e) => e.id)).toEqual(events.map((e) => e.id));
+      });
+
+      it('upserts operations by key and attempt: same pair updates the row, another attempt adds one', async () => {
+        const { fence } = await running();
+        await repo.commit('s-1', fence, { changes: { operations: [operation('s-1', 'move:w1:i1')] }, events: [] }, T0);
+        const first = (await repo.loadSession('s-1'))!.operations[0]!;
+
+        const update = operation('s-1', 'move:w1:i1', { status: 'requested', checkAt: T0 + 5000, updatedAt: T0 + 100 });
+        await repo.commit('s-1', fence, { changes: { operations: [update] }, events: [] }, T0 + 100);
+        let ops = (await repo.loadSession('s-1'))!.operations;
+        expect(ops).toHaveLength(1);
+        expect(ops[0]!.id).toBe(first.id);
+        expect(update.id).toBe(first.id);
+        expect(ops[0]!.status).toBe('requested');
+        expect(ops[0]!.checkAt).toBe(T0 + 5000);
+
+        await repo.commit('s-1', fence, { changes: { operations: [operation('s-1', 'move:w1:i1', { attempt: 1 })] }, events: [] }, T0 + 200);
+        ops = (await repo.loadSession('s-1'))!.operations;
+        expect(ops.map((o) => o.attempt).sort()).toEqual([0, 1]);
+        expect(new Set(ops.map((o) => o.id)).size).toBe(2);
+      });
+
+      it('refuses with LeaseLostError and writes nothing once another engine took the lease over', async () => {
+        const { s, fence } = await running();
+        const epochB = await repo.acquireLease('s-1', 'engine-b', T0 + TTL + 1, TTL);
+        expect(epochB).not.toBeNull();
+        expect(epochB!).toBeGreaterThan(fence.epoch);
+        const before = await repo.loadSession('s-1');
+        const eventsBefore = await repo.events('s-1');
+
+        const error = await rejection(
+          repo.commit(
+            's-1',
+            fence,
+            {
+              changes: {
+                session: { ...s, state: 'MAINTENANCE_DONE' },
+                hosts: [host('c1', { state: 'FAILED' })],
+                projects: [project('p9')],
+                operations: [operation('s-1', 'move:w1:i1')],
+                replies: [{ projectId: 'p9', state: 'ACK_MAINTENANCE', instanceActions: {}, receivedAt: T0 }],
+              },
+              events: [{ eventType: 'maintenance.session', payload: {} }],
+            },
+            T0 + TTL + 2,
+          ),
+        );
+        expect(error).toBeInstanceOf(LeaseLostError);
+        expect(await repo.loadSession('s-1')).toEqual(before);
+        expect(await repo.events('s-1')).toEqual(eventsBefore);
+        expect(await repo.repliesSince('s-1', 0)).toEqual([]);
+        // The session did not end, so its hosts are still claimed.
+        await expect(repo.createSession(session('s-2'), [host('c1')], INFRA, [], T0 + TTL + 3)).rejects.toBeInstanceOf(HostsClaimedError);
+
+        // The new owner writes.
+        await repo.commit('s-1', { owner: 'engine-b', epoch: epochB! }, { changes: { hosts: [host('c1', { state: 'EMPTYING' })] }, events: [] }, T0 + TTL + 4);
+        expect((await repo.loadSession('s-1'))!.hosts.find((h) => h.name === 'c1')!.state).toBe('EMPTYING');
+      });
+
+      it('refuses a fence of the right owner but an old epoch', async () => {
+        const { fence } = await running();
+        await repo.acquireLease('s-1', 'engine-b', T0 + TTL + 1, TTL);
+        const again = await repo.acquireLease('s-1', 'engine-a', T0 + 3 * TTL, TTL);
+        expect(again).not.toBeNull();
+        expect(again).not.toBe(fence.epoch);
+        await expect(repo.commit('s-1', fence, nothing, T0 + 3 * TTL)).rejects.toBeInstanceOf(LeaseLostError);
+        await expect(repo.commit('s-1', { owner: 'engine-a', epoch: again! }, nothing, T0 + 3 * TTL)).resolves.toEqual([]);
+      });
+
+      it('refuses a commit on a session nobody holds the lease of', async () => {
+        await repo.createSession(session('s-1'), [host('c1')], INFRA, [], T0);
+        await expect(repo.commit('s-1', { owner: 'engine-a', epoch: 1 }, { changes: { hosts: [host('c1', { state: 'FAILED' })] }, events: [] }, T0)).rejects.toBeInstanceOf(LeaseLostError);
+        expect((await repo.loadSession('s-1'))!.hosts[0]!.state).toBe('PENDING');
+      });
+    });
+
+    describe('leases', () => {
+      it('a free lease is taken, with an epoch', async () => {
+        await repo.createSession(session('s-1'), [], INFRA, [], T0);
+        const epoch = await repo.acquireLease('s-1', 'engine-a', T0, TTL);
+        expect(typeof epoch).toBe('number');
+        const lease = await repo.lease('s-1');
+        expect(lease).toMatchObject({ owner: 'engine-a', expiresAt: T0 + TTL, epoch });
+        expect(await repo.leaseHeld('s-1', T0 + TTL - 1)).toBe(true);
+        expect(await repo.leaseHeld('s-1', T0 + TTL)).toBe(false);
+      });
+
+      it('another owner is refused while the lease is valid', async () => {
+        await repo.createSession(session('s-1'), [], INFRA, [], T0);
+        await repo.acquireLease('s-1', 'engine-a', T0, TTL);
+        expect(await repo.acquireLease('s-1', 'engine-b', T0 + TTL - 1, TTL)).toBeNull();
+        expect((await repo.lease('s-1'))!.owner).toBe('engine-a');
+      });
+
+      it('the owner renews with the same epoch, and the renewal keeps others out longer', async () => {
+        await repo.createSession(session('s-1'), [], INFRA, [], T0);
+        const epoch = await repo.acquireLease('s-1', 'engine-a', T0, TTL);
+        expect(await repo.acquireLease('s-1', 'engine-a', T0 + TTL / 2, TTL)).toBe(epoch);
+        // Past the first expiry, but not the renewed one.
+        expect(await repo.acquireLease('s-1', 'engine-b', T0 + TTL + 1, TTL)).toBeNull();
+        expect((await repo.lease('s-1'))!.expiresAt).toBe(T0 + TTL / 2 + TTL);
+      });
+
+      it('after expiry another owner takes over with the next epoch', async () => {
+        await repo.createSession(session('s-1'), [], INFRA, [], T0);
+        const epoch = await repo.acquireLease('s-1', 'engine-a', T0, TTL);
+        expect(await repo.acquireLease('s-1', 'engine-b', T0 + TTL, TTL)).toBe(epoch! + 1);
+        expect((await repo.lease('s-1'))!.owner).toBe('engine-b');
+        // And the old owner is now the one refused.
+        expect(await repo.acquireLease('s-1', 'engine-a', T0 + TTL + 1, TTL)).toBeNull();
+      });
+
+      it('a released lease can be taken by another owner at once', async () => {
+        await repo.createSession(session('s-1'), [], INFRA, [], T0);
+        await repo.acquireLease('s-1', 'engine-a', T0, TTL);
+        await repo.releaseLease('s-1', 'engine-b'); // not the owner: no effect
+        expect(await repo.acquireLease('s-1', 'engine-b', T0 + 1, TTL)).toBeNull();
+        await repo.releaseLease('s-1', 'engine-a');
+        expect(await repo.leaseHeld('s-1', T0 + 2)).toBe(false);
+        expect(await repo.acquireLease('s-1', 'engine-b', T0 + 2, TTL)).not.toBeNull();
+      });
+    });
+
+    describe('updateProject and updateSession', () => {
+      async function withProjects(): Promise<Session> {
+        const s = session('s-1');
+        await repo.createSession(s, [host('c1')], INFRA, [], T0);
+        await repo.updateSession(
+          's-1',
+          () => ({
+            changes: {
+              projects: [project('p1', { state: 'MAINTENANCE' }), project('p2', { state: 'MAINTENANCE' })],
+              instances: [instance('a1'), instance('a2'), instance('b1', { projectId: 'p2' })],
+            },
+            events: [],
+          }),
+          T0,
+        );
+        return s;
+      }
+
+      it('updateProject hands decide the session, the project and only its instances, and writes what it returns', async () => {
+        const s = await withProjects();
+        let seen: unknown;
+        const events = await repo.updateProject(
+          's-1',
+          'p1',
+          (rows) => {
+            seen = rows;
+            return {
+              changes: {
+                projects: [{ ...rows.project!, replyState: 'ACK_MAINTENANCE', repliedAt: T0 + 10 }],
+                instances: [{ ...rows.instances[0]!, action: 'MIGRATE' }],
+                replies: [{ projectId: 'p1', state: 'ACK_MAINTENANCE', instanceActions: { a1: 'MIGRATE' }, receivedAt: T0 + 10 }],
+              },
+              events: [{ eventType: 'maintenance.reply', payload: { project_id: 'p1' } }],
+            };
+          },
+          T0 + 10,
+        );
+        expect(seen).toEqual({ session: s, project: project('p1', { state: 'MAINTENANCE' }), instances: [instance('a1'), instance('a2')] });
+        expect(events.map((e) => e.eventType)).toEqual(['maintenance.reply']);
+
+        const rows = (await repo.loadSession('s-1'))!;
+        expect(rows.projects.find((p) => p.projectId === 'p1')).toEqual(
+          project('p1', { state: 'MAINTENANCE', replyState: 'ACK_MAINTENANCE', repliedAt: T0 + 10 }),
+        );
+        expect(rows.instances.find((i) => i.instanceId === 'a1')!.action).toBe('MIGRATE');
+        expect(await repo.repliesSince('s-1', 0)).toMatchObject([{ projectId: 'p1', state: 'ACK_MAINTENANCE', instanceActions: { a1: 'MIGRATE' } }]);
+        expect((await repo.events('s-1')).map((e) => e.eventType)).toEqual(['maintenance.reply']);
+      });
+
+      it('updateProject gives a null project for one the session does not have', async () => {
+        await withProjects();
+        let seen: unknown;
+        await repo.updateProject('s-1', 'p-unknown', (rows) => ((seen = rows), nothing), T0);
+        expect(seen).toMatchObject({ project: null, instances: [] });
+      });
+
+      it('a decide that throws writes nothing, and its error reaches the caller', async () => {
+        await withProjects();
+        const before = await repo.loadSession('s-1');
+        const refused = new RefusedError('not now');
+        await expect(
+          repo.updateProject('s-1', 'p1', () => {
+            throw refused;
+          }, T0 + 10),
+        ).rejects.toBe(refused);
+        await expect(
+          repo.updateSession('s-1', () => {
+            throw refused;
+          }, T0 + 10),
+        ).rejects.toBe(refused);
+        expect(await repo.loadSession('s-1')).toEqual(before);
+        expect(await repo.events('s-1')).toEqual([]);
+        expect(await repo.repliesSince('s-1', 0)).toEqual([]);
+      });
+
+      it('updateSession hands decide every row of the session and writes what it returns', async () => {
+        const s = await withProjects();
+        let seen: unknown;
+        await repo.updateSession(
+          's-1',
+          (rows) => {
+            seen = rows;
+            return {
+              changes: { session: { ...rows.session, state: 'MAINTENANCE_FAILED', failure: 'stuck', failedState: 'MAINTENANCE' } },
+              events: [{ eventType: 'maintenance.session', payload: { state: 'MAINTENANCE_FAILED' } }],
+            };
+          },
+          T0 + 20,
+        );
+        expect(seen).toMatchObject({
+          session: s,
+          hosts: [host('c1')],
+          projects: [project('p1', { state: 'MAINTENANCE' }), project('p2', { state: 'MAINTENANCE' })],
+        });
+        expect((seen as { instances: Instance[] }).instances.map((i) => i.instanceId).sort()).toEqual(['a1', 'a2', 'b1']);
+        expect(await repo.findSession('s-1')).toEqual({ ...s, state: 'MAINTENANCE_FAILED', failure: 'stuck', failedState: 'MAINTENANCE' });
+        expect((await repo.events('s-1')).map((e) => e.payload)).toEqual([{ state: 'MAINTENANCE_FAILED' }]);
+      });
+
+      it('updateProject and updateSession refuse an unknown session', async () => {
+        await expect(repo.updateSession('nope', () => nothing, T0)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(repo.updateProject('nope', 'p1', () => nothing, T0)).rejects.toBeInstanceOf(NotFoundError);
+      });
+    });
+
+    describe('replies', () => {
+      it('repliesSince returns the replies written after an id, oldest first, of that session only', async () => {
+        const { fence } = await running();
+        await repo.createSession(session('s-other'), [], INFRA, [], T0);
+        const reply = (projectId: string, state: string, receivedAt: number) => ({ projectId, state, instanceActions: {}, receivedAt });
+
+        await repo.commit('s-1', fence, { changes: { replies: [reply('p1', 'ACK_MAINTENANCE', T0 + 1)] }, events: [] }, T0 + 1);
+        await repo.updateSession('s-other', () => ({ changes: { replies: [reply('px', 'NACK_MAINTENANCE', T0 + 2)] }, events: [] }), T0 + 2);
+        await repo.updateProject('s-1', 'p2', () => ({ changes: { replies: [reply('p2', 'ACK_MAINTENANCE', T0 + 3)] }, events: [] }), T0 + 3);
+        await repo.updateSession(
+          's-1',
+          () => ({ changes: { replies: [{ projectId: 'p3', state: 'ACK_SCALE_IN', instanceActions: { i9: 'OWN_ACTION' }, receivedAt: T0 + 4 }] }, events: [] }),
+          T0 + 4,
+        );
+
+        const all = await repo.repliesSince('s-1', 0);
+        expect(all.map((r) => [r.projectId, r.state, r.receivedAt])).toEqual([
+          ['p1', 'ACK_MAINTENANCE', T0 + 1],
+          ['p2', 'ACK_MAINTENANCE', T0 + 3],
+          ['p3', 'ACK_SCALE_IN', T0 + 4],
+        ]);
+        expect(all[2]!.instanceActions).toEqual({ i9: 'OWN_ACTION' });
+        expect(all[0]!.id).toBeLessThan(all[1]!.id);
+        expect(all[1]!.id).toBeLessThan(all[2]!.id);
+        expect((await repo.repliesSince('s-1', all[0]!.id)).map((r) => r.projectId)).toEqual(['p2', 'p3']);
+        expect(await repo.repliesSince('s-1', all[2]!.id)).toEqual([]);
+        expect(await repo.latestReplyId('s-1')).toBe(all[2]!.id);
+      });
+    });
+
+    describe('loadSession operations', () => {
+      it('includes open operations and the current attempt pre/post/host steps, not finished moves', async () => {
+        const { fence } = await running('s-1', { attempt: 1 });
+        const op = (key: string, attempt: number, status: Operation['status'], kind: Operation['kind'] = 'migrate') =>
+          operation('s-1', key, { attempt, status, kind });
+        await repo.commit(
+          's-1',
+          fence,
+          {
+            changes: {
+              operations: [
+                op('move:w1:done', 1, 'done'),
+                op('move:w1:failed', 1, 'failed'),
+                op('move:w1:started', 1, 'started'),
+                op('move:w0:requested', 0, 'requested', 'live_migrate'),
+                op('pre:prepare', 1, 'done', 'plugin'),
+                op('post:report', 1, 'failed', 'plugin'),
+                op('host:c1:0', 1, 'done', 'host_maintenance'),
+                op('host:c1:0', 0, 'done', 'host_maintenance'),
+                op('pre:prepare', 0, 'done', 'plugin'),
+              ],
+            },
+            events: [],
+          },
+          T0,
+        );
+        const ops = (await repo.loadSession('s-1'))!.operations;
+        expect(ops.map((o) => `${o.key}@${o.attempt}`).sort()).toEqual(
+          ['host:c1:0@1', 'move:w0:requested@0', 'move:w1:started@1', 'post:report@1', 'pre:prepare@1'].sort(),
+        );
+      });
+    });
+
+    if (options.sharedData) {
+      describe('other connections', () => {
+        it('changeToken changes once another connection has written', async () => {
+          expect(opened.connectAgain).toBeDefined();
+          const other = await opened.connectAgain!();
+          const before = await repo.changeToken();
+          expect(await repo.changeToken()).toBe(before);
+          await other.createSession(session('s-from-elsewhere'), [host('c1')], INFRA, [], T0);
+          expect(await repo.changeToken()).not.toBe(before);
+          // And the write is visible here.
+          expect(await repo.findSession('s-from-elsewhere')).not.toBeNull();
+          expect(await repo.activeSessionIds()).toEqual(['s-from-elsewhere']);
+        });
+
+        it('host claims hold across connections', async () => {
+          const other = await opened.connectAgain!();
+          await other.createSession(session('s-1'), [host('c1')], INFRA, [], T0);
+          await expect(repo.createSession(session('s-2'), [host('c1')], INFRA, [], T0)).rejects.toBeInstanceOf(HostsClaimedError);
+        });
+      });
+    }
+  });
+}
