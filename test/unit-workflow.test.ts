@@ -237,9 +237,9 @@ const maintained = (name: string, vcpus = 4) => host(name, { state: 'MAINTAINED'
 const pendingOff = (name: string) => host(name, { disabled: true });
 
 /** Two maintained hosts with 4 + 4 vCPUs of room; c1 holds 2, c2 4, c3 6 vCPUs (the order they are emptied in). */
-const plannedCloud = (options: Partial<Session['options']>): Given => ({
+const plannedCloud = (options: Partial<Session['options']>, room = 4): Given => ({
   session: rollingSession({}, options),
-  hosts: [maintained('m1'), maintained('m2'), pendingOff('c1'), pendingOff('c2'), pendingOff('c3')],
+  hosts: [maintained('m1', room), maintained('m2', room), pendingOff('c1'), pendingOff('c2'), pendingOff('c3')],
   projects: [project('p1'), project('p2'), project('p3')],
   instances: [
     instance('i1', 'c1', { projectId: 'p1' }),
@@ -287,8 +287,11 @@ describe('rolling: waves', () => {
     // 8 vCPUs of room: c1 (2) and c2 (4) fit, c3 (6) does not fit in the 2 left.
     { maxParallelHosts: 'auto' as const, hosts: ['c1', 'c2'], instances: ['i1', 'i2', 'i3'], projects: ['p1', 'p2'] },
     { maxParallelHosts: 5 as const, hosts: ['c1', 'c2'], instances: ['i1', 'i2', 'i3'], projects: ['p1', 'p2'] },
-  ])('maxParallelHosts $maxParallelHosts -> a wave of $hosts, moves only to maintained hosts, one PLANNED_MAINTENANCE ask', (row) => {
-    const effects = plan(plannedCloud({ maxParallelHosts: row.maxParallelHosts }), T0);
+    // 2 x 8 vCPUs of room: all three fit.
+    { maxParallelHosts: 'auto' as const, room: 8, hosts: ['c1', 'c2', 'c3'], instances: ['i1', 'i2', 'i3', 'i4', 'i5', 'i6'], projects: ['p1', 'p2', 'p3'] },
+    { maxParallelHosts: 2 as const, room: 8, hosts: ['c1', 'c2'], instances: ['i1', 'i2', 'i3'], projects: ['p1', 'p2'] },
+  ])('maxParallelHosts $maxParallelHosts (room $room) -> a wave of $hosts, moves only to maintained hosts, one PLANNED_MAINTENANCE ask', (row: { maxParallelHosts: number | 'auto'; room?: number; hosts: string[]; instances: string[]; projects: string[] }) => {
+    const effects = plan(plannedCloud({ maxParallelHosts: row.maxParallelHosts }, row.room ?? 4), T0);
     const wave = waveOf(effects);
     expect(wave).toEqual({ kind: 'wave', wave: 1, hosts: row.hosts, moves: expect.any(Array) });
     expect(wave.moves.map((mv) => mv.instanceId).sort()).toEqual(row.instances);
