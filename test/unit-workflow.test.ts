@@ -824,11 +824,8 @@ describe('SCALE_IN', () => {
     check(row);
   });
 
-  // Defect: a scale-in round that freed some capacity but not enough asks for another SCALE_IN
-  // round (a transition SCALE_IN -> SCALE_IN with the new free count), which the transition
-  // table does not allow: the runner turns it into "internal error: the workflow asked for
-  // SCALE_IN -> SCALE_IN, which is not allowed" and the session fails.
-  it.fails('event: the project removed one instance (4 vCPUs free, 2 before, still no room) -> another SCALE_IN round the table allows', () => {
+  // A scale-in round that freed some capacity but not enough asks for another round.
+  it('event: the project removed one instance (4 vCPUs free, 2 before, still no room) -> another SCALE_IN round the table allows', () => {
     check({
       name: 'partial scale-in',
       given: () => ({ ...scale({}, [ackedScale('p1')], full()), event: (m) => m.removeInstance('ia') }),
@@ -839,7 +836,7 @@ describe('SCALE_IN', () => {
   });
 });
 
-// ---- defects of the move scan
+// ---- the move scan while every migration slot is in use
 
 describe('rolling: moves while maxMigrations are all in use', () => {
   /** c1: i1 moving (its operation running), i2 waiting for a free slot; c2: i3 whose project moves it itself. */
@@ -874,17 +871,13 @@ describe('rolling: moves while maxMigrations are all in use', () => {
     expect(effects).toContainEqual({ kind: 'fail', cause: expect.stringMatching(/vm-i4 \(i4\).*no valid host/) });
   });
 
-  // Defect: moves() stops scanning the wave's instances (`break`) at the first move that has no
-  // free slot, so instances after it are not looked at: an OWN_ACTION host is neither read again
-  // nor failed at its host-empty timeout while the migrations are all in use.
-  it.fails('an OWN_ACTION instance past the host-empty timeout fails the session even while maxMigrations are in use', () => {
+  // Every instance of the wave is looked at, also when every migration slot is in use.
+  it('an OWN_ACTION instance past the host-empty timeout fails the session even while maxMigrations are in use', () => {
     const effects = plan(saturated(), T0 - 10 * SEC + 240 * SEC);
     expect(effects).toContainEqual({ kind: 'fail', cause: expect.stringMatching(/p2.*OWN_ACTION.*vm-i3/) });
   });
 
-  // Same defect: a failed move of an instance after the first one waiting for a slot is not
-  // noticed until a slot frees up; the session goes on as if nothing had failed.
-  it.fails('a failed move fails the session even while maxMigrations are in use', () => {
+  it('a failed move fails the session even while maxMigrations are in use', () => {
     const failed = operation('move:i4:w1', { kind: 'migrate', target: 'i4', status: 'failed', cause: 'no valid host', params: { from: 'c2', to: 'm1' } });
     const effects = plan(saturated([failed]), T0);
     expect(effects).toContainEqual({ kind: 'fail', cause: expect.stringMatching(/vm-i4 \(i4\).*no valid host/) });

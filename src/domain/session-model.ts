@@ -45,6 +45,10 @@ export class SessionModel {
   readonly inWave = new Set<string>();
   /** Instances that left a wave's host since they were last reported (INSTANCE_ACTION_DONE is due). */
   readonly arrived = new Set<string>();
+  /** Instances of a wave whose project moves them itself (OWN_ACTION), until they are gone. */
+  readonly ownActions = new Set<string>();
+  /** Operations that failed (the newest attempt of their key). */
+  readonly failedOperations = new Set<Operation>();
   /** Projects asked in the current visit that have not answered. */
   readonly openQuestions = new Set<string>();
   /** Projects that rejected (NACK) the question of the current visit. */
@@ -230,7 +234,10 @@ export class SessionModel {
 
   putOperation(op: Operation): void {
     const previous = this.ops.get(op.key);
-    if (previous && previous !== op) this.openOps.delete(previous);
+    if (previous && previous !== op) {
+      this.openOps.delete(previous);
+      this.failedOperations.delete(previous);
+    }
     this.indexOperation(op);
     this.dirtyOps.add(op);
   }
@@ -304,6 +311,8 @@ export class SessionModel {
     }
     if (i.wave !== null && !i.actionDone && !this.arrived.has(i.instanceId)) this.inWave.add(i.instanceId);
     else this.inWave.delete(i.instanceId);
+    if (this.inWave.has(i.instanceId) && i.action === 'OWN_ACTION') this.ownActions.add(i.instanceId);
+    else this.ownActions.delete(i.instanceId);
   }
 
   private unindexInstance(i: Instance): void {
@@ -315,11 +324,14 @@ export class SessionModel {
       this.incoming.set(i.target, this.reservedOn(i.target) - 1);
     }
     this.inWave.delete(i.instanceId);
+    this.ownActions.delete(i.instanceId);
   }
 
   private indexOperation(op: Operation): void {
     const known = this.ops.get(op.key);
+    if (known) this.failedOperations.delete(known);
     if (!known || known.attempt <= op.attempt) this.ops.set(op.key, op);
+    if (op.status === 'failed' && this.ops.get(op.key) === op) this.failedOperations.add(op);
     if (op.status === 'started' || op.status === 'requested') this.openOps.add(op);
     else this.openOps.delete(op);
   }

@@ -144,7 +144,7 @@ export class SessionRunner {
       .filter((op) => op.status === 'requested' && op.checkAt !== null)
       .map((op) => Math.min(op.checkAt!, op.deadline ?? Number.POSITIVE_INFINITY));
     for (const e of plan) if (e.kind === 'wait' && e.until !== null) times.push(e.until);
-    return times.length ? Math.min(...times) : null;
+    return times.length ? times.reduce((a, b) => Math.min(a, b)) : null;
   }
 
   private sleep(at: number | null): Promise<void> {
@@ -647,12 +647,12 @@ function mergeWrites(batches: Array<{ changes: ChangeSet; events: NewEvent[] }>)
   };
   for (const { changes: c } of batches) {
     if (c.session) changes.session = c.session;
-    changes.hosts.push(...(c.hosts ?? []));
-    changes.projects.push(...(c.projects ?? []));
-    changes.removedInstances.push(...(c.removedInstances ?? []));
+    changes.hosts = changes.hosts.concat(c.hosts ?? []);
+    changes.projects = changes.projects.concat(c.projects ?? []);
+    changes.removedInstances = changes.removedInstances.concat(c.removedInstances ?? []);
     changes.instances = [...changes.instances.filter((i) => !(c.removedInstances ?? []).includes(i.instanceId)), ...(c.instances ?? [])] as Instance[];
-    changes.operations.push(...(c.operations ?? []));
-    changes.replies.push(...(c.replies ?? []));
+    changes.operations = changes.operations.concat(c.operations ?? []);
+    changes.replies = changes.replies.concat(c.replies ?? []);
   }
   return { changes, events: batches.flatMap((b) => b.events) };
 }

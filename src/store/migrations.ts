@@ -259,6 +259,7 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE instances ADD COLUMN memory_mb INTEGER;
       ALTER TABLE instances ADD COLUMN wave INTEGER;
       ALTER TABLE instances ADD COLUMN target TEXT;
+      CREATE INDEX instances_question ON instances(session_id, project_id, wave);
 
       -- An operation is one step of a lane (or of the session), named by its key.
       DROP INDEX operations_session;

@@ -45,7 +45,7 @@ export interface Write {
   events: NewEvent[];
 }
 
-/** The rows a reply is checked against: the session, the project and its instances. */
+/** The rows a reply is checked against: the session, the project and the instances its question is about. */
 export interface ProjectRows {
   session: Session;
   project: Project | null;

@@ -52,7 +52,8 @@ export class SqliteRepository implements Repository {
   async updateProject(sessionId: string, projectId: string, decide: (rows: ProjectRows) => Write, now: number) {
     return this.store.tx(() => {
       const session = this.store.getSession(sessionId);
-      const rows = { session, project: this.store.project(sessionId, projectId), instances: this.store.instances(sessionId, projectId) };
+      const project = this.store.project(sessionId, projectId);
+      const rows = { session, project, instances: project ? this.store.questionInstances(sessionId, project) : [] };
       return this.write(sessionId, decide(rows), now);
     });
   }

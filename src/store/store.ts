@@ -307,6 +307,16 @@ export class Store {
     return row ? toProject(row) : null;
   }
 
+  /** A project's instances a question is about: those of its wave, or all of them for a session-wide one. */
+  questionInstances(sessionId: string, project: Project): Instance[] {
+    if (project.wave === null) return this.instances(sessionId, project.projectId);
+    // Sorted here: ORDER BY instance_id would make SQLite walk the primary key instead of the wave's index.
+    const rows = this.stmt('SELECT * FROM instances INDEXED BY instances_question WHERE session_id = ? AND project_id = ? AND wave = ?').all(
+      sessionId, project.projectId, project.wave,
+    ) as Row[];
+    return rows.map(toInstance).sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1));
+  }
+
   instances(sessionId: string, projectId?: string): Instance[] {
     const rows =
       projectId === undefined

@@ -211,8 +211,8 @@ export class SimCloud {
   instances(scope?: HostScope): InfraInstance[] {
     this.settle();
     const found: InstanceState[] = [];
-    if (scope?.hosts === undefined) found.push(...this.instancesById.values());
-    else for (const host of this.scoped(scope)) found.push(...host.instances);
+    if (scope?.hosts === undefined) for (const i of this.instancesById.values()) found.push(i);
+    else for (const host of this.scoped(scope)) for (const i of host.instances) found.push(i);
     return found.sort(byName).map(toInfraInstance);
   }
 

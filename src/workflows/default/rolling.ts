@@ -92,23 +92,17 @@ function reask(s: Snapshot): Effect[] {
 /** The moves projects chose, up to max_migrations at once; OWN_ACTION instances are watched until gone. */
 function moves(s: Snapshot): Effect[] {
   const m = s.model;
+  const failed = failedMove(s);
+  if (failed) return [failed];
   const out: Effect[] = [];
   let running = m.openOperations().filter((op) => op.kind === 'migrate' || op.kind === 'live_migrate').length;
-  const watch = new Set<string>();
   for (const id of m.inWave) {
+    if (running >= m.session.options.maxMigrations) break; // the rest wait for a free slot
     const inst = m.instance(id)!;
-    if (inst.action === 'OWN_ACTION') {
-      watch.add(inst.host);
-      continue;
-    }
     if (!isMove(inst.action)) continue;
     const key = `move:${id}:w${inst.wave}`;
     const op = m.operation(key);
-    if (op && !(op.status === 'failed' && op.attempt < m.session.attempt)) {
-      if (op.status === 'failed') return [{ kind: 'fail', cause: `${inst.action} of instance ${inst.name} (${id}) from ${String(op.params.from)} failed: ${op.cause ?? 'no cause given'}` }];
-      continue;
-    }
-    if (running >= m.session.options.maxMigrations) break;
+    if (op && !(op.status === 'failed' && op.attempt < m.session.attempt)) continue;
     running++;
     out.push({
       kind: 'start',
@@ -121,14 +115,27 @@ function moves(s: Snapshot): Effect[] {
       },
     });
   }
-  for (const host of watch) out.push(...ownAction(s, host));
+  const watched = new Set([...m.ownActions].map((id) => m.instance(id)!.host));
+  for (const host of watched) out.push(...ownAction(s, host));
   return out;
+}
+
+/** A move of this attempt that failed fails the session, naming the instance. */
+function failedMove(s: Snapshot): Effect | null {
+  const m = s.model;
+  for (const op of m.failedOperations) {
+    if ((op.kind !== 'migrate' && op.kind !== 'live_migrate') || op.attempt < m.session.attempt) continue;
+    const inst = m.instance(op.target);
+    const action = op.kind === 'live_migrate' ? 'LIVE_MIGRATE' : 'MIGRATE';
+    return { kind: 'fail', cause: `${action} of instance ${inst?.name ?? String(op.params.name)} (${op.target}) from ${String(op.params.from)} failed: ${op.cause ?? 'no cause given'}` };
+  }
+  return null;
 }
 
 /** OWN_ACTION: the project moves its instances itself; look until they are gone, up to the host-empty timeout. */
 function ownAction(s: Snapshot, host: string): Effect[] {
   const m = s.model;
-  const waiting = m.instancesOn(host).filter((i) => i.action === 'OWN_ACTION' && m.inWave.has(i.instanceId));
+  const waiting = m.instancesOn(host).filter((i) => m.ownActions.has(i.instanceId));
   const since = Math.max(m.host(host)!.since, ...waiting.map((i) => m.project(i.projectId)?.repliedAt ?? 0));
   const deadline = since + m.session.options.hostEmptyTimeout * 1000;
   if (s.now >= deadline) {
