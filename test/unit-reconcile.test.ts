@@ -36,7 +36,7 @@ describe('reconcileInstances', () => {
 
   it('updates an instance with the same id that moved host', () => {
     const changes = reconcileInstances([row('id-1', 'vm-1')], [seen('id-1', 'vm-1', { host: 'compute-1' })], HOSTS);
-    expect(changes.updated).toEqual([{ id: 'id-1', patch: { host: 'compute-1', vcpus: 2, floatingIp: false } }]);
+    expect(changes.updated).toEqual([{ id: 'id-1', patch: { host: 'compute-1', vcpus: 2, memoryMb: null, floatingIp: false } }]);
     expect(changes.added).toEqual([]);
     expect(changes.replaced).toEqual([]);
     expect(changes.removed).toEqual([]);
@@ -49,8 +49,8 @@ describe('reconcileInstances', () => {
       HOSTS,
     );
     expect(changes.updated).toEqual([
-      { id: 'id-1', patch: { host: 'compute-0', vcpus: 4, floatingIp: false } },
-      { id: 'id-2', patch: { host: 'compute-0', vcpus: 2, floatingIp: true } },
+      { id: 'id-1', patch: { host: 'compute-0', vcpus: 4, memoryMb: null, floatingIp: false } },
+      { id: 'id-2', patch: { host: 'compute-0', vcpus: 2, memoryMb: null, floatingIp: true } },
     ]);
   });
 
@@ -59,7 +59,7 @@ describe('reconcileInstances', () => {
     expect(changes.replaced).toEqual([
       {
         oldId: 'old-id',
-        patch: { instanceId: 'new-id', host: 'compute-1', vcpus: 2, floatingIp: false, replacedId: 'old-id' },
+        patch: { instanceId: 'new-id', host: 'compute-1', vcpus: 2, memoryMb: null, floatingIp: false, replacedId: 'old-id' },
       },
     ]);
     expect(changes.added).toEqual([]);
@@ -88,7 +88,10 @@ describe('reconcileInstances', () => {
         projectId: 'proj-a',
         host: 'compute-1',
         vcpus: 1,
+        memoryMb: null,
         floatingIp: true,
+        wave: null,
+        target: null,
         action: null,
         actionDone: false,
         projectState: null,

@@ -375,16 +375,11 @@ export class Engine {
   /** A session whose driver or workflow cannot be opened here fails, saying why. */
   private async failUnrunnable(sessionId: string, cause: string): Promise<void> {
     const now = this.clock.now();
-    const written = await this.repo.updateSession(
-      sessionId,
-      ({ session, hosts }) => {
-        if (isTerminal(session.state)) return { changes: {}, events: [] };
-        const failed = failedSession(session, `cannot run the session here: ${cause}`, now);
-        return { changes: { session: failed }, events: [{ eventType: SESSION_EVENT, payload: sessionNotice(failed, hostProgress(hosts), session.state) }] };
-      },
-      now,
-    );
-    this.bus.publish(written);
+    const session = await this.repo.findSession(sessionId);
+    if (!session || isTerminal(session.state)) return;
+    const failed = failedSession(session, `cannot run the session here: ${cause}`, now);
+    const notice = sessionNotice(failed, { maintained: 0, total: 0 }, session.state);
+    this.bus.publish(await this.repo.record(sessionId, { changes: { session: failed }, events: [{ eventType: SESSION_EVENT, payload: notice }] }, now));
   }
 
   private async isActive(sessionId: string): Promise<boolean> {
@@ -400,9 +395,7 @@ export class Engine {
     const count = (this.crashes.get(sessionId)?.count ?? 0) + 1;
     this.crashes.set(sessionId, { count, retryAt: this.clock.now() + 1000 * 2 ** count });
     try {
-      this.bus.publish(
-        await this.repo.updateSession(sessionId, () => ({ changes: {}, events: [{ eventType: 'maintctl.engine_error', payload: { message: err.message, attempt: count } }] }), this.clock.now()),
-      );
+      this.bus.publish(await this.repo.record(sessionId, { changes: {}, events: [{ eventType: 'maintctl.engine_error', payload: { message: err.message, attempt: count } }] }, this.clock.now()));
       if (count >= 3) await this.failUnrunnable(sessionId, `the engine failed ${count} times: ${err.message}`);
     } catch {
       // the store itself is failing; the retry will try again

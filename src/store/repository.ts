@@ -69,6 +69,8 @@ export interface Repository {
   updateProject(sessionId: string, projectId: string, decide: (rows: ProjectRows) => Write, now: number): Promise<SessionEvent[]>;
   /** The same for the whole session's rows (continue, delete clean-up). */
   updateSession(sessionId: string, decide: (rows: SessionRows) => Write, now: number): Promise<SessionEvent[]>;
+  /** Writes rows and events without a lease (an engine recording what it could not run). */
+  record(sessionId: string, write: Write, now: number): Promise<SessionEvent[]>;
   repliesSince(sessionId: string, afterId: number): Promise<ReplyRecord[]>;
   latestReplyId(sessionId: string): Promise<number>;
   /** Releases the session's hosts (it ended or was deleted). */

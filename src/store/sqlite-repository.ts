@@ -66,6 +66,10 @@ export class SqliteRepository implements Repository {
     });
   }
 
+  async record(sessionId: string, write: Write, now: number) {
+    return this.store.tx(() => this.write(sessionId, write, now));
+  }
+
   async repliesSince(sessionId: string, afterId: number) {
     return this.store.repliesSince(sessionId, afterId);
   }

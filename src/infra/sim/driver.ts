@@ -6,15 +6,18 @@ import { startScriptedVnfms } from './vnfm.js';
 export class SimDriver implements InfraDriver {
   readonly kind = 'sim';
   readonly identity: string;
-  readonly cloud: SimCloud;
 
   constructor(
     private readonly ctx: DriverContext,
-    cloudId: string,
+    private readonly cloudId: string,
   ) {
-    // Shared with every other user of this cloud in the process (the harness, the VNFMs).
-    this.cloud = SimCloud.open(ctx.store, ctx.clock, cloudId);
+    SimCloud.open(ctx.store, ctx.clock, cloudId); // fails now if the cloud is not in the store
     this.identity = `sim:${cloudId}`;
+  }
+
+  /** Shared with every other user of this cloud in the process (the harness, the VNFMs); read afresh when another process wrote. */
+  get cloud(): SimCloud {
+    return SimCloud.open(this.ctx.store, this.ctx.clock, this.cloudId);
   }
 
   async listHosts(scope?: HostScope) {
@@ -54,6 +57,6 @@ export class SimDriver implements InfraDriver {
   }
 
   startCompanions(ctx: CompanionContext): () => void {
-    return startScriptedVnfms(this.cloud, this.ctx.clock, ctx);
+    return startScriptedVnfms(() => this.cloud, this.ctx.clock, ctx);
   }
 }

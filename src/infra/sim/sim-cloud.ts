@@ -95,15 +95,22 @@ export class SimCloud {
   static open(store: Store, clock: Clock, cloudId: string): SimCloud {
     let clouds = SimCloud.opened.get(store);
     if (!clouds) SimCloud.opened.set(store, (clouds = new Map()));
+    // Another process wrote to the store (e.g. a test or an application changing the cloud
+    // behind the engine's back, as happens to real clouds): read the cloud afresh.
+    const version = store.dataVersion();
     const known = clouds.get(cloudId);
-    if (known) return known;
+    if (known && known.version === version) return known;
     const db = new SimStore(store);
     const state = db.load(cloudId);
     if (!state) throw new NotFoundError(`no simulated cloud ${cloudId} in this store`);
     const cloud = new SimCloud(db, clock, state);
+    cloud.version = version;
     clouds.set(cloudId, cloud);
     return cloud;
   }
+
+  /** The store's data version when this copy was read (own writes do not change it). */
+  private version = -1;
 
   /** Drops the shared instance of a cloud whose rows were removed. */
   static forget(store: Store, cloudId: string): void {

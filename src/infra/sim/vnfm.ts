@@ -20,8 +20,8 @@ interface RemovedInstance {
   floatingIp: boolean;
 }
 
-export function startScriptedVnfms(cloud: SimCloud, clock: Clock, ctx: CompanionContext): () => void {
-  const projects = new Map(cloud.projects().filter((p) => p.autoReply !== 'none').map((p) => [p.id, p]));
+export function startScriptedVnfms(cloudNow: () => SimCloud, clock: Clock, ctx: CompanionContext): () => void {
+  const projects = new Map(cloudNow().projects().filter((p) => p.autoReply !== 'none').map((p) => [p.id, p]));
   const timers = new Set<{ cancel(): void }>();
   let stopped = false;
 
@@ -30,7 +30,7 @@ export function startScriptedVnfms(cloud: SimCloud, clock: Clock, ctx: Companion
       timers.delete(timer);
       if (stopped) return;
       const question = ctx.pendingQuestions().find((q) => q.projectId === project.id);
-      if (question) answer(cloud, ctx, project, question);
+      if (question) answer(cloudNow(), ctx, project, question);
     });
     timers.add(timer);
   };
