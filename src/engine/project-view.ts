@@ -13,6 +13,8 @@ export interface ProjectDocument {
   state: string | null;
   reply_state: string | null;
   reply_at: string | null;
+  /** The wave a PREPARE_ or PLANNED_MAINTENANCE question is about (null for session-wide questions). */
+  wave: number | null;
   /** Whether an answer is awaited now. */
   open: boolean;
   allowed_actions: string[];
@@ -36,6 +38,7 @@ export function projectDocument(store: Store, sessionId: string, projectId: stri
     project_id: projectId,
     session_state: session.state,
     state: current ? project.state : null,
+    wave: current ? project.wave : null,
     reply_state: current ? project.replyState : null,
     reply_at: current && project.replyAt !== null ? formatFenixTime(project.replyAt) : null,
     open: current && project.replyState === null && !isTerminal(session.state),

@@ -139,7 +139,8 @@ async function answerOpenQuestion(
     return null; // the project has no instances in that session
   }
   if (!q.open || !q.state) return null;
-  const key = `${sessionId}:${q.state}:${q.reply_at}`;
+  // Two waves can be asked within the same second: the wave tells their questions apart.
+  const key = `${sessionId}:${q.state}:${q.wave ?? '-'}:${q.reply_at}`;
   if (answered.has(key)) return null;
   const asksActions = q.allowed_actions.length > 0;
   const hookState = asksActions && options.action === 'OWN_ACTION' ? 'OWN_ACTION' : q.state;
