@@ -267,7 +267,7 @@ describe('(b) edge cases, with a hand-written driver', () => {
     await expect(snapshotInfrastructure(fake([], []).driver, {})).rejects.toThrow(/reports no hosts/);
   });
 
-  it.runIf(MEMORY_IN_SCHEMA)('memory: copied where reported, and raised on a host whose flavors use more', async () => {
+  it('memory: copied where reported, and raised on a host whose flavors use more', async () => {
     const { copy, notes } = await copyOf(
       [host('c1', { memoryMb: 4096 }), host('c2')],
       [inst('a', 'a', 'c1', { memoryMb: 4096 }), inst('b', 'b', 'c1', { memoryMb: 2048 }), inst('c', 'c', 'c2', { memoryMb: 1024 }), inst('d', 'd', 'c2')],
@@ -279,10 +279,4 @@ describe('(b) edge cases, with a hand-written driver', () => {
     expect(notes.filter((n) => n.kind === 'memory_overcommitted')).toMatchObject([{ host: 'c1', memoryMb: 4096, memoryMbUsed: 6144 }]);
   });
 
-  it.runIf(!MEMORY_IN_SCHEMA)('memory: left out (with a note) while the cloud file cannot carry it', async () => {
-    const { copy, notes } = await copyOf([host('c1', { memoryMb: 4096 })], [inst('a', 'a', 'c1', { memoryMb: 8192 })]);
-    expect(copy.hosts[0]).not.toHaveProperty('memory_mb');
-    expect(copy.instances[0]).not.toHaveProperty('memory_mb');
-    expect(notes).toMatchObject([{ kind: 'left_out', subject: 'memory' }]);
-  });
 });
