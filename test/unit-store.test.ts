@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../src/domain/errors.js';
-import { DEFAULT_OPTIONS, type Host, type Project, type Session } from '../src/domain/model.js';
+import type { Host, Project, Session } from '../src/domain/model.js';
+import * as rows from './support/repository-contract.js';
 import { migrate, openDb, schemaVersion } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { Store } from '../src/store/store.js';
@@ -11,38 +12,10 @@ import { Store } from '../src/store/store.js';
 const T0 = Date.UTC(2026, 0, 1);
 const LATEST = MIGRATIONS.at(-1)!.version;
 
-function session(id: string, patch: Partial<Session> = {}): Session {
-  return {
-    id,
-    state: 'MAINTENANCE',
-    workflow: 'default',
-    maintenanceAt: T0,
-    metadata: { openstack_release: 'Queens' },
-    options: { ...DEFAULT_OPTIONS },
-    driver: { kind: 'sim', cloudId: 'cloud-1' },
-    download: ['https://my.sw.upgrades.com/SW1.tar.gz'],
-    actions: [
-      { plugin: 'prepare', type: 'pre', metadata: {} },
-      { plugin: 'os_upgrade', type: 'host', metadata: { upgrade: 'SW1' } },
-    ],
-    createdAt: T0,
-    updatedAt: T0,
-    stateEnteredAt: T0,
-    visit: 0,
-    attempt: 0,
-    failure: null,
-    failedState: null,
-    discovered: false,
-    syncedAt: 0,
-    data: {},
-    ...patch,
-  };
-}
+/** A session as the store must read it back: the contract suite's rows. */
+const session = (id: string, patch: Partial<Session> = {}): Session => rows.session(id, { maintenanceAt: T0, ...patch });
 
-const host = (name: string): Host => ({
-  name, type: 'compute', vcpus: 4, vcpusUsed: 0, memoryMb: null, memoryMbUsed: null, state: 'PENDING', wave: null, step: 0, cause: null, since: T0,
-  disabled: false, disabledBefore: false,
-});
+const host = (name: string): Host => rows.host(name, { vcpus: 4, vcpusUsed: 0, memoryMb: null, memoryMbUsed: null });
 
 let dir: string;
 let path: string;

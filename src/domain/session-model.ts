@@ -99,6 +99,10 @@ export class SessionModel {
     return this.hostRows.values();
   }
 
+  get hostCount(): number {
+    return this.hostRows.size;
+  }
+
   /** Names of hosts of a type in a lane state. */
   inLane(type: HostType, state: HostState): ReadonlySet<string> {
     return this.lanes.get(`${type}:${state}`) ?? EMPTY;

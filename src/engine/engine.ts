@@ -342,9 +342,11 @@ export class Engine {
       fence: { owner: this.owner, epoch },
       checkpoint: this.checkpoint,
     });
-    let stopCompanions = () => undefined as void;
+    // The sim's VNFMs answer questions read from the runner's model: they start once it is loaded.
+    let stopCompanions: () => void = () => undefined;
     void runner.loaded.then(() => {
-      if (this.running.get(sessionId)?.runner === runner) stopCompanions = driver.startCompanions?.(this.companionContext(sessionId)) ?? stopCompanions;
+      const start = this.running.get(sessionId)?.runner === runner ? driver.startCompanions : undefined;
+      if (start) stopCompanions = start.call(driver, this.companionContext(sessionId));
     });
     const done = runner
       .run()

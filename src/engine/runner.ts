@@ -4,7 +4,7 @@
 // Waits are timers on the Clock or a wake-up (a reply, a finished operation), never sleep-polling.
 // Mechanism only: what to do is the workflow's and the domain's (policy.ts) to decide.
 import type { Clock, Timer } from '../domain/clock.js';
-import type { Instance, Operation, Project, Session } from '../domain/model.js';
+import type { Operation, Project, Session } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { affectedInstances } from '../domain/replies.js';
 import { brokenInstancesCause, policyReply, projectPolicy, replyRows, type Reply } from '../domain/policy.js';
@@ -49,8 +49,12 @@ export class SessionRunner {
   private stepsAtInstant = 0;
   private lastInstant = -1;
   private lastReplyId = 0;
-  /** Events of the plan being applied; written with its rows. */
+  /** Events and replies of the plan being applied; written with its rows. */
   private events: NewEvent[] = [];
+  private pendingReplies: NonNullable<ChangeSet['replies']> = [];
+  private markLoaded!: () => void;
+  /** Resolves once the session is loaded (or found gone): its questions can be read from then on. */
+  readonly loaded = new Promise<void>((resolve) => (this.markLoaded = resolve));
   /** Writes that could not be committed yet (the store was busy): kept, in order, until they are. */
   private unsaved: Array<{ changes: ChangeSet; events: NewEvent[]; time: number }> = [];
 
@@ -184,7 +188,7 @@ export class SessionRunner {
 
   private noticeSession(previous: Session['state'] | null): void {
     const m = this.model;
-    const total = [...m.hosts()].length;
+    const total = m.hostCount;
     const maintained = m.count('compute', 'MAINTAINED') + m.count('controller', 'MAINTAINED');
     this.emit(SESSION_EVENT, sessionNotice(m.session, { maintained, total }, previous));
   }
@@ -290,10 +294,6 @@ export class SessionRunner {
     this.emit('maintctl.reply', { project_id: project.projectId, state: reply.state, instance_actions: reply.actions, by: reply.by });
   }
 
-  private pendingReplies: NonNullable<ChangeSet['replies']> = [];
-  private markLoaded!: () => void;
-  /** Resolves once the session is loaded (or found gone): its questions can be read from then on. */
-  readonly loaded = new Promise<void>((resolve) => (this.markLoaded = resolve));
 
   private instanceDone(id: string): void {
     const inst = this.model.instance(id);
@@ -342,14 +342,15 @@ export class SessionRunner {
     if (this.unsaved.length) await this.writeUnsaved();
   }
 
+  /** Commits the waiting batches in order; a batch the store refuses is tried again after a pause. */
   private async writeUnsaved(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; this.unsaved.length; ) {
+      const batch = this.unsaved[0]!;
       try {
-        const batch = this.unsaved;
-        const written = await this.deps.repo.commit(this.sessionId, this.deps.fence, mergeWrites(batch), batch.at(-1)!.time);
-        this.unsaved = [];
+        const written = await this.deps.repo.commit(this.sessionId, this.deps.fence, batch, batch.time);
+        this.unsaved.shift();
         this.deps.bus.publish(written);
-        return;
+        attempt = 1;
       } catch (err) {
         if (err instanceof LeaseLostError) throw err;
         if (attempt === WRITE_ATTEMPTS_BEFORE_FAILING && !isTerminal(this.model.session.state)) {
@@ -357,7 +358,7 @@ export class SessionRunner {
           this.fail(`the store refused the engine's writes ${attempt} times: ${(err as Error).message}`);
           this.unsaved.push({ changes: this.model.takeChanges(), events: this.events.splice(0), time: this.deps.clock.now() });
         }
-        await this.pause(retryDelay(attempt));
+        await this.pause(retryDelay(attempt++));
         if (this.stopped) throw err;
       }
     }
@@ -632,29 +633,6 @@ function checkpointsOf(plan: Effect[]): string[] {
 function mergeScopes(scopes: Array<string[] | null>): string[] | null {
   if (scopes.some((s) => s === null)) return null;
   return [...new Set(scopes.flat() as string[])];
-}
-
-/** Batches written together, in order: later rows of the same key win. */
-function mergeWrites(batches: Array<{ changes: ChangeSet; events: NewEvent[] }>): { changes: ChangeSet; events: NewEvent[] } {
-  if (batches.length === 1) return batches[0]!;
-  const changes: Required<Omit<ChangeSet, 'session'>> & { session?: Session } = {
-    hosts: [],
-    projects: [],
-    instances: [],
-    removedInstances: [],
-    operations: [],
-    replies: [],
-  };
-  for (const { changes: c } of batches) {
-    if (c.session) changes.session = c.session;
-    changes.hosts = changes.hosts.concat(c.hosts ?? []);
-    changes.projects = changes.projects.concat(c.projects ?? []);
-    changes.removedInstances = changes.removedInstances.concat(c.removedInstances ?? []);
-    changes.instances = [...changes.instances.filter((i) => !(c.removedInstances ?? []).includes(i.instanceId)), ...(c.instances ?? [])] as Instance[];
-    changes.operations = changes.operations.concat(c.operations ?? []);
-    changes.replies = changes.replies.concat(c.replies ?? []);
-  }
-  return { changes, events: batches.flatMap((b) => b.events) };
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -53,7 +53,6 @@ export async function snapshotInfrastructure(driver: InfraDriver, options: Snaps
       throw new InvalidInputError(`the ${driver.kind} infrastructure has no host named ${missing.map((m) => `"${m}"`).join(', ')}`);
     }
   }
-  const memory = memoryCopyable();
 
   const hosts = new Map<string, HostDoc>();
   for (const h of infraHosts) {
@@ -63,7 +62,7 @@ export async function snapshotInfrastructure(driver: InfraDriver, options: Snaps
       continue;
     }
     const doc: HostDoc = { name: h.name, type: h.type, vcpus: wholeAtLeast(h.vcpus, 0) };
-    if (memory.host && h.memoryMb !== null) doc.memory_mb = wholeAtLeast(h.memoryMb, 0);
+    if (h.memoryMb !== null) doc.memory_mb = wholeAtLeast(h.memoryMb, 0);
     hosts.set(h.name, doc);
     if (!h.enabled) {
       note({
@@ -75,11 +74,6 @@ export async function snapshotInfrastructure(driver: InfraDriver, options: Snaps
     }
   }
   if (hosts.size === 0) throw new InvalidInputError(`the ${driver.kind} infrastructure reports no hosts: there is nothing to copy`);
-  const hostMemoryLost = !memory.host && infraHosts.some((h) => h.memoryMb !== null);
-  const instanceMemoryLost = !memory.instance && infraInstances.some((i) => i.memoryMb !== null);
-  if (hostMemoryLost || instanceMemoryLost) {
-    note({ kind: 'left_out', subject: 'memory', message: 'the infrastructure reports memory but this version of the cloud file cannot carry it: the copy has none' });
-  }
 
   const instances: InstanceDoc[] = [];
   const ids = new Set<string>();
@@ -119,7 +113,7 @@ export async function snapshotInfrastructure(driver: InfraDriver, options: Snaps
       vcpus: wholeAtLeast(i.vcpus, 1),
       floating_ip: i.floatingIp,
     };
-    if (memory.instance && i.memoryMb !== null) doc.memory_mb = wholeAtLeast(i.memoryMb, 0);
+    if (i.memoryMb !== null) doc.memory_mb = wholeAtLeast(i.memoryMb, 0);
     instances.push(doc);
   }
 
@@ -200,21 +194,3 @@ function raiseOvercommitted(hosts: Map<string, HostDoc>, instances: InstanceDoc[
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-let memorySupport: { host: boolean; instance: boolean } | null = null;
-
-/**
- * Whether this build's cloud file has memory_mb on hosts and instances (it is being added in
- * parallel): the copy carries memory only where the schema accepts it, so it always parses.
- */
-function memoryCopyable(): { host: boolean; instance: boolean } {
-  if (!memorySupport) {
-    const host = cloudFileSchema.safeParse({ hosts: [{ name: 'h', vcpus: 1, memory_mb: 2 }] }).success;
-    const instance = cloudFileSchema.safeParse({
-      hosts: [{ name: 'h', vcpus: 1, ...(host ? { memory_mb: 2 } : {}) }],
-      instances: [{ name: 'i', project: 'p', host: 'h', vcpus: 1, memory_mb: 1 }],
-    }).success;
-    memorySupport = { host, instance };
-  }
-  return memorySupport;
-}

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, RefusedError } from '../../src/domain/errors.js';
 import { DEFAULT_OPTIONS, type Host, type Instance, type Operation, type Project, type Session } from '../../src/domain/model.js';
+import * as rows from './model-rows.js';
 import { HostsClaimedError, LeaseLostError, type Fence, type Repository, type Write } from '../../src/store/repository.js';
 
 export interface OpenedRepository {
@@ -21,13 +22,11 @@ export const T0 = Date.UTC(2026, 0, 1);
 const INFRA = 'openstack:https://keystone.example:5000/v3';
 const TTL = 60_000;
 
-// ---- row factories
+// ---- rows: the shared factories (model-rows.ts) with values a store must carry back unchanged
 
 export function session(id: string, patch: Partial<Session> = {}): Session {
-  return {
+  return rows.session({
     id,
-    state: 'MAINTENANCE',
-    workflow: 'default',
     maintenanceAt: T0 + 3_600_000,
     metadata: { openstack_release: 'Queens' },
     options: { ...DEFAULT_OPTIONS },
@@ -42,76 +41,22 @@ export function session(id: string, patch: Partial<Session> = {}): Session {
     stateEnteredAt: T0,
     visit: 0,
     attempt: 0,
-    failure: null,
-    failedState: null,
     discovered: false,
     syncedAt: 0,
-    data: {},
     ...patch,
-  };
+  });
 }
 
-export function host(name: string, patch: Partial<Host> = {}): Host {
-  return {
-    name,
-    type: 'compute',
-    vcpus: 16,
-    vcpusUsed: 4,
-    memoryMb: 65536,
-    memoryMbUsed: 8192,
-    state: 'PENDING',
-    wave: null,
-    step: 0,
-    cause: null,
-    since: T0,
-    disabled: false,
-    disabledBefore: false,
-    ...patch,
-  };
-}
+export const host = (name: string, patch: Partial<Host> = {}): Host =>
+  rows.host(name, { vcpus: 16, vcpusUsed: 4, memoryMb: 65536, memoryMbUsed: 8192, since: T0, ...patch });
 
-export function project(projectId: string, patch: Partial<Project> = {}): Project {
-  return { projectId, policy: 'ask', state: null, visit: 0, wave: null, replyState: null, replyAt: null, repliedAt: null, ...patch };
-}
+export const project = (projectId: string, patch: Partial<Project> = {}): Project => rows.project(projectId, patch);
 
-export function instance(instanceId: string, patch: Partial<Instance> = {}): Instance {
-  return {
-    instanceId,
-    name: `vm-${instanceId}`,
-    projectId: 'p1',
-    host: 'c1',
-    vcpus: 2,
-    memoryMb: 2048,
-    floatingIp: false,
-    wave: null,
-    target: null,
-    action: null,
-    actionDone: false,
-    projectState: null,
-    replacedId: null,
-    ...patch,
-  };
-}
+export const instance = (instanceId: string, patch: Partial<Instance> = {}): Instance =>
+  rows.instance(instanceId, 'c1', { memoryMb: 2048, ...patch });
 
-export function operation(sessionId: string, key: string, patch: Partial<Operation> = {}): Operation {
-  return {
-    id: 0,
-    sessionId,
-    kind: 'migrate',
-    target: key.split(':').at(-1)!,
-    key,
-    attempt: 0,
-    params: {},
-    status: 'started',
-    checkAt: null,
-    deadline: null,
-    cause: null,
-    result: {},
-    createdAt: T0,
-    updatedAt: T0,
-    ...patch,
-  };
-}
+export const operation = (sessionId: string, key: string, patch: Partial<Operation> = {}): Operation =>
+  rows.operation(key, { id: 0, sessionId, kind: 'migrate', target: key.split(':').at(-1)!, attempt: 0, createdAt: T0, updatedAt: T0, ...patch });
 
 const byName = (hosts: Host[]) => [...hosts].sort((a, b) => a.name.localeCompare(b.name));
 const nothing: Write = { changes: {}, events: [] };

@@ -18,9 +18,7 @@ import {
   type SimFault,
   type SimHostRecord,
   type SimInstanceRecord,
-  type SimOperationKind,
   type SimOperationRecord,
-  type SimOutcome,
   type SimProjectRecord,
   type SimTiming,
 } from '../../store/sim-store.js';
@@ -32,17 +30,7 @@ export type { SimFault, SimTiming };
 export type SimProject = SimProjectRecord;
 
 /** One of the sim's operations as a test (or a curious operator) sees it. */
-export interface SimOperation {
-  key: string;
-  kind: SimOperationKind;
-  /** The instance id of a move, the host of a host maintenance. */
-  target: string;
-  from: string | null;
-  to: string | null;
-  dueAt: number;
-  outcome: SimOutcome;
-  error: string | null;
-}
+export type SimOperation = SimOperationRecord;
 
 export interface NewInstance {
   name: string;

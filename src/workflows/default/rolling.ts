@@ -248,15 +248,7 @@ function label(s: Snapshot, wave: Effect[]): Effect[] {
 }
 
 const allMaintained = (s: Snapshot) =>
-  s.model.count('compute', 'MAINTAINED') + s.model.count('controller', 'MAINTAINED') === countHosts(s);
-
-const countHosts = (s: Snapshot) => {
-  let n = 0;
-  for (const type of ['compute', 'controller'] as const) {
-    for (const state of ['PENDING', 'EMPTYING', 'EMPTY', 'IN_MAINTENANCE', 'MAINTAINED', 'FAILED'] as const) n += s.model.count(type, state);
-  }
-  return n;
-};
+  s.model.count('compute', 'MAINTAINED') + s.model.count('controller', 'MAINTAINED') === s.model.hostCount;
 
 function completion(s: Snapshot): Effect[] {
   const m = s.model;
