@@ -12,7 +12,7 @@ import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
 import { SimCloud } from '../src/infra/sim/sim-cloud.js';
 import { Store } from '../src/store/store.js';
 import { T0 } from './helpers.js';
-import { brokenInvariants, expectationsOf } from './invariants.js';
+import { brokenInvariants, expectationsOf, mostInMaintenance } from './invariants.js';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
 
@@ -72,56 +72,85 @@ function runEngine(stateDir: string, haltAt: number | null): Promise<RunResult> 
   });
 }
 
+// Eight computes with room to spare: four hosts in flight at once.
+const WIDE_CLOUD = `
+hosts:
+${[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((c) => `  - {name: compute-${c}, vcpus: 8}`).join('\n')}
+instances:
+${[0, 1, 2, 3, 4, 5, 6, 7].flatMap((c) => [`  - {name: w-${c}, project: proj-a, host: compute-${c}, vcpus: 2}`, `  - {name: v-${c}, project: proj-${c % 2 ? 'b' : 'c'}, host: compute-${c}, vcpus: 2}`]).join('\n')}
+projects:
+  - {id: proj-a, auto_reply: ack, action: MIGRATE}
+  - {id: proj-b, auto_reply: ack, action: LIVE_MIGRATE}
+  - {id: proj-c, auto_reply: ack, action: OWN_ACTION}
+`;
+
+const PLUGINS = [
+  { plugin: 'dummy', type: 'pre' },
+  { plugin: 'dummy', type: 'host' },
+  { plugin: 'dummy', type: 'compute' },
+  { plugin: 'dummy', type: 'post' },
+];
+
+/**
+ * Records a session, kills the engine running it 20 times (the nth run halts at checkpoint
+ * haltAt(n): every run makes some progress, each at a different point), lets it finish, and reads the store.
+ */
+async function crashAndResume(dir: string, yaml: string, request: Record<string, unknown>, haltAt: (run: number) => number) {
+  const store = Store.open(join(dir, 'maintctl.db'));
+  const clock = new VirtualClock(T0);
+  const cloudId = importCloud(store, parseCloudText(yaml, 'crash cloud'), 'crash', T0);
+  const expected = expectationsOf(SimCloud.open(store, clock, cloudId));
+  const engine = new Engine({ store, clock }); // not started: it only records the session
+  const session = await engine.createSession({ actions: PLUGINS, ...request }, { kind: 'sim', cloudId });
+  store.setMeta('virtual_clock_now', String(T0));
+  store.close();
+
+  const points: string[] = [];
+  for (let i = 0; points.length < 20; i++) {
+    const run = await runEngine(dir, haltAt(i));
+    expect(run.halted, `run ${i} ended before it could be killed:\n${run.output}`).not.toBeNull();
+    expect(run.code).toBeNull(); // killed by the signal, not exited
+    points.push(run.halted!);
+  }
+  const last = await runEngine(dir, null);
+  expect(last.code, last.output).toBe(0);
+
+  const after = Store.open(join(dir, 'maintctl.db'));
+  const cloud = SimCloud.open(after, new VirtualClock(Number(after.getMeta('virtual_clock_now'))), cloudId);
+  expect(brokenInvariants(after, cloud, session.id, expected)).toEqual([]);
+  // Every kind of crash point was hit: mid-operation, mid-question, mid-transition.
+  const kinds = new Set(points.map((p) => p.split(':')[0]));
+  expect([...kinds].sort()).toEqual(expect.arrayContaining(['ask', 'operation-performed', 'operation-recorded', 'transition']));
+  // The cloud moved each instance exactly as often as the engine recorded a finished move of it:
+  // no move was requested again after a restart, and nothing ran that failed.
+  const count = (targets: string[]) => targets.reduce((m, t) => m.set(t, (m.get(t) ?? 0) + 1), new Map<string, number>());
+  const simMoves = count(cloud.operations().filter((op) => op.kind !== 'HOST_MAINTENANCE').map((op) => op.target));
+  const ops = after.operations(session.id);
+  expect(simMoves).toEqual(count(ops.filter((op) => op.kind === 'migrate' || op.kind === 'live_migrate').map((op) => op.target)));
+  expect(ops.filter((op) => op.status !== 'done')).toEqual([]);
+  return { after, session, events: after.events(null) };
+}
+
 describe('crash safety', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'maintctl-crash-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dirs: string[] = [];
+  const fresh = () => {
+    dirs.push(mkdtempSync(join(tmpdir(), 'maintctl-crash-')));
+    return dirs.at(-1)!;
+  };
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('finishes the session correctly although the engine is killed 20 times', async () => {
-    const store = Store.open(join(dir, 'maintctl.db'));
-    const clock = new VirtualClock(T0);
-    const cloudId = importCloud(store, parseCloudText(CLOUD, 'crash cloud'), 'crash', T0);
-    const expected = expectationsOf(SimCloud.open(store, clock, cloudId));
-    const engine = new Engine({ store, clock }); // not started: it only records the session
-    const session = await engine.createSession(
-      {
-        actions: [
-          { plugin: 'dummy', type: 'pre' },
-          { plugin: 'dummy', type: 'host' },
-          { plugin: 'dummy', type: 'compute' },
-          { plugin: 'dummy', type: 'post' },
-        ],
-      },
-      { kind: 'sim', cloudId },
-    );
-    store.setMeta('virtual_clock_now', String(T0));
-    store.close();
-
-    const points: string[] = [];
-    for (let i = 0; points.length < 20; i++) {
-      // Halt after 2..5 checkpoints: every run makes some progress, at a different point.
-      const run = await runEngine(dir, 2 + ((i * 3) % 4));
-      expect(run.halted, `run ${i} ended before it could be killed:\n${run.output}`).not.toBeNull();
-      expect(run.code).toBeNull(); // killed by the signal, not exited
-      points.push(run.halted!);
-    }
-    const last = await runEngine(dir, null);
-    expect(last.code, last.output).toBe(0);
-
-    const after = Store.open(join(dir, 'maintctl.db'));
-    const afterClock = new VirtualClock(Number(after.getMeta('virtual_clock_now')));
-    const cloud = SimCloud.open(after, afterClock, cloudId);
-    expect(brokenInvariants(after, cloud, session.id, expected)).toEqual([]);
-    // Every kind of crash point was hit: mid-operation, mid-question, mid-transition.
-    const kinds = new Set(points.map((p) => p.split(':')[0]));
-    expect([...kinds].sort()).toEqual(expect.arrayContaining(['ask', 'operation-performed', 'operation-recorded', 'transition']));
-    // No migration was requested twice for the same operation, and nothing ran that failed.
-    const keys = cloud.operations().map((op) => op.key);
-    expect(keys.filter((key, i) => keys.indexOf(key) !== i)).toEqual([]);
-    const failed = after.operations(session.id).filter((op) => op.status !== 'done');
-    expect(failed).toEqual([]);
+    const { after, events } = await crashAndResume(fresh(), CLOUD, {}, (i) => 2 + ((i * 3) % 4)); // 2..5 checkpoints a run
     // The scaled-in instances came back once each.
-    const created = after.events(null).filter((e) => e.eventType === 'sim.instance.created' && String(e.payload.name).startsWith('a-'));
+    const created = events.filter((e) => e.eventType === 'sim.instance.created' && String(e.payload.name).startsWith('a-'));
     expect(created.map((e) => e.payload.name).sort()).toEqual(['a-3', 'a-4']);
+    after.close();
+  });
+
+  it('does the same with four hosts in flight at once', async () => {
+    const { after, session, events } = await crashAndResume(fresh(), WIDE_CLOUD, { max_parallel_hosts: 4 }, (i) => 1 + ((i * 3) % 4));
+    // (1..4 checkpoints a run: a plan covers four hosts at once, so a session has fewer of them.)
+    expect(mostInMaintenance(events, session.id)).toBe(4);
     after.close();
   });
 });
