@@ -11,7 +11,7 @@ export const distDir = process.env.BENCH_DIST ? resolve(process.env.BENCH_DIST) 
 const distUrl = pathToFileURL(distDir.endsWith('/') ? distDir : `${distDir}/`);
 const load = (path) => import(new URL(path, distUrl).href);
 
-const [{ Engine }, { Store }, { VirtualClock, RealClock }, { importCloud }, { cloudFileSchema }, { subscribe }] = await Promise.all([
+const [{ Engine, WATCH_MS: ENGINE_WATCH_MS }, { Store }, { VirtualClock, RealClock }, { importCloud }, { cloudFileSchema }, { subscribe }] = await Promise.all([
   load('engine/engine.js'),
   load('store/store.js'),
   load('engine/clock.js'),
@@ -19,6 +19,9 @@ const [{ Engine }, { Store }, { VirtualClock, RealClock }, { importCloud }, { cl
   load('domain/schemas.js'),
   load('store/subscriptions.js'),
 ]);
+
+/** How often the CLI's engine looks for other processes' writes (older builds: 100 ms). */
+export const WATCH_MS = ENGINE_WATCH_MS ?? 100;
 
 /** The virtual clock's start: any fixed instant will do, the figures are durations. */
 const VIRTUAL_START = Date.UTC(2026, 0, 1);

@@ -2,7 +2,7 @@
 // The CLI starts it in the background in embedded mode; it can also be run by hand.
 import type { Command } from 'commander';
 import { RealClock, VirtualClock } from '../engine/clock.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, WATCH_MS } from '../engine/engine.js';
 import type { Clock } from '../domain/clock.js';
 import { Store } from '../store/store.js';
 import { releaseEngineLock, takeEngineLock } from '../client/background.js';
@@ -41,7 +41,7 @@ export async function runEngine(options: EngineCommandOptions, io: IO): Promise<
   const engine = new Engine({
     store,
     clock,
-    watchMs: options.virtualClock ? null : 100,
+    watchMs: options.virtualClock ? null : WATCH_MS,
     checkpoint: options.haltAt === null ? undefined : haltAtCheckpoint(options.haltAt, io),
   });
   engine.bus.subscribe((event) => {

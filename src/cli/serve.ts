@@ -8,7 +8,7 @@ import { storePath } from '../client/state-dir.js';
 import { RefusedError } from '../domain/errors.js';
 import type { DriverSpec } from '../domain/model.js';
 import { RealClock } from '../engine/clock.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, WATCH_MS } from '../engine/engine.js';
 import { importCloud, readCloudFile } from '../infra/sim/cloud-file.js';
 import { Store } from '../store/store.js';
 import { UsageError } from './exit-codes.js';
@@ -63,7 +63,7 @@ export async function runServe(options: ServeOptions, io: IO): Promise<void> {
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://${options.host}:${port}`;
-  const engine = new Engine({ store, clock, baseUrl, watchMs: 100 });
+  const engine = new Engine({ store, clock, baseUrl, watchMs: WATCH_MS });
   engine.bus.subscribe((event) => {
     const line = eventLine(event, event.time, namesIn(store, event.sessionId));
     if (line) io.out.write(`${new Date(event.time).toISOString()} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);

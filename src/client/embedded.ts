@@ -133,7 +133,7 @@ export class EmbeddedClient implements EngineClient {
     return projectDocument(this.store, this.store.resolveSessionId(sessionId), projectId);
   }
 
-  /** Recorded here; the engine running the session notices it within 100 ms. */
+  /** Recorded here; the engine running the session notices it within its watch period (WATCH_MS, 10 ms). */
   async reply(sessionId: string, projectId: string, body: Record<string, unknown>) {
     await this.recorder.reply(this.store.resolveSessionId(sessionId), projectId, body);
   }

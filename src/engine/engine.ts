@@ -47,6 +47,12 @@ export interface EngineOptions {
   delivery?: Omit<DelivererOptions, 'store' | 'clock'> | false;
 }
 
+/**
+ * How often an engine sharing its store with other processes looks for their writes (a reply, a
+ * new session), in ms: a cheap read, so a reply from another process is acted on within it.
+ */
+export const WATCH_MS = 10;
+
 interface Running {
   runner: SessionRunner;
   done: Promise<void>;
@@ -77,6 +83,7 @@ export class Engine {
   private watchTimer: { cancel(): void } | null = null;
   private lastChange = -1;
   private watchFailures = 0;
+  private leasesRenewedAt = 0;
   private started = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
@@ -442,7 +449,11 @@ export class Engine {
       for (const r of this.running.values()) r.runner.wake();
       await this.adoptSessions();
     }
-    for (const id of this.running.keys()) await this.repo.acquireLease(id, this.owner, this.clock.now(), this.leaseTtlMs);
+    // Noticing others' writes is a cheap read, done often; renewing leases is a write, done a few times per lease.
+    if (this.clock.now() - this.leasesRenewedAt >= this.leaseTtlMs / 3) {
+      this.leasesRenewedAt = this.clock.now();
+      for (const id of this.running.keys()) await this.repo.acquireLease(id, this.owner, this.clock.now(), this.leaseTtlMs);
+    }
     await this.serveRequests();
   }
 
