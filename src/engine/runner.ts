@@ -18,7 +18,7 @@ import type { Effect, OperationRequest, Snapshot, Workflow } from '../workflows/
 import { failedSession, sessionNotice } from './notices.js';
 import type { PluginRegistry } from './plugins.js';
 import { reconcileInstances } from './reconcile.js';
-import { retryDelay } from './retry.js';
+import { isPassing, retryDelay } from './retry.js';
 
 export interface RunnerDeps {
   repo: Repository;
@@ -145,7 +145,7 @@ export class SessionRunner {
   private wakeTime(plan: Effect[]): number | null {
     const times = this.model
       .openOperations()
-      .filter((op) => op.status === 'requested' && op.checkAt !== null)
+      .filter((op) => op.checkAt !== null)
       .map((op) => Math.min(op.checkAt!, op.deadline ?? Number.POSITIVE_INFINITY));
     for (const e of plan) if (e.kind === 'wait' && e.until !== null) times.push(e.until);
     return times.length ? times.reduce((a, b) => Math.min(a, b)) : null;
@@ -431,7 +431,11 @@ export class SessionRunner {
           break; // runs in this process, once recorded as requested
       }
     } catch (err) {
-      return this.finish(op, { phase: 'failed', cause: (err as Error).message });
+      if (!isPassing(err)) return this.finish(op, { phase: 'failed', cause: (err as Error).message });
+      // The infrastructure's own store is busy (the sim's): ask again later; it is idempotent by key.
+      const retries = Number(op.result.retries ?? 0) + 1;
+      this.model.putOperation({ ...op, checkAt: this.deps.clock.now() + retryDelay(retries), result: { retries } });
+      return;
     }
     const now = this.deps.clock.now();
     this.model.putOperation({ ...op, status: 'requested', checkAt: op.kind === 'plugin' ? null : now, updatedAt: now });
@@ -460,12 +464,14 @@ export class SessionRunner {
     const now = this.deps.clock.now();
     const due = this.model
       .openOperations()
-      .filter((op) => op.status === 'requested' && op.checkAt !== null && Math.min(op.checkAt, op.deadline ?? Infinity) <= now);
+      .filter((op) => op.checkAt !== null && Math.min(op.checkAt, op.deadline ?? Infinity) <= now);
     await forEachLimited(due, DRIVER_CONCURRENCY, (op) => this.observe(op));
   }
 
   private async observe(op: Operation): Promise<void> {
     const { driver, clock } = this.deps;
+    // Flags and plug-ins are not observed: one that could not be asked for yet is asked for again.
+    if (op.status === 'started' && (op.kind === 'disable_host' || op.kind === 'enable_host' || op.kind === 'plugin')) return this.perform(op);
     let seen: Observation;
     try {
       seen = op.kind === 'host_maintenance' ? await driver.observeHostMaintenance(this.key(op), op.target) : await driver.observeMove(this.moveRef(op));
@@ -546,6 +552,8 @@ export class SessionRunner {
         driver.listInstances(hosts ? { hosts: hosts.filter((h) => m.host(h)?.type === 'compute') } : undefined),
       ]);
     } catch (err) {
+      // A busy store behind the infrastructure (the sim's) passes: the next plan asks to read again.
+      if (isPassing(err)) return this.pause(retryDelay(4));
       this.fail(`could not read the infrastructure: ${(err as Error).message}`);
       return this.save();
     }
