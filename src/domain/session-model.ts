@@ -57,7 +57,7 @@ export class SessionModel {
   readonly enabledUnmaintained = new Set<string>();
   /** Maintained computes this session disabled: to be enabled again. */
   readonly maintainedDisabled = new Set<string>();
-  /** Bumped when the order of hosts to empty may have changed (a pending host's load, a host back to PENDING). */
+  /** Bumped when a host enters (or is rewritten in) PENDING; load changes show in freeRoom('PENDING'). */
   pendingRevision = 0;
   /** The time of the step being planned (set by the runner): stamps when a host lost its last instance. */
   time = 0;
@@ -140,9 +140,9 @@ export class SessionModel {
     return this.byHost.get(host)?.size ?? 0;
   }
 
-  /** What a host holds as the session sees it: its instances plus the room reserved for moves heading there. */
-  load(host: string): Load {
-    return this.loads.get(host) ?? { vcpus: 0, memoryMb: 0 };
+  /** What a host holds as the session sees it: its instances plus the room reserved for moves heading there (read it, do not keep it). */
+  load(host: string): Readonly<Load> {
+    return this.loads.get(host) ?? NO_LOAD;
   }
 
   /** The operation for a lane step, if one was recorded (the newest attempt's). */
@@ -280,6 +280,33 @@ export class SessionModel {
     this.leftAt.set(host, this.time);
   }
 
+  /**
+   * Free room on the computes a wave can place instances on (enabled, PENDING or MAINTAINED),
+   * kept per host and summed per lane: planning a wave is worth trying again only when it changed.
+   */
+  private readonly room = new Map<string, { lane: HostState; vcpus: number; memoryMb: number }>();
+  private readonly roomTotals = new Map<HostState, { vcpus: number; memoryMb: number }>();
+
+  freeRoom(lane: 'PENDING' | 'MAINTAINED'): { vcpus: number; memoryMb: number } {
+    return this.roomTotals.get(lane) ?? { vcpus: 0, memoryMb: 0 };
+  }
+
+  private refreshRoom(name: string): void {
+    const add = (lane: HostState, vcpus: number, memoryMb: number) => {
+      const total = this.roomTotals.get(lane) ?? { vcpus: 0, memoryMb: 0 };
+      this.roomTotals.set(lane, { vcpus: total.vcpus + vcpus, memoryMb: total.memoryMb + memoryMb });
+    };
+    const old = this.room.get(name);
+    if (old) add(old.lane, -old.vcpus, -old.memoryMb);
+    this.room.delete(name);
+    const h = this.hostRows.get(name);
+    if (!h || h.type !== 'compute' || h.disabled || h.disabledBefore || (h.state !== 'PENDING' && h.state !== 'MAINTAINED')) return;
+    const load = this.load(name);
+    const r = { lane: h.state, vcpus: Math.max(0, h.vcpus - load.vcpus), memoryMb: h.memoryMb === null ? 0 : Math.max(0, h.memoryMb - load.memoryMb) };
+    this.room.set(name, r);
+    add(r.lane, r.vcpus, r.memoryMb);
+  }
+
   private indexHost(h: Host): void {
     this.hostRows.set(h.name, h);
     const lane = `${h.type}:${h.state}`;
@@ -289,6 +316,7 @@ export class SessionModel {
     if (h.type === 'compute' && h.state !== 'MAINTAINED' && !h.disabled && !h.disabledBefore) this.enabledUnmaintained.add(h.name);
     if (h.type === 'compute' && h.state === 'MAINTAINED' && h.disabled && !h.disabledBefore) this.maintainedDisabled.add(h.name);
     if (h.state === 'PENDING') this.pendingRevision++;
+    this.refreshRoom(h.name);
   }
 
   private unindexHost(h: Host): void {
@@ -298,9 +326,11 @@ export class SessionModel {
   }
 
   private addLoad(host: string, i: Instance, sign: 1 | -1): void {
-    if (this.hostRows.get(host)?.state === 'PENDING') this.pendingRevision++;
-    const load = this.loads.get(host) ?? { vcpus: 0, memoryMb: 0 };
-    this.loads.set(host, { vcpus: load.vcpus + sign * i.vcpus, memoryMb: load.memoryMb + sign * (i.memoryMb ?? 0) });
+    let load = this.loads.get(host);
+    if (!load) this.loads.set(host, (load = { vcpus: 0, memoryMb: 0 }));
+    load.vcpus += sign * i.vcpus;
+    load.memoryMb += sign * (i.memoryMb ?? 0);
+    this.refreshRoom(host);
   }
 
   private indexInstance(i: Instance): void {
@@ -356,3 +386,4 @@ export class SessionModel {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const NO_LOAD: Readonly<Load> = { vcpus: 0, memoryMb: 0 };

@@ -420,7 +420,7 @@ export class Engine {
         this.bus.subscribe((e) => {
           if (e.sessionId === sessionId) listener(e);
         }),
-      pendingQuestions: () => this.running.get(sessionId)?.runner.pendingQuestions() ?? [],
+      pendingQuestions: (projectId) => this.running.get(sessionId)?.runner.pendingQuestions(projectId) ?? [],
     };
   }
 

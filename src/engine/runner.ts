@@ -77,10 +77,11 @@ export class SessionRunner {
   }
 
   /** Projects asked something now that have not answered, read from the running session's model. */
-  pendingQuestions(): Array<{ projectId: string; state: string; instanceIds: string[] }> {
+  pendingQuestions(projectId?: string): Array<{ projectId: string; state: string; instanceIds: string[] }> {
     const m = this.model;
     if (!m || isTerminal(m.session.state)) return [];
-    return [...m.openQuestions].map((id) => {
+    const asked = projectId === undefined ? [...m.openQuestions] : m.openQuestions.has(projectId) ? [projectId] : [];
+    return asked.map((id) => {
       const p = m.project(id)!;
       const pool = p.wave === null ? m.instances() : [...m.inWave].map((i) => m.instance(i)!);
       return { projectId: id, state: p.state!, instanceIds: affectedInstances(p, pool).map((i) => i.instanceId) };

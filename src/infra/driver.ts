@@ -67,8 +67,8 @@ export interface CompanionContext {
   reply(projectId: string, body: { state: string; instance_actions?: Record<string, string> }): Promise<void>;
   /** Subscribes to the session's notifications; returns the unsubscribe function. */
   listen(listener: NoticeListener): () => void;
-  /** Projects currently asked something and not yet answered. */
-  pendingQuestions(): Array<{ projectId: string; state: string; instanceIds: string[] }>;
+  /** Projects currently asked something and not yet answered (only this one, when given). */
+  pendingQuestions(projectId?: string): Array<{ projectId: string; state: string; instanceIds: string[] }>;
 }
 
 /** Which hosts a read is about; without `hosts`, every host the infrastructure has. */

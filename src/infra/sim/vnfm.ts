@@ -29,7 +29,7 @@ export function startScriptedVnfms(cloudNow: () => SimCloud, clock: Clock, ctx: 
     const timer = clock.at(clock.now() + project.replyDelayS * 1000, () => {
       timers.delete(timer);
       if (stopped) return;
-      const question = ctx.pendingQuestions().find((q) => q.projectId === project.id);
+      const question = ctx.pendingQuestions(project.id)[0];
       if (question) answer(cloudNow(), ctx, project, question);
     });
     timers.add(timer);

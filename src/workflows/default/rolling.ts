@@ -5,6 +5,7 @@
 // The session state follows what projects are asked: the newest wave's state while instances
 // leave their hosts, START_MAINTENANCE otherwise.
 import { isMove } from '../../domain/policy.js';
+import type { SessionModel } from '../../domain/session-model.js';
 import { MOVE_ACTIONS, type SessionState } from '../../domain/states.js';
 import { formatFenixTime } from '../../domain/time.js';
 import type { Effect, Handler, Snapshot } from '../types.js';
@@ -193,6 +194,9 @@ function continueHost(s: Snapshot, name: string): Effect[] {
 
 // ---- the next wave
 
+/** The situation in which the last plan of a model found no wave. */
+const fruitless = new WeakMap<SessionModel, string>();
+
 function nextWave(s: Snapshot): Effect[] {
   const m = s.model;
   const { maxParallelHosts } = m.session.options;
@@ -204,8 +208,15 @@ function nextWave(s: Snapshot): Effect[] {
   const phase = phaseOf(m);
   if (phase === 'prepare' && m.count('compute', 'EMPTY') > 0) return [];
   if (phase === 'planned' && m.enabledUnmaintained.size) return [];
+  // Planning costs O(hosts): tried again only once the room, the slots or the pending hosts changed.
+  const room = m.freeRoom(phase === 'planned' ? 'MAINTAINED' : 'PENDING');
+  const situation = `${phase}|${slots}|${room.vcpus}|${room.memoryMb}|${m.pendingRevision}`;
+  if (fruitless.get(m) === situation) return stuck(s, inFlight);
   const plan = planWave(s, slots, phase);
-  if (!plan.hosts.length) return stuck(s, inFlight);
+  if (!plan.hosts.length) {
+    fruitless.set(m, situation);
+    return stuck(s, inFlight);
+  }
   const wave = (m.session.data.waves ?? 0) + 1;
   const effects: Effect[] = [{ kind: 'wave', wave, hosts: plan.hosts, moves: plan.moves }];
   if (!plan.moves.length) return effects;

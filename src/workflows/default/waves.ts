@@ -67,18 +67,21 @@ function targets(m: SessionModel, phase: Phase): TargetHost[] {
 
 /**
  * Pending computes, cheapest to empty first: none with floating-IP instances, least load,
- * fewest instances (Fenix's order). Sorted again only when a pending host's load changed.
+ * fewest instances (Fenix's order). Sorted again only when pending hosts or their room changed
+ * (the order is a preference: each host is checked again when a wave is planned).
  */
-const orders = new WeakMap<SessionModel, { revision: number; names: string[] }>();
+const orders = new WeakMap<SessionModel, { revision: string; names: string[] }>();
 
 function candidates(m: SessionModel): string[] {
+  const room = m.freeRoom('PENDING');
+  const revision = `${m.pendingRevision}|${room.vcpus}|${room.memoryMb}`;
   const cached = orders.get(m);
-  if (cached && cached.revision === m.pendingRevision) return cached.names;
+  if (cached && cached.revision === revision) return cached.names;
   const rows = [...m.inLane('compute', 'PENDING')].map((name) => m.host(name)!);
   const key = (h: Host) => ({ fip: m.instancesOn(h.name).some((i) => i.floatingIp), load: m.load(h.name).vcpus, count: m.instanceCountOn(h.name) });
   const keyed = rows.map((h) => ({ name: h.name, ...key(h) }));
   keyed.sort((a, b) => Number(a.fip) - Number(b.fip) || a.load - b.load || a.count - b.count || (a.name < b.name ? -1 : 1));
   const names = keyed.map((k) => k.name);
-  orders.set(m, { revision: m.pendingRevision, names });
+  orders.set(m, { revision, names });
   return names;
 }
