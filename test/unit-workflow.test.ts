@@ -535,12 +535,12 @@ describe('rolling: lanes', () => {
       absent: [starting({ target: 'c3' }), starting({ target: 'c4' }), like({ kind: 'lane', to: 'IN_MAINTENANCE' })],
     },
     {
-      name: 'an EMPTY compute while a wave instance is still moving -> no disable_host yet',
+      name: 'an EMPTY compute while a wave instance is still moving -> only the emptying host leaves scheduling, no maintenance yet',
       given: () =>
         lanes([maintained('m1', 16), host('c1', { state: 'EMPTY', wave: 1 }), host('c2', { state: 'EMPTYING', wave: 1 })], {}, [runningMove('i1')], [leaving('i1', 'c2', 'm1', { action: 'MIGRATE' })]),
       now: T0,
-      expected: [],
-      absent: [starting({ kind: 'disable_host' }), like({ kind: 'lane', to: 'IN_MAINTENANCE' })],
+      expected: [starting({ kind: 'disable_host', target: 'c2' })],
+      absent: [starting({ kind: 'disable_host', target: 'c1' }), like({ kind: 'lane', to: 'IN_MAINTENANCE' })],
     },
     {
       name: 'a disable_host under way -> wait for it, still no maintenance',

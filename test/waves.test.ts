@@ -85,6 +85,13 @@ describe('waves of hosts', () => {
     expect(r.mostInMaintenance).toBeGreaterThan(1);
   });
 
+  it('never lets an instance its project re-instantiates (OWN_ACTION) land on a host of a wave', async () => {
+    const yaml = cloud(8, 2, 2).replace('{id: proj-b, auto_reply: ack, action: LIVE_MIGRATE}', '{id: proj-b, auto_reply: ack, action: OWN_ACTION}');
+    const r = await run(yaml, { max_parallel_hosts: 4 });
+    expect(r.problems).toEqual([]);
+    expect(r.mostInMaintenance).toBe(4);
+  });
+
   it('keeps at most --max-migrations moves under way at once', async () => {
     const r = await run(cloud(6, 4, 2), { max_parallel_hosts: 'auto', max_migrations: 3 });
     expect(r.problems).toEqual([]);

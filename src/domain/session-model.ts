@@ -184,6 +184,8 @@ export class SessionModel {
   updateHost(name: string, patch: Partial<Host>): void {
     const row = this.hostRows.get(name);
     if (!row) return;
+    // Once disabled, what was read of the host may predate an instance the scheduler put there.
+    if (patch.disabled === true && !row.disabled) this.hostSyncs.delete(name);
     this.unindexHost(row);
     this.indexHost({ ...row, ...patch });
     this.dirtyHosts.add(name);

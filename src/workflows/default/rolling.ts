@@ -11,7 +11,7 @@ import { formatFenixTime } from '../../domain/time.js';
 import type { Effect, Handler, Snapshot } from '../types.js';
 import { ask, verdict } from './asking.js';
 import { POLL_MS, ensureOperation, hostSteps, wait } from './steps.js';
-import { phaseOf, planWave } from './waves.js';
+import { phaseOf, placeOnly, planWave } from './waves.js';
 
 export const rolling: Handler = (s) => {
   const effects = [...reask(s), ...emptying(s), ...arrivals(s), ...waveAnswers(s), ...moves(s), ...maintenance(s)];
@@ -26,8 +26,13 @@ function emptying(s: Snapshot): Effect[] {
   const out: Effect[] = [];
   const stale: string[] = [];
   for (const name of m.inLane('compute', 'EMPTYING')) {
-    if (m.instanceCountOn(name) > 0) continue;
     const host = m.host(name)!;
+    // Out of scheduling first: otherwise the cloud (an OWN_ACTION re-instantiation, a new server) may put an instance there.
+    if (!host.disabled && !host.disabledBefore) {
+      out.push(...(disable(s, name) ?? []));
+      continue;
+    }
+    if (m.instanceCountOn(name) > 0) continue;
     const left = Math.max(m.lastLeft(name), host.since);
     // Usage lags moves: the host counts as empty only once the infrastructure reports it so.
     if (m.hostSyncedAt(name) < left) stale.push(name);
@@ -177,10 +182,11 @@ function disableUnmaintained(s: Snapshot): Effect[] {
   const m = s.model;
   const ready = m.count('compute', 'EMPTY') > 0 || m.count('compute', 'PENDING') + m.count('compute', 'EMPTYING') === 0;
   if (!ready || m.inWave.size || m.openQuestions.size) return [];
-  return [...m.enabledUnmaintained].flatMap(
-    (name) => ensureOperation(s, { request: { kind: 'disable_host', target: name, key: `disable:${name}`, params: { reason: 'maintenance' }, deadline: null }, describe: `disabling ${name}` }) ?? [],
-  );
+  return [...m.enabledUnmaintained].flatMap((name) => disable(s, name) ?? []);
 }
+
+const disable = (s: Snapshot, name: string) =>
+  ensureOperation(s, { request: { kind: 'disable_host', target: name, key: `disable:${name}`, params: { reason: 'maintenance' }, deadline: null }, describe: `disabling ${name}` });
 
 function continueHost(s: Snapshot, name: string): Effect[] {
   const host = s.model.host(name)!;
@@ -200,8 +206,10 @@ const fruitless = new WeakMap<SessionModel, string>();
 function nextWave(s: Snapshot): Effect[] {
   const m = s.model;
   const { maxParallelHosts } = m.session.options;
-  if (m.openQuestions.size || m.rejected.size || m.count('compute', 'PENDING') === 0) return [];
-  if (m.count('controller', 'IN_MAINTENANCE')) return [];
+  if (m.openQuestions.size || m.rejected.size) return [];
+  const late = stragglers(s);
+  if (late.length) return placeStragglers(s, late);
+  if (m.count('compute', 'PENDING') === 0 || m.count('controller', 'IN_MAINTENANCE')) return [];
   const inFlight = m.count('compute', 'EMPTYING') + m.count('compute', 'EMPTY') + m.count('compute', 'IN_MAINTENANCE');
   const slots = maxParallelHosts === 'auto' ? Number.POSITIVE_INFINITY : maxParallelHosts - inFlight;
   if (slots <= 0) return [];
@@ -232,6 +240,32 @@ function nextWave(s: Snapshot): Effect[] {
       timeout: m.session.options.projectMaintenanceReply,
       wave,
     }) ?? []),
+  ];
+}
+
+/** Instances found on a host being emptied that belong to no wave (they arrived after it was planned). */
+function stragglers(s: Snapshot): string[] {
+  const m = s.model;
+  const out: string[] = [];
+  for (const name of m.inLane('compute', 'EMPTYING')) {
+    for (const i of m.instancesOn(name)) if (!m.inWave.has(i.instanceId) && !m.arrived.has(i.instanceId)) out.push(i.instanceId);
+  }
+  return out;
+}
+
+/** They leave with a wave of their own: room reserved for each, their projects asked. */
+function placeStragglers(s: Snapshot, ids: string[]): Effect[] {
+  const m = s.model;
+  const plan = placeOnly(s, ids);
+  if (!plan) {
+    const names = ids.map((id) => `${m.instance(id)!.name} on ${m.instance(id)!.host}`).join(', ');
+    return [{ kind: 'fail', cause: `${names} appeared while the host was being emptied, and no host that may take instances has room for it` }];
+  }
+  const wave = (m.session.data.waves ?? 0) + 1;
+  const projects = [...new Set(ids.map((id) => m.instance(id)!.projectId))].sort();
+  return [
+    { kind: 'wave', wave, hosts: [], moves: plan },
+    ...(ask(s, { state: waveState(s), projects, instances: ids, allowedActions: [...MOVE_ACTIONS], timeout: m.session.options.projectMaintenanceReply, wave }) ?? []),
   ];
 }
 

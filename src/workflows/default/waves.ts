@@ -53,6 +53,14 @@ export function planWave(s: Snapshot, slots: number, phase: Phase): WavePlan {
   return plan;
 }
 
+/** Room for these instances (of hosts already in flight) on the hosts that may take them now, or null. */
+export function placeOnly(s: Snapshot, instanceIds: string[]): PlannedMove[] | null {
+  const m = s.model;
+  const pool = new RoomPool(targets(m, phaseOf(m)));
+  const placed = pool.placeAll(instanceIds.map((id) => ({ id, vcpus: m.instance(id)!.vcpus, memoryMb: m.instance(id)!.memoryMb })));
+  return placed ? [...placed].map(([instanceId, to]) => ({ instanceId, to })) : null;
+}
+
 function targets(m: SessionModel, phase: Phase): TargetHost[] {
   const names = phase === 'planned' ? m.inLane('compute', 'MAINTAINED') : m.inLane('compute', 'PENDING');
   const out: TargetHost[] = [];
