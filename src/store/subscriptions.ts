@@ -1,4 +1,6 @@
 // Subscriptions and the delivery outbox. Deliveries are created with their event (Store.appendEvent).
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import type { Delivery, DeliveryStatus, Subscription, SubscriptionFormat } from '../domain/model.js';
 import type { Store } from './store.js';
 
@@ -135,4 +137,27 @@ export function recordAttempt(
 
 export function sessionDeliveries(store: Store, sessionId: string): Delivery[] {
   return (store.statement('SELECT * FROM deliveries WHERE session_id = ? ORDER BY id').all(sessionId) as Row[]).map(toDelivery);
+}
+
+/**
+ * Projects subscribed to maintenance.planned for every session (so for a new one too), read from
+ * the store at `path` without writing anything: no store there means none, and the file is opened
+ * read-only, never created or migrated (a rehearsal reads the real state directory this way).
+ */
+export function subscribedProjectsIn(path: string): Set<string> {
+  if (!existsSync(path)) return new Set();
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const rows = db
+      .prepare(`SELECT DISTINCT project_id FROM subscriptions WHERE event_type IN ('maintenance.planned', 'maintenance.scheduled') AND session_id IS NULL`)
+      .all() as Row[];
+    return new Set(rows.map((r) => String(r.project_id)));
+  } catch (err) {
+    // A store from before subscriptions existed has none.
+    if (/no such table/.test((err as Error).message)) return new Set();
+    throw err;
+  } finally {
+    db.close();
+  }
 }
