@@ -10,7 +10,7 @@ import type { InfraDriver } from '../infra/driver.js';
 import { importCloud } from '../infra/sim/cloud-file.js';
 import { snapshotInfrastructure, type SnapshotNote } from '../infra/snapshot.js';
 import { Store } from '../store/store.js';
-import { VirtualClock } from './clock.js';
+import { RealClock, VirtualClock } from './clock.js';
 import { Engine } from './engine.js';
 
 export type RehearsalTiming = Partial<CloudFile['timing']>;
@@ -70,7 +70,7 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
   const answers = whoAnswers(copy, body, Boolean(input.cloudFile), input.subscribed ?? (() => false));
 
   // Maintenance starts at --at when that is later than now: the rehearsal starts there.
-  const now = input.now ?? Date.now();
+  const now = input.now ?? new RealClock().now();
   const start = body.maintenance_at ? Math.max(now, parseTime(body.maintenance_at)) : now;
   const store = Store.open(':memory:');
   const engine = new Engine({ store, clock: new VirtualClock(start, { auto: true }), delivery: false });
