@@ -6,7 +6,7 @@
 _maintctl_valued() {
   case $1 in
     -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|\
-    --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--speed|\
+    --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--timing|--speed|\
     --state|--all-actions|--url|--event|--format|--session|--policy|--hook) return 0 ;;
   esac
   return 1
@@ -72,6 +72,7 @@ _maintctl() {
     --hook) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "SCALE_IN= OWN_ACTION= MAINTENANCE_COMPLETE=" -- "$cur")); return ;;
     --unsubscribed) COMPREPLY=($(compgen -W "fail migrate live_migrate" -- "$cur")); return ;;
     --max-parallel|--parallel) COMPREPLY=($(compgen -W "auto" -- "$cur")); return ;;
+    --timing) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "migrate= live_migrate= host=" -- "$cur")); return ;;
   esac
   _maintctl_valued "$opt" && return   # a value nothing can guess
 
@@ -88,7 +89,7 @@ _maintctl() {
         help) ((${#pos[@]} == 2)) && words="create list show delete update" ;;
         create) opts="--hosts --at --workflow --metadata --action --download --cloud --reply-timeout
                       --scale-in-timeout --max-parallel --parallel --max-migrations --unsubscribed
-                      -f --file --wait --timeout" ;;
+                      -f --file --wait --timeout --dry-run --timing" ;;
         show) opts="--instances -w --watch" ;;
         delete|rm) opts="--keep-disabled" ;;
         update) opts="--wait --timeout" ;;

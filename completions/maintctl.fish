@@ -13,7 +13,7 @@ function __maintctl_args
         switch $t
             case -o --output --state-dir --cloud -f --file --hosts --at --workflow --metadata --action \
                 --download --reply-timeout --scale-in-timeout --max-parallel --parallel --max-migrations \
-                --unsubscribed --timeout --speed \
+                --unsubscribed --timeout --timing --speed \
                 --state --all-actions --url --event --format --session --policy --hook
                 set skip 1
             case '-*'
@@ -106,6 +106,8 @@ complete -c maintctl -n $create -l unsubscribed -x -a 'fail migrate live_migrate
 complete -c maintctl -n $create -s f -l file -r -F -d 'the whole request as Fenix JSON'
 complete -c maintctl -n $create -l wait -d 'follow the session to its end'
 complete -c maintctl -n $create -l timeout -x -d 'with --wait: give up after this long'
+complete -c maintctl -n $create -l dry-run -d 'rehearse on a read-only copy of the infrastructure; nothing changes'
+complete -c maintctl -n $create -l timing -x -a 'migrate= live_migrate= host=' -d 'with --dry-run: KEY=DURATION,... simulated durations'
 
 # maintctl session show|delete|rm|update
 complete -c maintctl -n '__maintctl_is session show +' -l instances -d 'also list every instance'

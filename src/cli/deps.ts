@@ -1,6 +1,8 @@
-// What every command gets: the IO, the output format, a clock, and a lazily made engine client.
+// What every command gets: the IO, the output format, a clock, a lazily made engine client, and
+// for a rehearsal the state directory and the rehearsal itself.
 import type { Clock } from '../domain/clock.js';
 import type { EngineClient } from '../client/client.js';
+import type { RehearsalPlan, RehearseInput } from '../engine/rehearsal.js';
 import type { IO } from './io.js';
 import type { OutputFormat } from './render/output.js';
 
@@ -9,4 +11,8 @@ export interface Deps {
   format: OutputFormat;
   clock: Clock;
   client: () => EngineClient;
+  /** The state directory of the embedded engine (read, never written, by a rehearsal). */
+  stateDir?: string;
+  /** Runs a rehearsal (default: src/engine/rehearsal.ts, loaded when first needed). */
+  rehearse?: (input: RehearseInput) => Promise<RehearsalPlan>;
 }

@@ -90,3 +90,25 @@ export function checkTime(text: string): string {
   if (!inTimeRange(ms)) throw new UsageError(`invalid --at: "${text}": give a time ${TIME_RANGE}`);
   return text;
 }
+
+/** `--timing` keys and the cloud file's timing fields they set. */
+export const TIMING_KEYS = { migrate: 'migrate_s', live_migrate: 'live_migrate_s', host: 'host_maintenance_s' } as const;
+export type TimingKey = keyof typeof TIMING_KEYS;
+
+/**
+ * `--timing migrate=30s,live_migrate=10s,host=10m` (any subset) into a cloud file's timing, in
+ * seconds. Each duration as parseDuration reads it, up to `maxSeconds`.
+ */
+export function parseTiming(text: string, maxSeconds: number): Partial<Record<(typeof TIMING_KEYS)[TimingKey], number>> {
+  const keys = Object.keys(TIMING_KEYS).join(', ');
+  const example = 'e.g. --timing migrate=30s,live_migrate=10s,host=10m';
+  const out: Partial<Record<(typeof TIMING_KEYS)[TimingKey], number>> = {};
+  for (const entry of text.split(',')) {
+    const eq = entry.indexOf('=');
+    const key = entry.slice(0, Math.max(eq, 0)).trim();
+    if (eq <= 0) throw new UsageError(`invalid --timing "${text}": use KEY=DURATION with KEY one of ${keys}, ${example}`);
+    if (!Object.hasOwn(TIMING_KEYS, key)) throw new UsageError(`invalid --timing "${text}": unknown key "${key}": use ${keys}, ${example}`);
+    out[TIMING_KEYS[key as TimingKey]] = parseDuration(entry.slice(eq + 1), `--timing ${key}`, maxSeconds * 1000) / 1000;
+  }
+  return out;
+}

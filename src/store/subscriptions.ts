@@ -1,4 +1,6 @@
 // Subscriptions and the delivery outbox. Deliveries are created with their event (Store.appendEvent).
+import { existsSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import type { Delivery, DeliveryStatus, Subscription, SubscriptionFormat } from '../domain/model.js';
 import type { Store } from './store.js';
 
@@ -135,4 +137,37 @@ export function recordAttempt(
 
 export function sessionDeliveries(store: Store, sessionId: string): Delivery[] {
   return (store.statement('SELECT * FROM deliveries WHERE session_id = ? ORDER BY id').all(sessionId) as Row[]).map(toDelivery);
+}
+
+/**
+ * Projects subscribed to maintenance.planned for every session (so for a new one too), read from
+ * the store at `path` without writing anything there: no store means none, and the file is never
+ * created, migrated or given companion files. When no other connection has it open (no -wal
+ * file) everything is in the main file, read here into memory; otherwise its -wal and -shm files
+ * exist already and a read-only connection uses them.
+ */
+export function subscribedProjectsIn(path: string): Set<string> {
+  if (!existsSync(path)) return new Set();
+  let db: Database.Database;
+  if (existsSync(`${path}-wal`)) {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+  } else {
+    const bytes = readFileSync(path);
+    // The header's read/write versions say WAL (2); an in-memory copy must say rollback journal (1).
+    if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
+    db = new Database(bytes, { readonly: true });
+  }
+  try {
+    const rows = db
+      .prepare(`SELECT DISTINCT project_id FROM subscriptions WHERE event_type IN ('maintenance.planned', 'maintenance.scheduled') AND session_id IS NULL`)
+      .all() as Row[];
+    return new Set(rows.map((r) => String(r.project_id)));
+  } catch (err) {
+    // A store from before subscriptions existed has none.
+    if (/no such table/.test((err as Error).message)) return new Set();
+    throw err;
+  } finally {
+    db.close();
+  }
 }

@@ -1,11 +1,12 @@
 // maintctl session create: a new maintenance session from flags or a Fenix JSON request.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS } from '../../domain/schemas.js';
+import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, MAX_SIM_SECONDS } from '../../domain/schemas.js';
+import type { RehearsalTiming } from '../../engine/rehearsal.js';
 import { MAX_WAIT_MS } from '../../domain/time.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
-import { checkTime, collect, parseAction, parseCount, parseDuration, parseHosts, parseMetadata, parseSeconds } from '../flags.js';
+import { checkTime, collect, parseAction, parseCount, parseDuration, parseHosts, parseMetadata, parseSeconds, parseTiming } from '../flags.js';
 import { emit } from '../render/output.js';
 import { followToEnd } from './follow.js';
 
@@ -14,6 +15,8 @@ export interface CreateOptions {
   cloudFile?: string;
   wait: boolean;
   timeoutMs?: number;
+  /** --dry-run: rehearse the session on a copy of the infrastructure instead of starting it. */
+  dryRun?: { timing: RehearsalTiming };
 }
 
 interface CreateFlags {
@@ -34,6 +37,8 @@ interface CreateFlags {
   file?: string;
   wait?: boolean;
   timeout?: string;
+  dryRun?: boolean;
+  timing?: string;
 }
 
 export function register(session: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
@@ -61,13 +66,18 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
     .option('-f, --file <file>', 'the whole request as Fenix JSON (POST /v1/maintenance body)')
     .option('--wait', 'follow the session to its end; exit 0 done, 3 failed')
     .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)')
+    .option('--dry-run', 'rehearse the session on a read-only copy of the infrastructure and print the plan; nothing changes (exit 0 done, 3 would fail)')
+    .option('--timing <key=duration,...>', 'with --dry-run: simulated durations, any of migrate, live_migrate, host (e.g. migrate=30s,host=10m)')
     .action((flags: CreateFlags) => run((deps) => runCreate(parseCreateFlags(flags), deps)));
 }
 
 export function parseCreateFlags(flags: CreateFlags): CreateOptions {
   if (flags.timeout && !flags.wait) throw new UsageError('--timeout needs --wait');
+  if (flags.timing !== undefined && !flags.dryRun) throw new UsageError('--timing needs --dry-run: it sets the durations of a rehearsal');
+  if (flags.dryRun && flags.wait) throw new UsageError('--dry-run always runs the rehearsal to its end: leave out --wait');
   const timeoutMs = flags.timeout ? parseDuration(flags.timeout, '--timeout', MAX_WAIT_MS) : undefined;
-  const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs };
+  const dryRun = flags.dryRun ? { timing: flags.timing !== undefined ? parseTiming(flags.timing, MAX_SIM_SECONDS) : {} } : undefined;
+  const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs, ...(dryRun ? { dryRun } : {}) };
   if (flags.file) {
     const fields = ['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'maxParallel', 'parallel', 'maxMigrations'] as const;
     const mixed = fields.filter((k) => flags[k] !== undefined);
@@ -134,6 +144,11 @@ function readRequestFile(path: string): Record<string, unknown> {
 }
 
 export async function runCreate(options: CreateOptions, deps: Deps): Promise<void> {
+  if (options.dryRun) {
+    // Loaded only for a rehearsal: an ordinary create does not need the simulator.
+    const { runDryRun } = await import('./dry-run.js');
+    return runDryRun({ request: options.request, cloud: options.cloudFile, timing: options.dryRun.timing }, deps);
+  }
   const id = await deps.client().createSession({ request: options.request, cloudFile: options.cloudFile });
   if (!options.wait) {
     emit(deps.io, deps.format, { session_id: id }, () => id);
