@@ -390,7 +390,7 @@ export class SessionRunner {
       updatedAt: now,
     };
     this.model.putOperation(op);
-    this.emit('maintctl.operation', { key: op.key, kind: op.kind, target: op.target, status: 'started', params: op.params });
+    this.emit('maintctl.operation', { operation_id: operationId(op), key: op.key, kind: op.kind, target: op.target, status: 'started', params: op.params });
     return op;
   }
 
@@ -507,6 +507,7 @@ export class SessionRunner {
     this.model.putOperation({ ...current, status: outcome.phase, updatedAt: now, ...(done ? { result: outcome.result } : { cause: outcome.cause }) });
     if (done) this.applyOutcome(op, outcome.result);
     this.emit('maintctl.operation', {
+      operation_id: operationId(op),
       key: op.key,
       kind: op.kind,
       target: op.target,
@@ -643,6 +644,12 @@ function mergeScopes(scopes: Array<string[] | null>): string[] | null {
   if (scopes.some((s) => s === null)) return null;
   return [...new Set(scopes.flat() as string[])];
 }
+
+/**
+ * Names one operation in the session's events: its started event and its outcome carry the same
+ * id. The key alone is not enough: a continued session runs a failed step again under the same key.
+ */
+const operationId = (op: Operation) => `${op.attempt}:${op.key}`;
 
 async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
