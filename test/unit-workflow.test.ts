@@ -486,6 +486,18 @@ describe('rolling: lanes', () => {
     instances,
     operations,
   });
+  it('an instance found on a host being emptied, in no wave, leaves in a wave of its own with its project asked', () => {
+    const g = lanes([maintained('m1', 16), emptying('c1')], {}, [], [instance('x', 'c1', { projectId: 'p1' })]);
+    const effects = plan(g, T0);
+    expect(effects).toContainEqual({ kind: 'wave', wave: 2, hosts: [], moves: [{ instanceId: 'x', to: 'm1' }] });
+    expect(effects).toContainEqual(like({ kind: 'ask', state: 'PLANNED_MAINTENANCE', projects: ['p1'], instances: ['x'], wave: 2 }));
+  });
+
+  it('an instance found on a host being emptied with no room anywhere fails the session, naming it', () => {
+    const effects = plan(lanes([maintained('m1', 1), emptying('c1')], {}, [], [instance('x', 'c1', { projectId: 'p1' })]), T0);
+    expect(effects).toEqual([like({ kind: 'fail', cause: expect.stringMatching(/vm-x on c1 appeared while the host was being emptied/) })]);
+  });
+
   const rows: Row[] = [
     {
       name: 'an EMPTYING host without instances, not read since they left -> a sync of that host only',

@@ -45,6 +45,8 @@ export class SessionModel {
   readonly inWave = new Set<string>();
   /** Instances that left a wave's host since they were last reported (INSTANCE_ACTION_DONE is due). */
   readonly arrived = new Set<string>();
+  /** Instances on a host being emptied that belong to no wave: they arrived after it was planned. */
+  readonly strays = new Set<string>();
   /** Instances of a wave whose project moves them itself (OWN_ACTION), until they are gone. */
   readonly ownActions = new Set<string>();
   /** Operations that failed (the newest attempt of their key). */
@@ -68,6 +70,7 @@ export class SessionModel {
   private readonly hostSyncs = new Map<string, number>();
   private readonly leftAt = new Map<string, number>();
   private readonly incoming = new Map<string, number>();
+  private readonly waves = new Map<number, Set<string>>();
 
   private dirtySession = false;
   private readonly dirtyHosts = new Set<string>();
@@ -134,6 +137,11 @@ export class SessionModel {
 
   instancesOn(host: string): Instance[] {
     return [...(this.byHost.get(host) ?? EMPTY)].map((id) => this.instanceRows.get(id)!);
+  }
+
+  /** The instances assigned to a wave (those that left their host included). */
+  waveMembers(wave: number): Instance[] {
+    return [...(this.waves.get(wave) ?? EMPTY)].map((id) => this.instanceRows.get(id)!);
   }
 
   instanceCountOn(host: string): number {
@@ -349,6 +357,14 @@ export class SessionModel {
     else this.inWave.delete(i.instanceId);
     if (this.inWave.has(i.instanceId) && i.action === 'OWN_ACTION') this.ownActions.add(i.instanceId);
     else this.ownActions.delete(i.instanceId);
+    const stray = this.hostRows.get(i.host)?.state === 'EMPTYING' && !this.inWave.has(i.instanceId) && !this.arrived.has(i.instanceId);
+    if (stray) this.strays.add(i.instanceId);
+    else this.strays.delete(i.instanceId);
+    if (i.wave !== null) {
+      let members = this.waves.get(i.wave);
+      if (!members) this.waves.set(i.wave, (members = new Set()));
+      members.add(i.instanceId);
+    }
   }
 
   private unindexInstance(i: Instance): void {
@@ -361,6 +377,8 @@ export class SessionModel {
     }
     this.inWave.delete(i.instanceId);
     this.ownActions.delete(i.instanceId);
+    this.strays.delete(i.instanceId);
+    if (i.wave !== null) this.waves.get(i.wave)?.delete(i.instanceId);
   }
 
   private indexOperation(op: Operation): void {

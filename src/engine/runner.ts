@@ -83,7 +83,7 @@ export class SessionRunner {
     const asked = projectId === undefined ? [...m.openQuestions] : m.openQuestions.has(projectId) ? [projectId] : [];
     return asked.map((id) => {
       const p = m.project(id)!;
-      const pool = p.wave === null ? m.instances() : [...m.inWave].map((i) => m.instance(i)!);
+      const pool = p.wave === null ? m.instances() : m.waveMembers(p.wave);
       return { projectId: id, state: p.state!, instanceIds: affectedInstances(p, pool).map((i) => i.instanceId) };
     });
   }

@@ -207,8 +207,7 @@ function nextWave(s: Snapshot): Effect[] {
   const m = s.model;
   const { maxParallelHosts } = m.session.options;
   if (m.openQuestions.size || m.rejected.size) return [];
-  const late = stragglers(s);
-  if (late.length) return placeStragglers(s, late);
+  if (m.strays.size) return placeStragglers(s, [...m.strays]);
   if (m.count('compute', 'PENDING') === 0 || m.count('controller', 'IN_MAINTENANCE')) return [];
   const inFlight = m.count('compute', 'EMPTYING') + m.count('compute', 'EMPTY') + m.count('compute', 'IN_MAINTENANCE');
   const slots = maxParallelHosts === 'auto' ? Number.POSITIVE_INFINITY : maxParallelHosts - inFlight;
@@ -243,17 +242,7 @@ function nextWave(s: Snapshot): Effect[] {
   ];
 }
 
-/** Instances found on a host being emptied that belong to no wave (they arrived after it was planned). */
-function stragglers(s: Snapshot): string[] {
-  const m = s.model;
-  const out: string[] = [];
-  for (const name of m.inLane('compute', 'EMPTYING')) {
-    for (const i of m.instancesOn(name)) if (!m.inWave.has(i.instanceId) && !m.arrived.has(i.instanceId)) out.push(i.instanceId);
-  }
-  return out;
-}
-
-/** They leave with a wave of their own: room reserved for each, their projects asked. */
+/** Instances found on a host being emptied that belong to no wave (they arrived after it was planned) leave in a wave of their own. */
 function placeStragglers(s: Snapshot, ids: string[]): Effect[] {
   const m = s.model;
   const plan = placeOnly(s, ids);
