@@ -45,6 +45,10 @@ export class SessionModel {
   readonly inWave = new Set<string>();
   /** Instances that left a wave's host since they were last reported (INSTANCE_ACTION_DONE is due). */
   readonly arrived = new Set<string>();
+  /** Hosts being emptied that the cloud may still schedule onto (to be disabled first). */
+  readonly emptyingEnabled = new Set<string>();
+  /** Hosts being emptied that hold no instance any more (to be confirmed empty by a read). */
+  readonly drained = new Set<string>();
   /** Instances on a host being emptied that belong to no wave: they arrived after it was planned. */
   readonly strays = new Set<string>();
   /** Instances of a wave whose project moves them itself (OWN_ACTION), until they are gone. */
@@ -326,13 +330,22 @@ export class SessionModel {
     if (h.type === 'compute' && h.state !== 'MAINTAINED' && !h.disabled && !h.disabledBefore) this.enabledUnmaintained.add(h.name);
     if (h.type === 'compute' && h.state === 'MAINTAINED' && h.disabled && !h.disabledBefore) this.maintainedDisabled.add(h.name);
     if (h.state === 'PENDING') this.pendingRevision++;
+    if (h.state === 'EMPTYING' && !h.disabled && !h.disabledBefore) this.emptyingEnabled.add(h.name);
+    this.refreshDrained(h.name);
     this.refreshRoom(h.name);
+  }
+
+  private refreshDrained(name: string): void {
+    if (this.hostRows.get(name)?.state === 'EMPTYING' && this.instanceCountOn(name) === 0) this.drained.add(name);
+    else this.drained.delete(name);
   }
 
   private unindexHost(h: Host): void {
     this.lanes.get(`${h.type}:${h.state}`)?.delete(h.name);
     this.enabledUnmaintained.delete(h.name);
     this.maintainedDisabled.delete(h.name);
+    this.emptyingEnabled.delete(h.name);
+    this.drained.delete(h.name);
   }
 
   private addLoad(host: string, i: Instance, sign: 1 | -1): void {
@@ -348,6 +361,7 @@ export class SessionModel {
     let set = this.byHost.get(i.host);
     if (!set) this.byHost.set(i.host, (set = new Set()));
     set.add(i.instanceId);
+    this.drained.delete(i.host);
     this.addLoad(i.host, i, 1);
     if (i.target !== null && i.target !== i.host) {
       this.addLoad(i.target, i, 1);
@@ -370,6 +384,7 @@ export class SessionModel {
   private unindexInstance(i: Instance): void {
     this.instanceRows.delete(i.instanceId);
     this.byHost.get(i.host)?.delete(i.instanceId);
+    this.refreshDrained(i.host);
     this.addLoad(i.host, i, -1);
     if (i.target !== null && i.target !== i.host) {
       this.addLoad(i.target, i, -1);

@@ -23,16 +23,12 @@ export const rolling: Handler = (s) => {
 
 function emptying(s: Snapshot): Effect[] {
   const m = s.model;
-  const out: Effect[] = [];
+  // Out of scheduling first: otherwise the cloud (an OWN_ACTION re-instantiation, a new server) may put an instance there.
+  const out: Effect[] = [...m.emptyingEnabled].flatMap((name) => disable(s, name) ?? []);
   const stale: string[] = [];
-  for (const name of m.inLane('compute', 'EMPTYING')) {
+  for (const name of m.drained) {
     const host = m.host(name)!;
-    // Out of scheduling first: otherwise the cloud (an OWN_ACTION re-instantiation, a new server) may put an instance there.
-    if (!host.disabled && !host.disabledBefore) {
-      out.push(...(disable(s, name) ?? []));
-      continue;
-    }
-    if (m.instanceCountOn(name) > 0) continue;
+    if (!host.disabled && !host.disabledBefore) continue;
     const left = Math.max(m.lastLeft(name), host.since);
     // Usage lags moves: the host counts as empty only once the infrastructure reports it so.
     if (m.hostSyncedAt(name) < left) stale.push(name);
