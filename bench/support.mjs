@@ -64,13 +64,16 @@ export function cloudSize(cloud) {
 
 // ---- a store, a clock and an engine
 
+/** The store rehearsals use (a scratch file; in memory for builds that have none). */
+const privateStore = () => (Store.scratch && process.env.BENCH_STORE !== 'memory' ? Store.scratch() : Store.open(':memory:'));
+
 /**
- * Opens a store (':memory:' or a file), a clock ('virtual': jumps to the next timer; 'real') and
+ * Opens a store (a file, or by default a private one as rehearsals use), a clock ('virtual': jumps to the next timer; 'real') and
  * an engine on them, started. watchMs: how often the engine looks for other processes' writes
  * (only useful with a file store and the real clock).
  */
-export function openBench({ clock = 'virtual', storePath = ':memory:', watchMs } = {}) {
-  const store = Store.open(storePath);
+export function openBench({ clock = 'virtual', storePath, watchMs } = {}) {
+  const store = storePath ? Store.open(storePath) : privateStore();
   const theClock = clock === 'virtual' ? new VirtualClock(VIRTUAL_START, { auto: true }) : new RealClock();
   const engine = new Engine({ store, clock: theClock, ...(watchMs !== undefined ? { watchMs } : {}) });
   engine.start();

@@ -489,9 +489,8 @@ export class SessionRunner {
     }
     if (seen.phase === 'unknown') return this.perform(op); // recorded before a crash, never requested: request it now
     if (seen.phase === 'running') {
-      if (op.status === 'started' || seen.checkAt !== op.checkAt) {
-        this.model.putOperation({ ...op, status: 'requested', checkAt: seen.checkAt, ...(op.status === 'started' ? { updatedAt: clock.now() } : {}) });
-      }
+      if (op.status === 'started') this.model.putOperation({ ...op, status: 'requested', checkAt: seen.checkAt, updatedAt: clock.now() });
+      else this.model.reschedule(op.key, seen.checkAt);
       return;
     }
     this.finish(op, seen);
