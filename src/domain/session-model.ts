@@ -203,10 +203,11 @@ export class SessionModel {
     this.dirtyHosts.add(name);
   }
 
-  putProject(project: Project): void {
+  /** `stored`: the store already holds this row as it is now (a reply another caller wrote): nothing to write. */
+  putProject(project: Project, stored = false): void {
     this.projectRows.set(project.projectId, project);
     this.indexQuestion(project);
-    this.dirtyProjects.add(project.projectId);
+    if (!stored) this.dirtyProjects.add(project.projectId);
   }
 
   updateProject(id: string, patch: Partial<Project>): void {
@@ -220,7 +221,7 @@ export class SessionModel {
     this.dirtyInstances.add(instance.instanceId);
   }
 
-  updateInstance(id: string, patch: Partial<Instance>): void {
+  updateInstance(id: string, patch: Partial<Instance>, stored = false): void {
     const row = this.instanceRows.get(id);
     if (!row || unchanged(row, patch)) return;
     const next = { ...row, ...patch };
@@ -231,7 +232,7 @@ export class SessionModel {
     if (leftWave) this.arrived.add(next.instanceId);
     this.indexInstance(next);
     this.removed.delete(next.instanceId);
-    this.dirtyInstances.add(next.instanceId);
+    if (!stored) this.dirtyInstances.add(next.instanceId);
   }
 
   /** INSTANCE_ACTION_DONE was sent: the instance is out of its wave. */

@@ -430,6 +430,14 @@ export class Store {
   }
 
   private writeOperation(op: Operation): number {
+    // A row written before is updated by its id (cheaper than the upsert on the key); when that
+    // finds nothing (its first write was rolled back), it is inserted after all.
+    if (op.id > 0) {
+      const updated = this.stmt(
+        'UPDATE operations SET status = ?, check_at = ?, deadline = ?, cause = ?, result = ?, updated_at = ? WHERE id = ? AND key = ?',
+      ).run(op.status, op.checkAt, op.deadline, op.cause, json(op.result), op.updatedAt, op.id, op.key);
+      if (updated.changes > 0) return op.id;
+    }
     const row = this.stmt(
       `INSERT INTO operations (session_id, kind, target, key, attempt, params, status, check_at, deadline, cause, result, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
