@@ -120,9 +120,10 @@ export function sessionEventCount(bench, sessionId) {
   return bench.store.events(sessionId).length;
 }
 
-/** Instance moves the simulated cloud carried out (in every cloud of this store). */
+/** Instance moves carried out (by every session of this store). */
 export function moveCount(bench) {
-  return bench.store.events(null).filter((e) => e.eventType === 'sim.instance.moved').length;
+  const isMove = (e) => e.eventType === 'maintctl.operation' && e.payload.status === 'done' && (e.payload.kind === 'migrate' || e.payload.kind === 'live_migrate');
+  return bench.store.listSessions().reduce((n, s) => n + bench.store.events(s.id).filter(isMove).length, 0);
 }
 
 // ---- questions and replies (for clouds whose projects are answered by the script)

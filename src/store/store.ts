@@ -176,13 +176,16 @@ export class Store {
   private readonly statements = new Map<string, Statement<unknown[]>>();
   /** Nobody else can read this store (in memory, or a scratch file): its commits are grouped. */
   private readonly grouped: boolean;
+  /** A scratch store (Store.scratch): private, and thrown away on close. */
+  readonly scratch: boolean;
   private unitsInGroup = 0;
   private depth = 0;
   private readonly onClose: () => void;
 
-  constructor(db: Db, options: { grouped?: boolean; onClose?: () => void } = {}) {
+  constructor(db: Db, options: { scratch?: boolean; onClose?: () => void } = {}) {
     this.db = db;
-    this.grouped = options.grouped ?? db.memory;
+    this.scratch = options.scratch ?? false;
+    this.grouped = this.scratch || db.memory;
     this.onClose = options.onClose ?? (() => undefined);
   }
 
@@ -199,7 +202,7 @@ export class Store {
     const db = openDb(join(dir, 'scratch.db'));
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -131072'); // 128 MiB of pages: the hot ones (open operations, indexes) stay in memory
-    return new Store(db, { grouped: true, onClose: () => rmSync(dir, { recursive: true, force: true }) });
+    return new Store(db, { scratch: true, onClose: () => rmSync(dir, { recursive: true, force: true }) });
   }
 
   get isOpen(): boolean {
