@@ -518,6 +518,11 @@ export class Store {
     return (rows as Row[]).map(toEvent);
   }
 
+  /** How many events a session has recorded (without reading them). */
+  eventCount(sessionId: string): number {
+    return Number(this.stmt('SELECT COUNT(*) FROM events WHERE session_id = ?').pluck().get(sessionId));
+  }
+
   // ---- host claims
 
   /** Claims the hosts for the session; returns the hosts another session holds (and claims nothing then). */
