@@ -10,6 +10,8 @@ export interface CreateInput {
   request: Record<string, unknown>;
   /** A sim cloud file: the session runs on that simulated cloud. */
   cloudFile?: string;
+  /** Directories (absolute) searched for the session's plug-ins after the built-ins (--plugin-dir). */
+  pluginDirs?: string[];
 }
 
 export interface EngineClient {

@@ -1,5 +1,6 @@
 // The documents people and scripts read about sessions (`session show -o json`, the API's detail).
 // Field names follow Fenix's snake_case; the shape is documented in README ("session show").
+import type { DownloadEntry } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { sessionDeliveries } from '../store/subscriptions.js';
 import { hostProgress, percentDone } from '../domain/progress.js';
@@ -33,7 +34,7 @@ export interface SessionDocument {
   /** Waves started so far. */
   waves: number;
   actions: Array<{ plugin: string; type: string; metadata: Record<string, unknown> }>;
-  download: string[];
+  download: DownloadEntry[];
   driver: Record<string, unknown>;
   hosts: Array<{
     name: string;
