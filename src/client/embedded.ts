@@ -11,6 +11,7 @@ import { sessionDocument, sessionSummary } from '../engine/session-view.js';
 import { importCloud, readCloudFile, removeCloud } from '../infra/sim/cloud-file.js';
 import { Store } from '../store/store.js';
 import { listSubscriptions, subscribe, unsubscribe, type NewSubscription } from '../store/subscriptions.js';
+import { pluginRunDocuments } from '../engine/plugin-view.js';
 import { projectDocument } from '../engine/project-view.js';
 import { statePlugins } from './state-plugins.js';
 import { storePath } from './state-dir.js';
@@ -157,6 +158,10 @@ export class EmbeddedClient implements EngineClient {
 
   async subscriptions(projectId?: string) {
     return listSubscriptions(this.store, projectId);
+  }
+
+  async pluginRuns(sessionId: string, filter: { host?: string; plugin?: string }) {
+    return pluginRunDocuments(this.store, this.store.resolveSessionId(sessionId), filter);
   }
 
   close(): void {

@@ -72,6 +72,13 @@ export const DEFAULT_TIMEOUT_S = 3600;
 /** Where `session create` looks besides --plugin-dir (relative to the state directory). */
 export const PLUGIN_DIR_NAME = 'plugins';
 
+/** A number given in metadata: JSON numbers, and numbers written as text (`--action host:wait:seconds=30`). */
+export function metadataNumber(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return null;
+}
+
 /** A built-in's DONE with what it has to say. */
 const said = (output: string): PluginResult => ({ output, outputChars: output.length, exitStatus: 0 });
 
@@ -95,9 +102,9 @@ const BUILTINS: Record<string, Builtin> = {
   },
   /** Sleeps metadata.seconds on the session's clock. */
   wait: {
-    check: (m) => (typeof m.seconds === 'number' && m.seconds >= 0 ? null : 'needs metadata seconds (a number), e.g. --action host:wait:seconds=30'),
+    check: (m) => ((metadataNumber(m.seconds) ?? -1) >= 0 ? null : 'needs metadata seconds (a number), e.g. --action host:wait:seconds=30'),
     run: ({ call }) => {
-      const seconds = Number(call.metadata.seconds);
+      const seconds = metadataNumber(call.metadata.seconds) ?? 0;
       return new Promise((resolve) =>
         call.clock.at(call.clock.now() + seconds * 1000, () => resolve(said(`waited ${seconds} s\n`))),
       );
@@ -176,8 +183,7 @@ export class PluginRegistry {
       }
       const problem = 'builtin' in found ? BUILTINS[found.builtin]!.check?.(a.metadata) : null;
       if (problem) return `action plug-in ${a.plugin} (${a.type}) ${problem}`;
-      const timeout = a.metadata.timeout;
-      if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
+      if (a.metadata.timeout !== undefined && !((metadataNumber(a.metadata.timeout) ?? 0) > 0)) {
         return `action plug-in ${a.plugin} (${a.type}): metadata timeout must be a positive number of seconds`;
       }
     }
@@ -198,7 +204,7 @@ export class PluginRegistry {
   }
 
   private async exec(call: PluginCall, command: string, args: string[]): Promise<PluginResult> {
-    const timeoutS = typeof call.metadata.timeout === 'number' && call.metadata.timeout > 0 ? call.metadata.timeout : DEFAULT_TIMEOUT_S;
+    const timeoutS = metadataNumber(call.metadata.timeout) ?? DEFAULT_TIMEOUT_S;
     const contract = pluginContract(call);
     mkdirSync(call.workDir, { recursive: true });
     const outcome = await runProcess({
@@ -240,7 +246,7 @@ export class PluginRegistry {
 /** A rehearsed run: it takes its expected time on the session's clock and does nothing. */
 function rehearse(call: PluginCall, defaultS: number): Promise<PluginResult> {
   const m = call.metadata;
-  const expected = typeof m.expected_s === 'number' ? m.expected_s : call.plugin === 'wait' && typeof m.seconds === 'number' ? m.seconds : defaultS;
+  const expected = metadataNumber(m.expected_s) ?? (call.plugin === 'wait' ? metadataNumber(m.seconds) : null) ?? defaultS;
   return new Promise((resolve) =>
     call.clock.at(call.clock.now() + Math.max(0, expected) * 1000, () =>
       resolve(said(`rehearsal: ${call.plugin} (${call.type}) would run${call.host ? ` on ${call.host}` : ''}, expected ${expected} s\n`)),
@@ -326,7 +332,8 @@ const SSH_FIELDS = ['user', 'identity_file', 'known_hosts', 'address'] as const;
 
 function sshMetadataProblem(m: Record<string, unknown>): string | null {
   for (const f of SSH_FIELDS) if (m[f] !== undefined && typeof m[f] !== 'string') return `metadata ${f} must be a string`;
-  if (m.port !== undefined && !(Number.isInteger(Number(m.port)) && Number(m.port) > 0 && Number(m.port) < 65536)) return 'metadata port must be a TCP port number';
+  const port = metadataNumber(m.port);
+  if (m.port !== undefined && !(port !== null && Number.isInteger(port) && port > 0 && port < 65536)) return 'metadata port must be a TCP port number';
   return null;
 }
 

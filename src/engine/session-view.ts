@@ -2,6 +2,7 @@
 // Field names follow Fenix's snake_case; the shape is documented in README ("session show").
 import type { DownloadEntry } from '../domain/model.js';
 import type { Store } from '../store/store.js';
+import { pluginRunLines, type PluginRunLine } from './plugin-view.js';
 import { sessionDeliveries } from '../store/subscriptions.js';
 import { hostProgress, percentDone } from '../domain/progress.js';
 import { affectedInstances } from '../domain/replies.js';
@@ -49,6 +50,8 @@ export interface SessionDocument {
   }>;
   projects: Array<{ project_id: string; state: string | null; reply_state: string | null; reply_at: string | null; instance_ids: string[] }>;
   instances: Array<{ instance_id: string; name: string; project_id: string; host: string; action: string | null; action_done: boolean }>;
+  /** The newest run of each plug-in step, in the order they started, with its last lines of output. */
+  plugins: PluginRunLine[];
   events: Array<{ id: number; time: string; event_type: string; payload: Record<string, unknown> }>;
   /** Webhook deliveries of this session's notifications; failed ones are listed. */
   deliveries: {
@@ -123,6 +126,7 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
       action: i.action,
       action_done: i.actionDone,
     })),
+    plugins: pluginRunLines(store, sessionId),
     events: store.events(sessionId).map((e) => ({ id: e.id, time: formatIso(e.time), event_type: e.eventType, payload: e.payload })),
     deliveries: deliveriesOf(store, sessionId),
   };

@@ -97,3 +97,17 @@ export function pluginRun(store: Store, id: number): PluginRun | null {
   const row = store.statement('SELECT * FROM plugin_runs WHERE id = ?').get(id) as Row | undefined;
   return row ? toRun(row) : null;
 }
+
+/** Characters of output read per run for its last lines. */
+const TAIL_CHARS = 4096;
+
+/** Runs of a session with only the end of their output (what `session show` needs). */
+export function pluginRunTails(store: Store, sessionId: string): PluginRun[] {
+  const rows = store
+    .statement(
+      `SELECT id, session_id, key, attempt, host, plugin, type, status, exit_status, cause, substr(output, -${TAIL_CHARS}) AS output,
+         output_chars, started_at, ended_at FROM plugin_runs WHERE session_id = ? ORDER BY id`,
+    )
+    .all(sessionId) as Row[];
+  return rows.map(toRun);
+}
