@@ -4,9 +4,9 @@
 // plug-in directory, refusing any entry that would land or point outside it. Loaded only by a
 // session that downloads something.
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { isAbsolute, join, normalize, posix } from 'node:path';
-import { finished } from 'node:stream/promises';
 import type { DownloadEntry } from '../domain/model.js';
 
 /** Largest download accepted by default: 4 GiB. */
@@ -94,21 +94,21 @@ async function fetchOnce(url: string, file: string, sha256: string | undefined, 
     throw new DownloadError(`it is ${declared} bytes, more than the limit of ${maxBytes}`);
   }
   const hash = createHash('sha256');
-  const out = createWriteStream(part);
+  const out = await open(part, 'w');
   let size = 0;
   try {
     for await (const chunk of response.body ?? []) {
       size += chunk.byteLength;
       if (size > maxBytes) throw new DownloadError(`it is more than the limit of ${maxBytes} bytes`);
       hash.update(chunk);
-      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      await out.write(chunk);
     }
-    out.end();
-    await finished(out);
   } catch (err) {
-    out.destroy();
+    await response.body?.cancel().catch(() => undefined);
     rmSync(part, { force: true });
     throw err;
+  } finally {
+    await out.close();
   }
   const digest = hash.digest('hex');
   if (sha256 && digest !== sha256.toLowerCase()) {
