@@ -579,12 +579,22 @@ export class SessionRunner {
    */
   private async recover(): Promise<void> {
     for (const op of this.model.openOperations()) {
+      if (op.kind === 'plugin' && (await this.finishedBefore(op))) continue;
       if (isLocal(op) || op.kind === 'disable_host' || op.kind === 'enable_host') {
         await this.perform(op); // plug-ins ran in the process that is gone; host flags are idempotent
       } else if (op.status === 'started') {
         await this.observe(op);
       }
     }
+  }
+
+  /** A plug-in whose run ended DONE just before the engine died (its outcome not committed yet) is not run again. */
+  private async finishedBefore(op: Operation): Promise<boolean> {
+    const runs = await this.deps.repo.pluginRuns(this.sessionId, { key: op.key }).catch(() => []);
+    const last = runs.filter((r) => r.attempt === op.attempt).at(-1);
+    if (last?.status !== 'done') return false;
+    this.finish(op, { phase: 'done', result: { exit_status: 0, last_lines: lastLines(last.output) } });
+    return true;
   }
 
   // ---- reading the infrastructure

@@ -34,6 +34,8 @@ export type PluginRunUpdate = Partial<Pick<PluginRun, 'status' | 'exitStatus' | 
 export interface PluginRunFilter {
   host?: string;
   plugin?: string;
+  /** Only the runs of this step (operation key). */
+  key?: string;
   /** Only runs with a row id above this one. */
   afterId?: number;
 }
@@ -85,10 +87,10 @@ export function updatePluginRun(store: Store, id: number, update: PluginRunUpdat
 export function pluginRuns(store: Store, sessionId: string, filter: PluginRunFilter = {}): PluginRun[] {
   const rows = store
     .statement(
-      `SELECT * FROM plugin_runs WHERE session_id = ? AND (? IS NULL OR host = ?) AND (? IS NULL OR plugin = ?) AND id > ?
-       ORDER BY id`,
+      `SELECT * FROM plugin_runs WHERE session_id = ? AND (? IS NULL OR host = ?) AND (? IS NULL OR plugin = ?)
+         AND (? IS NULL OR key = ?) AND id > ? ORDER BY id`,
     )
-    .all(sessionId, filter.host ?? null, filter.host ?? null, filter.plugin ?? null, filter.plugin ?? null, filter.afterId ?? 0) as Row[];
+    .all(sessionId, filter.host ?? null, filter.host ?? null, filter.plugin ?? null, filter.plugin ?? null, filter.key ?? null, filter.key ?? null, filter.afterId ?? 0) as Row[];
   return rows.map(toRun);
 }
 
