@@ -505,6 +505,33 @@ export function repositoryContract(
       });
     });
 
+    describe('plug-in runs', () => {
+      it('records a run as it goes and lists runs by host, plug-in and step, oldest first', async () => {
+        await running('s-1');
+        const base = { sessionId: 's-1', attempt: 0, type: 'compute', startedAt: T0 };
+        const a = await repo.startPluginRun({ ...base, key: 'host:c1:1', host: 'c1', plugin: 'os_upgrade' });
+        const b = await repo.startPluginRun({ ...base, key: 'host:c2:1', host: 'c2', plugin: 'os_upgrade' });
+        const c = await repo.startPluginRun({ ...base, key: 'pre:0', host: null, plugin: 'prepare', type: 'pre' });
+        await repo.updatePluginRun(a, { output: 'half', outputChars: 4 });
+        expect((await repo.pluginRuns('s-1', { host: 'c1' }))[0]).toMatchObject({ status: 'running', output: 'half', outputChars: 4, exitStatus: null, endedAt: null });
+        await repo.updatePluginRun(a, { status: 'failed', exitStatus: 3, cause: 'exit status 3', output: 'half done', outputChars: 9, endedAt: T0 + 5 });
+        expect(await repo.pluginRuns('s-1', { host: 'c1' })).toEqual([
+          { id: a, sessionId: 's-1', key: 'host:c1:1', attempt: 0, host: 'c1', plugin: 'os_upgrade', type: 'compute', status: 'failed', exitStatus: 3, cause: 'exit status 3', output: 'half done', outputChars: 9, startedAt: T0, endedAt: T0 + 5 },
+        ]);
+        expect((await repo.pluginRuns('s-1', { plugin: 'os_upgrade' })).map((r) => r.id)).toEqual([a, b]);
+        expect((await repo.pluginRuns('s-1', { key: 'pre:0' })).map((r) => r.host)).toEqual([null]);
+        expect((await repo.pluginRuns('s-1', { afterId: a })).map((r) => r.id)).toEqual([b, c]);
+        expect(await repo.pluginRuns('s-other')).toEqual([]);
+      });
+
+      it('forgets the runs of a deleted session', async () => {
+        await running('s-1');
+        await repo.startPluginRun({ sessionId: 's-1', key: 'pre:0', attempt: 0, host: null, plugin: 'prepare', type: 'pre', startedAt: T0 });
+        await repo.deleteSession('s-1');
+        expect(await repo.pluginRuns('s-1')).toEqual([]);
+      });
+    });
+
     describe('loadSession operations', () => {
       it('includes open operations, session-wide steps of every attempt and the steps of hosts in maintenance, not finished moves', async () => {
         const { fence } = await running('s-1', { attempt: 1 });
