@@ -13,7 +13,7 @@ import { SimCloud } from '../src/infra/sim/sim-cloud.js';
 import { Store } from '../src/store/store.js';
 import { T0 } from './helpers.js';
 import { brokenInvariants, expectationsOf, mostInMaintenance } from './invariants.js';
-import { blockUntil, pluginBench, untilExists } from './support/plugins.js';
+import { alive, blockUntil, pluginBench, untilExists } from './support/plugins.js';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
 
@@ -137,16 +137,6 @@ async function crashAndResume(dir: string, yaml: string, request: Record<string,
   expect(simMoves).toEqual(count(ops.filter((op) => op.kind === 'migrate' || op.kind === 'live_migrate').map((op) => op.target)));
   expect(ops.filter((op) => op.status !== 'done')).toEqual([]);
   return { after, session, events: after.events(null) };
-}
-
-/** Whether a process exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 describe('crash safety', () => {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/domain/errors.js';
 import { pluginRuns } from '../src/store/plugin-runs.js';
 import { harness, runSession, type Harness } from './helpers.js';
-import { blockUntil, pluginBench, untilExists, type PluginBench } from './support/plugins.js';
+import { alive, blockUntil, pluginBench, untilExists, type PluginBench } from './support/plugins.js';
 
 /** A controller and `computes` empty computes: nothing to move, so hosts go straight to maintenance. */
 const cloud = (computes: number) => `
@@ -19,16 +19,6 @@ timing: {migrate_s: 0, live_migrate_s: 0, host_maintenance_s: 60}
 `;
 
 const LOG_SELF = 'log "$MAINTCTL_PLUGIN_TYPE $MAINTCTL_PLUGIN ${MAINTCTL_HOST:--}"';
-
-/** Whether a process exists and is not a zombie (a container's init may not reap at once). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('action plug-ins', () => {
   let bench: PluginBench;

@@ -26,24 +26,17 @@ export interface PluginRunDocument {
   output_truncated: boolean;
 }
 
-export interface PluginRunLine {
-  host: string | null;
-  plugin: string;
-  type: string;
-  attempt: number;
-  status: 'running' | 'done' | 'failed';
-  exit_status: number | null;
+export type PluginRunLine = Pick<PluginRunDocument, 'host' | 'plugin' | 'type' | 'attempt' | 'status' | 'exit_status'> & {
+  /** Its last lines of output. */
   last_lines: string[];
-}
+};
+
+/** What both documents say of a run. */
+const about = (r: PluginRun) => ({ host: r.host, plugin: r.plugin, type: r.type, attempt: r.attempt, status: r.status, exit_status: r.exitStatus });
 
 const document = (r: PluginRun): PluginRunDocument => ({
   run_id: r.id,
-  host: r.host,
-  plugin: r.plugin,
-  type: r.type,
-  attempt: r.attempt,
-  status: r.status,
-  exit_status: r.exitStatus,
+  ...about(r),
   cause: r.cause,
   started_at: formatIso(r.startedAt),
   ended_at: r.endedAt === null ? null : formatIso(r.endedAt),
@@ -65,13 +58,5 @@ export function pluginRunLines(store: Store, sessionId: string): PluginRunLine[]
   for (const r of pluginRunTails(store, sessionId)) newest.set(r.key, r);
   return [...newest.values()]
     .sort((a, b) => a.id - b.id)
-    .map((r) => ({
-      host: r.host,
-      plugin: r.plugin,
-      type: r.type,
-      attempt: r.attempt,
-      status: r.status,
-      exit_status: r.exitStatus,
-      last_lines: lastLines(r.output, SHOWN_LINES),
-    }));
+    .map((r) => ({ ...about(r), last_lines: lastLines(r.output, SHOWN_LINES) }));
 }

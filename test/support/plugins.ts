@@ -54,3 +54,13 @@ export async function untilExists(path: string | (() => boolean), guardMs = 30_0
 
 /** A shell line that blocks until the test creates `$OUT/<name>`. */
 export const blockUntil = (name: string) => `while [ ! -e "$OUT/${name}" ]; do sleep 0.02; done`;
+
+/** Whether a process exists and is not a zombie (a container's init may not reap at once). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
