@@ -5,7 +5,7 @@
 # Options that take a value (the value is the next word, or follows "=").
 _maintctl_valued() {
   case $1 in
-    -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|\
+    -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|--plugin-dir|--plugin|\
     --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--timing|--speed|\
     --state|--all-actions|--url|--event|--format|--session|--policy|--hook) return 0 ;;
   esac
@@ -72,7 +72,7 @@ _maintctl() {
     --hook) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "SCALE_IN= OWN_ACTION= MAINTENANCE_COMPLETE=" -- "$cur")); return ;;
     --unsubscribed) COMPREPLY=($(compgen -W "fail migrate live_migrate" -- "$cur")); return ;;
     --max-parallel|--parallel) COMPREPLY=($(compgen -W "auto" -- "$cur")); return ;;
-    --timing) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "migrate= live_migrate= host=" -- "$cur")); return ;;
+    --timing) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "migrate= live_migrate= host= plugin=" -- "$cur")); return ;;
   esac
   _maintctl_valued "$opt" && return   # a value nothing can guess
 
@@ -85,16 +85,17 @@ _maintctl() {
     engine) opts="--virtual-clock" ;;
     session)
       case ${pos[1]} in
-        "") words="create list ls show delete rm update help" ;;
-        help) ((${#pos[@]} == 2)) && words="create list show delete update" ;;
-        create) opts="--hosts --at --workflow --metadata --action --download --cloud --reply-timeout
+        "") words="create list ls show delete rm update logs help" ;;
+        help) ((${#pos[@]} == 2)) && words="create list show delete update logs" ;;
+        create) opts="--hosts --at --workflow --metadata --action --download --plugin-dir --cloud --reply-timeout
                       --scale-in-timeout --max-parallel --parallel --max-migrations --unsubscribed
                       -f --file --wait --timeout --dry-run --timing" ;;
         show) opts="--instances -w --watch" ;;
         delete|rm) opts="--keep-disabled" ;;
         update) opts="--wait --timeout" ;;
+        logs) opts="--host --plugin -f --follow" ;;
       esac
-      case ${pos[1]} in show|delete|rm|update) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
+      case ${pos[1]} in show|delete|rm|update|logs) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
     project)
       case ${pos[1]} in
         "") words="show reply subscribe unsubscribe subscriptions agent help" ;;

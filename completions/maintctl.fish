@@ -82,9 +82,10 @@ complete -c maintctl -n '__maintctl_is session' -a 'list ls' -d 'list maintenanc
 complete -c maintctl -n '__maintctl_is session' -a show -d 'show a session'
 complete -c maintctl -n '__maintctl_is session' -a 'delete rm' -d 'stop and delete a session'
 complete -c maintctl -n '__maintctl_is session' -a update -d 'continue a MAINTENANCE_FAILED session'
+complete -c maintctl -n '__maintctl_is session' -a logs -d 'show the output of the plug-ins of a session'
 complete -c maintctl -n '__maintctl_is session' -a help -d 'show help for a session command'
-complete -c maintctl -n '__maintctl_is session help' -a 'create list show delete update'
-for verb in show delete rm update
+complete -c maintctl -n '__maintctl_is session help' -a 'create list show delete update logs'
+for verb in show delete rm update logs
     complete -c maintctl -n "__maintctl_is session $verb" -a '(__maintctl_sessions)' -d 'session'
 end
 
@@ -96,6 +97,7 @@ complete -c maintctl -n $create -l workflow -x -a default -d 'workflow to run'
 complete -c maintctl -n $create -l metadata -x -d 'KEY=VALUE for projects and plug-ins (repeatable)'
 complete -c maintctl -n $create -l action -x -d 'TYPE:PLUGIN[:K=V,...] action plug-in (repeatable)'
 complete -c maintctl -n $create -l download -x -d 'software to download for the plug-ins (repeatable)'
+complete -c maintctl -n $create -l plugin-dir -x -a '(__fish_complete_directories)' -d 'directory of plug-in executables (repeatable)'
 complete -c maintctl -n $create -l cloud -r -F -d 'simulated cloud file to maintain'
 complete -c maintctl -n $create -l reply-timeout -x -d 'time each project has to answer'
 complete -c maintctl -n $create -l scale-in-timeout -x -d 'time to answer SCALE_IN and MAINTENANCE_COMPLETE'
@@ -107,14 +109,17 @@ complete -c maintctl -n $create -s f -l file -r -F -d 'the whole request as Feni
 complete -c maintctl -n $create -l wait -d 'follow the session to its end'
 complete -c maintctl -n $create -l timeout -x -d 'with --wait: give up after this long'
 complete -c maintctl -n $create -l dry-run -d 'rehearse on a read-only copy of the infrastructure; nothing changes'
-complete -c maintctl -n $create -l timing -x -a 'migrate= live_migrate= host=' -d 'with --dry-run: KEY=DURATION,... simulated durations'
+complete -c maintctl -n $create -l timing -x -a 'migrate= live_migrate= host= plugin=' -d 'with --dry-run: KEY=DURATION,... simulated durations'
 
-# maintctl session show|delete|rm|update
+# maintctl session show|delete|rm|update|logs
 complete -c maintctl -n '__maintctl_is session show +' -l instances -d 'also list every instance'
 complete -c maintctl -n '__maintctl_is session show +' -s w -l watch -d 'follow the session until it ends'
 complete -c maintctl -n '__maintctl_is session delete +; or __maintctl_is session rm +' -l keep-disabled -d 'leave the hosts this session disabled disabled'
 complete -c maintctl -n '__maintctl_is session update +' -l wait -d 'follow the session to its end'
 complete -c maintctl -n '__maintctl_is session update +' -l timeout -x -d 'with --wait: give up after this long'
+complete -c maintctl -n '__maintctl_is session logs +' -l host -x -d 'only the runs on this host'
+complete -c maintctl -n '__maintctl_is session logs +' -l plugin -x -d 'only the runs of this plug-in'
+complete -c maintctl -n '__maintctl_is session logs +' -s f -l follow -d 'keep printing output until the session ends'
 
 # maintctl serve, maintctl demo, maintctl engine
 complete -c maintctl -n '__maintctl_is serve +' -l cloud -r -F -d 'openstack, openstack:NAME or a sim cloud file'

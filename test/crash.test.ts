@@ -2,7 +2,7 @@
 // session and restarted each time. The session must still end MAINTENANCE_DONE, with every
 // compute maintained exactly once and every instance present exactly once.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { SimCloud } from '../src/infra/sim/sim-cloud.js';
 import { Store } from '../src/store/store.js';
 import { T0 } from './helpers.js';
 import { brokenInvariants, expectationsOf, mostInMaintenance } from './invariants.js';
+import { alive, blockUntil, pluginBench, untilExists } from './support/plugins.js';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
 
@@ -51,8 +52,11 @@ interface RunResult {
   output: string;
 }
 
-/** Runs the engine until it halts at checkpoint `haltAt` (then kills it) or exits by itself. */
-function runEngine(stateDir: string, haltAt: number | null): Promise<RunResult> {
+/**
+ * Runs the engine until it halts at checkpoint `haltAt` (then kills it) or exits by itself; or,
+ * with `killWhen`, kills it once that resolves.
+ */
+function runEngine(stateDir: string, haltAt: number | null, killWhen?: Promise<unknown>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, MAINTCTL_CRASH_TEST_HALT_AT: haltAt === null ? '' : String(haltAt) };
     const child = spawn(process.execPath, [BIN, '--state-dir', stateDir, 'engine', '--virtual-clock'], { env });
@@ -67,6 +71,10 @@ function runEngine(stateDir: string, haltAt: number | null): Promise<RunResult> 
       }
     });
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void killWhen?.then(() => {
+      halted = 'killed by the test';
+      child.kill('SIGKILL');
+    });
     child.on('error', reject);
     child.on('exit', (code) => resolve({ halted, code, output }));
   });
@@ -152,5 +160,61 @@ describe('crash safety', () => {
     // (1..4 checkpoints a run: a plan covers four hosts at once, so a session has fewer of them.)
     expect(mostInMaintenance(events, session.id)).toBe(4);
     after.close();
+  });
+
+  it('runs a host plug-in killed with the engine again on that host, and never one that finished', async () => {
+    const dir = fresh();
+    const bench = pluginBench();
+    try {
+      bench.write(
+        'upgrade',
+        `log "start $MAINTCTL_HOST"
+if [ "$MAINTCTL_HOST" = compute-1 ] && [ ! -e "$OUT/engine-killed" ]; then
+  echo $$ > "$OUT/first-run.pid"; ${blockUntil('never')}
+fi
+log "end $MAINTCTL_HOST"`,
+      );
+      bench.write('check', 'log "check ${MAINTCTL_HOST:--}"');
+      const store = Store.open(join(dir, 'maintctl.db'));
+      const clock = new VirtualClock(T0);
+      const cloudId = importCloud(store, parseCloudText(WIDE_CLOUD, 'crash cloud'), 'crash', T0);
+      const expected = expectationsOf(SimCloud.open(store, clock, cloudId));
+      const engine = new Engine({ store, clock, plugins: bench.registry }); // not started: it only records the session
+      const actions = [{ plugin: 'check', type: 'host' }, { plugin: 'upgrade', type: 'compute' }, { plugin: 'check', type: 'post' }];
+      // One host at a time: when compute-1's upgrade runs, every earlier run has ended and been recorded.
+      const session = await engine.createSession({ actions }, { kind: 'sim', cloudId }, { pluginDirs: [bench.dir] });
+      store.setMeta('virtual_clock_now', String(T0));
+      store.close();
+
+      // Killed while compute-1's upgrade runs (it blocks until then), restarted, left to finish.
+      // (The engine notes the run's pid in the session's work directory: wait for that too.)
+      const runs = join(dir, 'work', session.id, 'run');
+      const running = untilExists(() => existsSync(join(bench.out, 'first-run.pid')) && existsSync(runs) && readdirSync(runs).length > 0, 120_000);
+      const killed = await runEngine(dir, null, running);
+      expect(killed.halted, killed.output).toBe('killed by the test');
+      writeFileSync(join(bench.out, 'engine-killed'), '');
+      const last = await runEngine(dir, null);
+      expect(last.code, last.output).toBe(0);
+
+      const log = bench.log();
+      const count = (line: string) => log.filter((l) => l === line).length;
+      expect(count('start compute-1')).toBe(2);
+      expect(count('end compute-1')).toBe(1);
+      for (let c = 0; c < 10; c++) {
+        if (c === 1) continue;
+        expect(count(`start compute-${c}`), `compute-${c}`).toBe(1);
+        expect(count(`end compute-${c}`), `compute-${c}`).toBe(1);
+        expect(count(`check compute-${c}`), `compute-${c}`).toBe(1);
+      }
+      expect(count('check -')).toBe(1);
+      // The run left behind by the killed engine was stopped before the plug-in ran again.
+      expect(alive(Number(readFileSync(join(bench.out, 'first-run.pid'), 'utf8')))).toBe(false);
+      const after = Store.open(join(dir, 'maintctl.db'));
+      const cloud = SimCloud.open(after, new VirtualClock(Number(after.getMeta('virtual_clock_now'))), cloudId);
+      expect(brokenInvariants(after, cloud, session.id, expected)).toEqual([]);
+      after.close();
+    } finally {
+      bench.remove();
+    }
   });
 });

@@ -1,6 +1,7 @@
 // Test harness: an in-memory store, a virtual clock and a simulated cloud, with a few readings.
 import { VirtualClock } from '../src/engine/clock.js';
 import { Engine } from '../src/engine/engine.js';
+import type { PluginRegistry } from '../src/engine/plugins.js';
 import type { SessionEvent } from '../src/domain/model.js';
 import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
 import { SimCloud } from '../src/infra/sim/sim-cloud.js';
@@ -17,11 +18,11 @@ export interface Harness {
 }
 
 /** A fresh store and engine over the cloud described by `yaml` (the cloud-file format). */
-export function harness(yaml: string, options: { auto?: boolean; path?: string } = {}): Harness {
+export function harness(yaml: string, options: { auto?: boolean; path?: string; plugins?: PluginRegistry } = {}): Harness {
   const store = Store.open(options.path ?? ':memory:');
   const clock = new VirtualClock(T0, { auto: options.auto ?? true });
   const cloudId = importCloud(store, parseCloudText(yaml, 'test cloud'), 'test', clock.now());
-  const engine = new Engine({ store, clock });
+  const engine = new Engine({ store, clock, plugins: options.plugins });
   engine.start();
   return { store, clock, engine, cloudId, cloud: SimCloud.open(store, clock, cloudId) };
 }

@@ -105,6 +105,33 @@ describe('a rehearsal on a sim cloud file', () => {
     expect(existsSync(stateDir)).toBe(false);
   });
 
+  it('runs no plug-in: each takes metadata.expected_s (or --timing plugin=), and the plan lists what would run where', async () => {
+    const marker = join(root, `ran-${++files}`);
+    const actions = [
+      `pre:shell:command=touch ${marker},expected_s=300`,
+      'compute:os_upgrade:expected_s=1200',
+      'host:wait:seconds=60',
+      'post:not_installed_anywhere',
+    ];
+    const file = cloudFile(cloud(2, 1));
+    const quick = await dryRun(file, { action: actions, timing: 'plugin=0s' });
+    const slow = await dryRun(file, { action: actions, timing: 'plugin=10m' });
+    expect(quick.code).toBe(EXIT.ok);
+    expect(existsSync(marker)).toBe(false); // the shell command never ran
+    const plugins = quick.plan!.plugins;
+    expect(plugins[0]).toEqual({ plugin: 'shell', type: 'pre', host: null, start_s: expect.any(Number), expected_s: 300 });
+    expect(plugins.at(-1)).toEqual({ plugin: 'not_installed_anywhere', type: 'post', host: null, start_s: expect.any(Number), expected_s: 0 });
+    for (const host of ['compute-0', 'compute-1', 'compute-2']) {
+      expect(plugins.filter((p) => p.host === host).map((p) => [p.plugin, p.expected_s])).toEqual([['wait', 60], ['os_upgrade', 1200]]);
+    }
+    expect(plugins.filter((p) => p.host === 'ctl-0').map((p) => [p.plugin, p.expected_s])).toEqual([['wait', 60]]);
+    // Only the plug-in without expected_s takes the --timing figure.
+    expect(slow.plan!.predicted_duration_s - quick.plan!.predicted_duration_s).toBe(600);
+    const table = await dryRun(file, { action: actions }, undefined, 'table');
+    expect(table.out).toMatch(/^PLUG-IN +TYPE +WHERE +START +EXPECTED$/m);
+    expect(table.out).toMatch(/^os_upgrade +compute +compute-\d +\S+ +20m00s$/m);
+  });
+
   it('for people: a summary line, the waves, the first 20 moves and how many more', async () => {
     const { code, out } = await dryRun(cloudFile(cloud(12, 1)), {}, undefined, 'table');
     expect(code).toBe(EXIT.ok);

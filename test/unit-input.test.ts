@@ -133,7 +133,7 @@ describe('createSessionSchema', () => {
     const body = fenixBody();
     (body.download as string[])[1] = 'not a url';
     const message = invalid(() => parseSession(body));
-    expect(message).toContain('download[1]: must be an http, https or ftp URL');
+    expect(message).toContain('download[1]: must be an http or https URL');
   });
 
   it('names an unknown top-level key', () => {

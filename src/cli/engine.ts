@@ -10,6 +10,7 @@ import type { IO } from './io.js';
 import type { Run } from './main.js';
 import { formatIso } from '../domain/time.js';
 import { eventLine, namesIn } from './render/event-line.js';
+import { statePlugins } from '../client/state-plugins.js';
 import { storePath } from '../client/state-dir.js';
 
 export interface EngineCommandOptions {
@@ -41,6 +42,7 @@ export async function runEngine(options: EngineCommandOptions, io: IO): Promise<
   const engine = new Engine({
     store,
     clock,
+    plugins: statePlugins(options.stateDir),
     watchMs: options.virtualClock ? null : WATCH_MS,
     checkpoint: options.haltAt === null ? undefined : haltAtCheckpoint(options.haltAt, io),
   });

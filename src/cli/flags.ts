@@ -92,12 +92,12 @@ export function checkTime(text: string): string {
 }
 
 /** `--timing` keys and the cloud file's timing fields they set. */
-export const TIMING_KEYS = { migrate: 'migrate_s', live_migrate: 'live_migrate_s', host: 'host_maintenance_s' } as const;
+export const TIMING_KEYS = { migrate: 'migrate_s', live_migrate: 'live_migrate_s', host: 'host_maintenance_s', plugin: 'plugin_s' } as const;
 export type TimingKey = keyof typeof TIMING_KEYS;
 
 /**
- * `--timing migrate=30s,live_migrate=10s,host=10m` (any subset) into a cloud file's timing, in
- * seconds. Each duration as parseDuration reads it, up to `maxSeconds`.
+ * `--timing migrate=30s,live_migrate=10s,host=10m,plugin=2m` (any subset) into a cloud file's
+ * timing and the time of a plug-in without metadata expected_s, in seconds. Each duration as parseDuration reads it, up to `maxSeconds`.
  */
 export function parseTiming(text: string, maxSeconds: number): Partial<Record<(typeof TIMING_KEYS)[TimingKey], number>> {
   const keys = Object.keys(TIMING_KEYS).join(', ');

@@ -1,6 +1,7 @@
 // What the CLI needs from an engine, whether it runs embedded (this machine's state directory)
 // or remote (a maintctl serve or any Fenix API server, later).
 import type { SessionEvent, Subscription } from '../domain/model.js';
+import type { PluginRunDocument } from '../engine/plugin-view.js';
 import type { ProjectDocument } from '../engine/project-view.js';
 import type { SessionDocument, SessionSummary } from '../engine/session-view.js';
 import type { NewSubscription } from '../store/subscriptions.js';
@@ -10,6 +11,8 @@ export interface CreateInput {
   request: Record<string, unknown>;
   /** A sim cloud file: the session runs on that simulated cloud. */
   cloudFile?: string;
+  /** Directories (absolute) searched for the session's plug-ins after the built-ins (--plugin-dir). */
+  pluginDirs?: string[];
 }
 
 export interface EngineClient {
@@ -35,5 +38,7 @@ export interface EngineClient {
   subscribe(subscription: NewSubscription): Promise<Subscription>;
   unsubscribe(projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }): Promise<number>;
   subscriptions(projectId?: string): Promise<Subscription[]>;
+  /** Runs of the session's plug-ins with their output (`session logs`); not every endpoint keeps them. */
+  pluginRuns?(sessionId: string, filter: { host?: string; plugin?: string }): Promise<PluginRunDocument[]>;
   close(): void;
 }

@@ -11,7 +11,9 @@ import { sessionDocument, sessionSummary } from '../engine/session-view.js';
 import { importCloud, readCloudFile, removeCloud } from '../infra/sim/cloud-file.js';
 import { Store } from '../store/store.js';
 import { listSubscriptions, subscribe, unsubscribe, type NewSubscription } from '../store/subscriptions.js';
+import { pluginRunDocuments } from '../engine/plugin-view.js';
 import { projectDocument } from '../engine/project-view.js';
+import { statePlugins } from './state-plugins.js';
 import { storePath } from './state-dir.js';
 import type { CreateInput, EngineClient } from './client.js';
 import { ensureEngine } from './background.js';
@@ -38,7 +40,7 @@ export class EmbeddedClient implements EngineClient {
       throw new Error(`cannot open the store in ${options.stateDir}: ${(err as Error).message} (choose another with --state-dir or MAINTCTL_STATE_DIR)`);
     }
     this.clock = options.clock ?? new RealClock();
-    this.recorder = new Engine({ store: this.store, clock: this.clock });
+    this.recorder = new Engine({ store: this.store, clock: this.clock, plugins: statePlugins(options.stateDir) });
   }
 
   private startEngine(): void {
@@ -53,14 +55,14 @@ export class EmbeddedClient implements EngineClient {
     }
     const openstack = /^openstack(?::(.+))?$/.exec(input.cloudFile);
     if (openstack) {
-      const session = await this.recorder.createSession(input.request, { kind: 'openstack', cloud: openstack[1] ?? null });
+      const session = await this.recorder.createSession(input.request, { kind: 'openstack', cloud: openstack[1] ?? null }, { pluginDirs: input.pluginDirs });
       this.startEngine();
       return session.id;
     }
     const cloud = readCloudFile(input.cloudFile);
     const cloudId = importCloud(this.store, cloud, input.cloudFile, this.clock.now());
     try {
-      const session = await this.recorder.createSession(input.request, { kind: 'sim', cloudId, cloudFile: input.cloudFile });
+      const session = await this.recorder.createSession(input.request, { kind: 'sim', cloudId, cloudFile: input.cloudFile }, { pluginDirs: input.pluginDirs });
       this.startEngine();
       return session.id;
     } catch (err) {
@@ -156,6 +158,10 @@ export class EmbeddedClient implements EngineClient {
 
   async subscriptions(projectId?: string) {
     return listSubscriptions(this.store, projectId);
+  }
+
+  async pluginRuns(sessionId: string, filter: { host?: string; plugin?: string }) {
+    return pluginRunDocuments(this.store, this.store.resolveSessionId(sessionId), filter);
   }
 
   close(): void {

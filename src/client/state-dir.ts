@@ -10,3 +10,4 @@ export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv
 }
 
 export const storePath = (stateDir: string) => join(stateDir, 'maintctl.db');
+

@@ -38,7 +38,12 @@ export interface ActionPluginSpec {
   plugin: string;
   type: PluginType;
   metadata: Record<string, unknown>;
+  /** Where it runs among the plug-ins of its type (lowest first); without one, after those with one, by name. */
+  order?: number;
 }
+
+/** Software to fetch before the pre plug-ins: a URL, or a URL with the SHA-256 its content must have. */
+export type DownloadEntry = string | { url: string; sha256?: string };
 
 /** Scratch facts a workflow keeps between steps (survive restarts). */
 export interface SessionData {
@@ -60,7 +65,9 @@ export interface Session {
   metadata: Record<string, unknown>;
   options: SessionOptions;
   driver: DriverSpec;
-  download: string[];
+  download: DownloadEntry[];
+  /** Directories given with `--plugin-dir` at creation, searched after the built-ins. */
+  pluginDirs: string[];
   actions: ActionPluginSpec[];
   createdAt: number;
   updatedAt: number;
@@ -153,6 +160,7 @@ export const OPERATION_KINDS = [
   'live_migrate',
   'host_maintenance',
   'plugin',
+  'download',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 

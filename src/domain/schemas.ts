@@ -37,10 +37,20 @@ const time = z.string().superRefine((text, ctx) => {
 });
 
 export const actionPluginSchema = z.strictObject({
-  plugin: name,
+  plugin: name.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a plug-in name: letters, digits, "_", "-" and "." (no "/")'),
   type: z.enum(PLUGIN_TYPES, { error: `must be one of ${PLUGIN_TYPES.join(', ')}` }),
   metadata: metadata.optional(),
+  /** Runs before the plug-ins of its type with a higher order or none (those by name). */
+  order: z.number('must be a whole number').int('must be a whole number').optional(),
 });
+
+const downloadUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' });
+
+/** Fenix's list of URLs, or {url, sha256} to have the content checked. */
+const downloadEntry = z.union(
+  [downloadUrl, z.strictObject({ url: downloadUrl, sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits').optional() })],
+  { error: 'must be an http or https URL, or {"url": URL, "sha256": HEX}' },
+);
 
 /** POST /v1/maintenance (seed 000), plus our per-session reply deadlines. */
 export const createSessionSchema = z.strictObject({
@@ -49,7 +59,7 @@ export const createSessionSchema = z.strictObject({
   maintenance_at: time.optional(),
   metadata: metadata.default({}),
   workflow: name.default('default'),
-  download: z.array(z.url({ protocol: /^(https?|ftp)$/, error: 'must be an http, https or ftp URL' })).default([]),
+  download: z.array(downloadEntry).default([]),
   actions: z.array(actionPluginSchema).default([]),
   project_maintenance_reply: seconds.optional(),
   project_scale_in_reply: seconds.optional(),

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
-import { DEFAULT_OPTIONS, type DriverSpec, type Host, type Session } from '../domain/model.js';
+import { DEFAULT_OPTIONS, type DownloadEntry, type DriverSpec, type Host, type Session } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
 import { replyRows } from '../domain/policy.js';
 import { hostProgress } from '../domain/progress.js';
@@ -23,6 +23,7 @@ import type { Store } from '../store/store.js';
 import { getWorkflow } from '../workflows/registry.js';
 import type { Workflow } from '../workflows/types.js';
 import { failedSession, sessionNotice } from './notices.js';
+import { downloadName, entryUrl, isPluginBundle } from './downloads.js';
 import { PluginRegistry } from './plugins.js';
 import { retryDelay } from './retry.js';
 import { SessionRunner } from './runner.js';
@@ -148,15 +149,17 @@ export class Engine {
 
   // ---- sessions
 
-  async createSession(input: unknown, driverSpec: DriverSpec): Promise<Session> {
+  /** Records a new session (and runs it, when this engine is started); `pluginDirs` are searched for its plug-ins after the built-ins. */
+  async createSession(input: unknown, driverSpec: DriverSpec, options: { pluginDirs?: string[] } = {}): Promise<Session> {
     const body = parseWith(createSessionSchema, input, 'session request');
     getWorkflow(body.workflow);
-    const unknown = body.actions.filter((a) => !this.plugins.has(a.plugin));
-    if (unknown.length) {
-      throw new InvalidInputError(
-        `unknown action plug-in ${unknown.map((a) => `"${a.plugin}"`).join(', ')}: available are ${this.plugins.names().join(', ')}`,
-      );
-    }
+    const pluginDirs = options.pluginDirs ?? [];
+    const actions = body.actions.map((a) => ({ plugin: a.plugin, type: a.type, metadata: a.metadata ?? {}, ...(a.order === undefined ? {} : { order: a.order }) }));
+    checkDownloads(body.download);
+    // Plug-ins a bundle of the download list brings are looked for once it is unpacked.
+    const mayBeDownloaded = body.download.some((d) => isPluginBundle(downloadName(entryUrl(d))));
+    const problem = this.plugins.problems(actions, [...pluginDirs, ...this.plugins.dirs], { mayBeDownloaded });
+    if (problem) throw new InvalidInputError(problem);
     const now = this.clock.now();
     const maintenanceAt = body.maintenance_at ? parseTime(body.maintenance_at) : now;
     const driver = this.openDriver(driverSpec, { store: this.store, clock: this.clock });
@@ -177,7 +180,8 @@ export class Engine {
       },
       driver: driverSpec,
       download: body.download,
-      actions: body.actions.map((a) => ({ plugin: a.plugin, type: a.type, metadata: a.metadata ?? {} })),
+      pluginDirs,
+      actions,
       createdAt: now,
       updatedAt: now,
       stateEnteredAt: now,
@@ -470,6 +474,18 @@ export class Engine {
       }
       await this.repo.finishRequest(request.id, result, this.clock.now());
     }
+  }
+}
+
+/** Two downloads saved under the same file name would overwrite each other. */
+function checkDownloads(entries: readonly DownloadEntry[]): void {
+  const seen = new Map<string, string>();
+  for (const e of entries) {
+    const url = entryUrl(e);
+    const name = downloadName(url);
+    const other = seen.get(name);
+    if (other) throw new InvalidInputError(`downloads ${other} and ${url} would both be saved as ${name}: give files of different names`);
+    seen.set(name, url);
   }
 }
 

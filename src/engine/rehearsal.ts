@@ -12,8 +12,10 @@ import { snapshotInfrastructure, type SnapshotNote } from '../infra/snapshot.js'
 import { Store } from '../store/store.js';
 import { RealClock, VirtualClock } from './clock.js';
 import { Engine } from './engine.js';
+import { PluginRegistry } from './plugins.js';
 
-export type RehearsalTiming = Partial<CloudFile['timing']>;
+/** The sim cloud's durations, and `plugin_s`: what a plug-in without metadata expected_s takes. */
+export type RehearsalTiming = Partial<CloudFile['timing']> & { plugin_s?: number };
 
 export interface RehearseInput {
   /** The real infrastructure, read only; not needed when `cloudFile` is given. */
@@ -49,6 +51,16 @@ export interface RehearsalMove {
   action: 'MIGRATE' | 'LIVE_MIGRATE';
 }
 
+/** A plug-in the session would run (not run in a rehearsal: it takes its expected time). */
+export interface RehearsalPlugin {
+  plugin: string;
+  type: string;
+  /** null for pre and post plug-ins. */
+  host: string | null;
+  start_s: number;
+  expected_s: number;
+}
+
 export interface RehearsalBlocker {
   host: string | null;
   reason: string;
@@ -61,6 +73,7 @@ export interface RehearsalPlan {
   waves: RehearsalWave[];
   moves: RehearsalMove[];
   moves_per_instance: number;
+  plugins: RehearsalPlugin[];
   blockers: RehearsalBlocker[];
 }
 
@@ -73,7 +86,9 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
   const now = input.now ?? new RealClock().now();
   const start = body.maintenance_at ? Math.max(now, parseTime(body.maintenance_at)) : now;
   const store = Store.scratch();
-  const engine = new Engine({ store, clock: new VirtualClock(start, { auto: true }), delivery: false });
+  // Plug-ins do not run: each takes its expected time (metadata expected_s, else --timing plugin=).
+  const plugins = new PluginRegistry({ rehearsal: { expectedS: input.timing?.plugin_s ?? 0 } });
+  const engine = new Engine({ store, clock: new VirtualClock(start, { auto: true }), delivery: false, plugins });
   try {
     engine.start();
     const cloudId = importCloud(store, answers.cloud, 'rehearsal', start);
@@ -90,6 +105,7 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
       waves: wavesOf(events, session.createdAt),
       moves,
       moves_per_instance: instances ? Math.round((moves.length / instances) * 100) / 100 : 0,
+      plugins: pluginsOf(events, session.createdAt),
       blockers: [
         ...answers.blockers,
         ...(failed ? failureBlockers(session.failure ?? 'the session failed', failedHosts) : []),
@@ -103,11 +119,12 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
 
 /** The cloud to rehearse on: the file given, or a read-only copy of the infrastructure. */
 async function copyOf(input: RehearseInput, body: CreateSessionBody): Promise<CloudFile> {
+  const { plugin_s: _plugins, ...timing } = input.timing ?? {};
   if (input.cloudFile) {
-    return { ...input.cloudFile, timing: { ...input.cloudFile.timing, ...input.timing } };
+    return { ...input.cloudFile, timing: { ...input.cloudFile.timing, ...timing } };
   }
   if (!input.driver) throw new Error('rehearse needs the infrastructure: a driver or a cloud file');
-  return snapshotInfrastructure(input.driver, { hosts: body.hosts, timing: input.timing, onNote: input.onNote });
+  return snapshotInfrastructure(input.driver, { hosts: body.hosts, timing, onNote: input.onNote });
 }
 
 /**
@@ -183,6 +200,29 @@ function movesOf(events: SessionEvent[]): RehearsalMove[] {
         action: e.payload.kind === 'live_migrate' ? 'LIVE_MIGRATE' : 'MIGRATE',
       };
     });
+}
+
+/** The plug-ins the rehearsal passed through, in the order they started, with where and when. */
+function pluginsOf(events: SessionEvent[], start: number): RehearsalPlugin[] {
+  const started = new Map<string, SessionEvent>();
+  const out: RehearsalPlugin[] = [];
+  for (const e of events) {
+    if (e.eventType !== 'maintctl.operation' || e.payload.kind !== 'plugin') continue;
+    const id = String(e.payload.operation_id);
+    if (e.payload.status === 'started') started.set(id, e);
+    const begun = started.get(id);
+    if (e.payload.status !== 'done' || !begun) continue;
+    const params = (e.payload.params ?? {}) as { plugin?: string; type?: string };
+    const type = String(params.type ?? '');
+    out.push({
+      plugin: String(params.plugin ?? ''),
+      type,
+      host: type === 'pre' || type === 'post' ? null : String(e.payload.target),
+      start_s: seconds(begun.time - start),
+      expected_s: seconds(e.time - begun.time),
+    });
+  }
+  return out.sort((a, b) => a.start_s - b.start_s);
 }
 
 /** Why the rehearsed session failed: each failed host with its cause, else the session's cause. */

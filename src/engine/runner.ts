@@ -16,7 +16,7 @@ import type { EventBus } from '../notify/bus.js';
 import { LeaseLostError, type ChangeSet, type Fence, type NewEvent, type Repository } from '../store/repository.js';
 import type { Effect, OperationRequest, Snapshot, Workflow } from '../workflows/types.js';
 import { failedSession, sessionNotice } from './notices.js';
-import type { PluginRegistry } from './plugins.js';
+import { PluginFailure, lastLines, type PluginRegistry } from './plugins.js';
 import { reconcileInstances } from './reconcile.js';
 import { isPassing, retryDelay } from './retry.js';
 
@@ -55,6 +55,10 @@ export class SessionRunner {
   private markLoaded!: () => void;
   /** Resolves once the session is loaded (or found gone): its questions can be read from then on. */
   readonly loaded = new Promise<void>((resolve) => (this.markLoaded = resolve));
+  /** Plug-ins and downloads running in this process; a failed session waits for them to end. */
+  private readonly local = new Set<Promise<void>>();
+  /** Aborted when the runner is stopped: running plug-ins are killed. */
+  private readonly stopping = new AbortController();
   /** Writes that could not be committed yet (the store was busy): kept, in order, until they are. */
   private unsaved: Array<{ changes: ChangeSet; events: NewEvent[]; time: number }> = [];
 
@@ -73,6 +77,7 @@ export class SessionRunner {
 
   stop(): void {
     this.stopped = true;
+    this.stopping.abort();
     this.wake();
   }
 
@@ -112,6 +117,8 @@ export class SessionRunner {
         }
         await this.carryOut(acting);
       }
+      // A failed session still records how the plug-ins it had running ended (a stopped one does not: they are re-run).
+      if (!this.stopped) await Promise.allSettled([...this.local]);
       await this.save();
     } catch (err) {
       if (err instanceof LeaseLostError) return; // another engine runs the session now
@@ -429,6 +436,7 @@ export class SessionRunner {
           await driver.requestHostMaintenance(this.key(op), op.target);
           break;
         case 'plugin':
+        case 'download':
           break; // runs in this process, once recorded as requested
       }
     } catch (err) {
@@ -439,25 +447,65 @@ export class SessionRunner {
       return;
     }
     const now = this.deps.clock.now();
-    this.model.putOperation({ ...op, status: 'requested', checkAt: op.kind === 'plugin' ? null : now, updatedAt: now });
-    if (op.kind === 'plugin') this.runPlugin(this.model.operation(op.key)!);
+    const local = isLocal(op);
+    this.model.putOperation({ ...op, status: 'requested', checkAt: local ? null : now, updatedAt: now });
+    if (local) this.runLocal(this.model.operation(op.key)!);
   }
 
-  private runPlugin(op: Operation): void {
-    const call = {
-      sessionId: this.sessionId,
-      plugin: String(op.params.plugin),
-      type: String(op.params.type),
-      host: op.target,
-      metadata: (op.params.metadata ?? {}) as Record<string, unknown>,
-    };
-    this.deps.plugins
-      .run(call)
-      .then(
-        (result) => this.finish(op, { phase: 'done', result: { output: result.output } }),
-        (err: Error) => this.finish(op, { phase: 'failed', cause: err.message }),
-      )
-      .catch(() => undefined);
+  /** Runs a plug-in or the downloads here; the outcome is recorded unless the runner was stopped meanwhile (then it runs again). */
+  private runLocal(op: Operation): void {
+    const running = (op.kind === 'download' ? this.download() : this.runPlugin(op))
+      .then((outcome) => {
+        if (!this.stopped) this.finish(op, outcome);
+      })
+      .catch(() => undefined)
+      .finally(() => this.local.delete(running));
+    this.local.add(running);
+  }
+
+  private async runPlugin(op: Operation): Promise<Extract<Observation, { phase: 'done' | 'failed' }>> {
+    const { plugins, repo, clock } = this.deps;
+    const session = this.model.session;
+    const type = String(op.params.type);
+    const host = type === 'pre' || type === 'post' ? null : op.target;
+    const plugin = String(op.params.plugin);
+    // The output is a record, not a decision: a store that refuses it never fails the plug-in.
+    const runId = await repo.startPluginRun({ sessionId: this.sessionId, key: op.key, attempt: op.attempt, host, plugin, type, startedAt: clock.now() }).catch(() => null);
+    const write = (update: Parameters<typeof repo.updatePluginRun>[1]) => (runId === null ? undefined : repo.updatePluginRun(runId, update).catch(() => undefined));
+    try {
+      const result = await plugins.run({
+        sessionId: this.sessionId,
+        plugin,
+        type,
+        host,
+        hostType: host === null ? null : (this.model.host(host)?.type ?? null),
+        metadata: (op.params.metadata ?? {}) as Record<string, unknown>,
+        sessionMetadata: session.metadata,
+        workDir: plugins.workDir(this.sessionId),
+        dirs: plugins.searchPath(session),
+        runKey: op.key,
+        clock,
+        signal: this.stopping.signal,
+        onOutput: (output, outputChars) => void write({ output, outputChars }),
+      });
+      await write({ status: 'done', exitStatus: 0, output: result.output, outputChars: result.outputChars, endedAt: clock.now() });
+      return { phase: 'done', result: { exit_status: 0, last_lines: lastLines(result.output) } };
+    } catch (err) {
+      const failure = err instanceof PluginFailure ? err : new PluginFailure((err as Error).message, null, '', 0);
+      const cause = this.stopped ? `${failure.message} (stopped with the engine: it runs again)` : failure.message;
+      await write({ status: 'failed', exitStatus: failure.exitStatus, cause, output: failure.output, outputChars: failure.outputChars, endedAt: clock.now() });
+      return { phase: 'failed', cause: failure.message };
+    }
+  }
+
+  /** The session's download list, fetched before its pre plug-ins. */
+  private async download(): Promise<Extract<Observation, { phase: 'done' | 'failed' }>> {
+    try {
+      const files = await this.deps.plugins.fetchDownloads(this.model.session, (ms) => this.pause(ms));
+      return { phase: 'done', result: { files } };
+    } catch (err) {
+      return { phase: 'failed', cause: (err as Error).message };
+    }
   }
 
   /** Looks at every requested operation that is due. */
@@ -472,7 +520,7 @@ export class SessionRunner {
   private async observe(op: Operation): Promise<void> {
     const { driver, clock } = this.deps;
     // Flags and plug-ins are not observed: one that could not be asked for yet is asked for again.
-    if (op.status === 'started' && (op.kind === 'disable_host' || op.kind === 'enable_host' || op.kind === 'plugin')) return this.perform(op);
+    if (op.status === 'started' && (op.kind === 'disable_host' || op.kind === 'enable_host' || isLocal(op))) return this.perform(op);
     let seen: Observation;
     try {
       seen = op.kind === 'host_maintenance' ? await driver.observeHostMaintenance(this.key(op), op.target) : await driver.observeMove(this.moveRef(op));
@@ -530,12 +578,22 @@ export class SessionRunner {
    */
   private async recover(): Promise<void> {
     for (const op of this.model.openOperations()) {
-      if (op.kind === 'plugin' || op.kind === 'disable_host' || op.kind === 'enable_host') {
+      if (op.kind === 'plugin' && (await this.finishedBefore(op))) continue;
+      if (isLocal(op) || op.kind === 'disable_host' || op.kind === 'enable_host') {
         await this.perform(op); // plug-ins ran in the process that is gone; host flags are idempotent
       } else if (op.status === 'started') {
         await this.observe(op);
       }
     }
+  }
+
+  /** A plug-in whose run ended DONE just before the engine died (its outcome not committed yet) is not run again. */
+  private async finishedBefore(op: Operation): Promise<boolean> {
+    const runs = await this.deps.repo.pluginRuns(this.sessionId, { key: op.key }).catch(() => []);
+    const last = runs.filter((r) => r.attempt === op.attempt).at(-1);
+    if (last?.status !== 'done') return false;
+    this.finish(op, { phase: 'done', result: { exit_status: 0, last_lines: lastLines(last.output) } });
+    return true;
   }
 
   // ---- reading the infrastructure
@@ -637,6 +695,9 @@ function checkpointsOf(plan: Effect[]): string[] {
   }
   return [...new Set(labels)];
 }
+
+/** Plug-ins and downloads run in the engine's process, not in the infrastructure. */
+const isLocal = (op: Operation) => op.kind === 'plugin' || op.kind === 'download';
 
 /** One read covering every scope asked for (null, all hosts, wins). */
 function mergeScopes(scopes: Array<string[] | null>): string[] | null {

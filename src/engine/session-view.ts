@@ -1,6 +1,8 @@
 // The documents people and scripts read about sessions (`session show -o json`, the API's detail).
 // Field names follow Fenix's snake_case; the shape is documented in README ("session show").
+import type { DownloadEntry } from '../domain/model.js';
 import type { Store } from '../store/store.js';
+import { pluginRunLines, type PluginRunLine } from './plugin-view.js';
 import { sessionDeliveries } from '../store/subscriptions.js';
 import { hostProgress, percentDone } from '../domain/progress.js';
 import { affectedInstances } from '../domain/replies.js';
@@ -33,7 +35,7 @@ export interface SessionDocument {
   /** Waves started so far. */
   waves: number;
   actions: Array<{ plugin: string; type: string; metadata: Record<string, unknown> }>;
-  download: string[];
+  download: DownloadEntry[];
   driver: Record<string, unknown>;
   hosts: Array<{
     name: string;
@@ -48,6 +50,8 @@ export interface SessionDocument {
   }>;
   projects: Array<{ project_id: string; state: string | null; reply_state: string | null; reply_at: string | null; instance_ids: string[] }>;
   instances: Array<{ instance_id: string; name: string; project_id: string; host: string; action: string | null; action_done: boolean }>;
+  /** The newest run of each plug-in step, in the order they started, with its last lines of output. */
+  plugins: PluginRunLine[];
   events: Array<{ id: number; time: string; event_type: string; payload: Record<string, unknown> }>;
   /** Webhook deliveries of this session's notifications; failed ones are listed. */
   deliveries: {
@@ -122,6 +126,7 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
       action: i.action,
       action_done: i.actionDone,
     })),
+    plugins: pluginRunLines(store, sessionId),
     events: store.events(sessionId).map((e) => ({ id: e.id, time: formatIso(e.time), event_type: e.eventType, payload: e.payload })),
     deliveries: deliveriesOf(store, sessionId),
   };

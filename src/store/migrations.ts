@@ -286,4 +286,32 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE sim_instances ADD COLUMN memory_mb INTEGER;
     `,
   },
+  {
+    version: 3,
+    name: 'action plug-ins: explicit order, plug-in directories of a session, the runs of each plug-in with their output',
+    sql: `
+      DROP VIEW plugin_runs;
+      ALTER TABLE action_plugins ADD COLUMN position INTEGER;
+      ALTER TABLE sessions ADD COLUMN plugin_dirs TEXT NOT NULL DEFAULT '[]';
+
+      -- One run of a plug-in (a host's or a session's): its status, exit status and the last part of its output.
+      CREATE TABLE plugin_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        host TEXT,
+        plugin TEXT NOT NULL,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        exit_status INTEGER,
+        cause TEXT,
+        output TEXT NOT NULL DEFAULT '',
+        output_chars INTEGER NOT NULL DEFAULT 0,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER
+      );
+      CREATE INDEX plugin_runs_session ON plugin_runs(session_id, host, plugin);
+    `,
+  },
 ];

@@ -3,6 +3,7 @@
 // must pass test/repository-contract.test.ts.
 import { RefusedError } from '../domain/errors.js';
 import type { Host, Instance, Project, Session, SessionEvent } from '../domain/model.js';
+import type { NewPluginRun, PluginRun, PluginRunFilter, PluginRunUpdate } from './plugin-runs.js';
 import type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows } from './store.js';
 
 export type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows };
@@ -90,6 +91,11 @@ export interface Repository {
   changeToken(): Promise<number>;
   pendingRequests(): Promise<Array<{ id: number; sessionId: string; kind: string; params: Record<string, unknown> }>>;
   finishRequest(id: number, result: object, now: number): Promise<void>;
+
+  // ---- plug-in runs and their output (not fenced: a record of what ran, written as it runs)
+  startPluginRun(run: NewPluginRun): Promise<number>;
+  updatePluginRun(id: number, update: PluginRunUpdate): Promise<void>;
+  pluginRuns(sessionId: string, filter?: PluginRunFilter): Promise<PluginRun[]>;
 
   // ---- events and the outbox
   events(sessionId: string | null, afterId?: number): Promise<SessionEvent[]>;

@@ -5,6 +5,7 @@ import type { Host, Session, SessionEvent } from '../domain/model.js';
 import { NotFoundError } from '../domain/errors.js';
 import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type Repository, type Write } from './repository.js';
 import type { NewEvent, SessionRows, Store } from './store.js';
+import { insertPluginRun, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
 import { isSubscribed, nextDeliveryAt } from './subscriptions.js';
 
 export class SqliteRepository implements Repository {
@@ -112,6 +113,18 @@ export class SqliteRepository implements Repository {
 
   async finishRequest(id: number, result: object, now: number) {
     this.store.finishRequest(id, result, now);
+  }
+
+  async startPluginRun(run: NewPluginRun) {
+    return insertPluginRun(this.store, run);
+  }
+
+  async updatePluginRun(id: number, update: PluginRunUpdate) {
+    updatePluginRun(this.store, id, update);
+  }
+
+  async pluginRuns(sessionId: string, filter?: PluginRunFilter) {
+    return pluginRuns(this.store, sessionId, filter);
   }
 
   async events(sessionId: string | null, afterId = 0) {

@@ -43,6 +43,7 @@ function toSession(r: Row, actions: ActionPluginSpec[]): Session {
     options: parse(r.options),
     driver: parse(r.driver),
     download: parse(r.download),
+    pluginDirs: parse(r.plugin_dirs ?? '[]'),
     actions,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
@@ -132,7 +133,10 @@ export interface SessionRows {
   hosts: Host[];
   projects: Project[];
   instances: Instance[];
-  /** Unfinished operations, and the current attempt's session-wide (pre/post) and host maintenance steps. */
+  /**
+   * Unfinished operations, the session-wide steps (downloads, pre, post) and the steps of hosts in
+   * maintenance, of every attempt: a continued session never runs a finished one again.
+   */
   operations: Operation[];
 }
 
@@ -255,8 +259,8 @@ export class Store {
   insertSession(s: Session): void {
     this.writeSession(s);
     s.actions.forEach((a, seq) =>
-      this.stmt('INSERT INTO action_plugins (session_id, seq, plugin, type, metadata) VALUES (?, ?, ?, ?, ?)').run(
-        s.id, seq, a.plugin, a.type, json(a.metadata),
+      this.stmt('INSERT INTO action_plugins (session_id, seq, plugin, type, metadata, position) VALUES (?, ?, ?, ?, ?, ?)').run(
+        s.id, seq, a.plugin, a.type, json(a.metadata), a.order ?? null,
       ),
     );
   }
@@ -265,8 +269,8 @@ export class Store {
   private writeSession(s: Session): void {
     this.stmt(
       `INSERT INTO sessions (id, state, workflow, maintenance_at, metadata, options, driver, download, created_at,
-        updated_at, state_entered_at, visit, attempt, failure, failed_state, discovered, synced_at, data)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        updated_at, state_entered_at, visit, attempt, failure, failed_state, discovered, synced_at, data, plugin_dirs)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, maintenance_at = excluded.maintenance_at,
          metadata = excluded.metadata, options = excluded.options, updated_at = excluded.updated_at,
          state_entered_at = excluded.state_entered_at, visit = excluded.visit, attempt = excluded.attempt,
@@ -275,7 +279,7 @@ export class Store {
     ).run(
       s.id, s.state, s.workflow, s.maintenanceAt, json(s.metadata), json(s.options), json(s.driver), json(s.download),
       s.createdAt, s.updatedAt, s.stateEnteredAt, s.visit, s.attempt, s.failure, s.failedState, flag(s.discovered),
-      s.syncedAt, json(s.data),
+      s.syncedAt, json(s.data), json(s.pluginDirs),
     );
   }
 
@@ -283,7 +287,12 @@ export class Store {
     const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined;
     if (!row) return null;
     const actions = (this.stmt('SELECT * FROM action_plugins WHERE session_id = ? ORDER BY seq').all(id) as Row[]).map(
-      (a) => ({ plugin: String(a.plugin), type: a.type as PluginType, metadata: parse<Record<string, unknown>>(a.metadata) }),
+      (a) => ({
+        plugin: String(a.plugin),
+        type: a.type as PluginType,
+        metadata: parse<Record<string, unknown>>(a.metadata),
+        ...(a.position === null || a.position === undefined ? {} : { order: Number(a.position) }),
+      }),
     );
     return toSession(row, actions);
   }
@@ -331,8 +340,9 @@ export class Store {
     const operations = (
       this.stmt(
         `SELECT * FROM operations WHERE session_id = ? AND (status IN ('started', 'requested')
-           OR (attempt = ? AND (key LIKE 'pre:%' OR key LIKE 'post:%' OR key LIKE 'host:%'))) ORDER BY id`,
-      ).all(sessionId, session.attempt) as Row[]
+           OR key LIKE 'pre:%' OR key LIKE 'post:%' OR key = 'download'
+           OR (key LIKE 'host:%' AND target IN (SELECT name FROM hosts WHERE session_id = ? AND state IN ('IN_MAINTENANCE', 'FAILED')))) ORDER BY id`,
+      ).all(sessionId, sessionId) as Row[]
     ).map(toOperation);
     return { session, hosts: this.hosts(sessionId), projects: this.projects(sessionId), instances: this.instances(sessionId), operations };
   }

@@ -16,6 +16,7 @@ export function session(patch: Partial<Session> = {}): Session {
     options: { ...DEFAULT_OPTIONS, unsubscribed: { default: 'fail', projects: {} } },
     driver: { kind: 'sim' },
     download: [],
+    pluginDirs: [],
     actions: [],
     createdAt: T0 - 60_000,
     updatedAt: T0 - 60_000,

@@ -505,25 +505,55 @@ export function repositoryContract(
       });
     });
 
+    describe('plug-in runs', () => {
+      it('records a run as it goes and lists runs by host, plug-in and step, oldest first', async () => {
+        await running('s-1');
+        const base = { sessionId: 's-1', attempt: 0, type: 'compute', startedAt: T0 };
+        const a = await repo.startPluginRun({ ...base, key: 'host:c1:1', host: 'c1', plugin: 'os_upgrade' });
+        const b = await repo.startPluginRun({ ...base, key: 'host:c2:1', host: 'c2', plugin: 'os_upgrade' });
+        const c = await repo.startPluginRun({ ...base, key: 'pre:0', host: null, plugin: 'prepare', type: 'pre' });
+        await repo.updatePluginRun(a, { output: 'half', outputChars: 4 });
+        expect((await repo.pluginRuns('s-1', { host: 'c1' }))[0]).toMatchObject({ status: 'running', output: 'half', outputChars: 4, exitStatus: null, endedAt: null });
+        await repo.updatePluginRun(a, { status: 'failed', exitStatus: 3, cause: 'exit status 3', output: 'half done', outputChars: 9, endedAt: T0 + 5 });
+        expect(await repo.pluginRuns('s-1', { host: 'c1' })).toEqual([
+          { id: a, sessionId: 's-1', key: 'host:c1:1', attempt: 0, host: 'c1', plugin: 'os_upgrade', type: 'compute', status: 'failed', exitStatus: 3, cause: 'exit status 3', output: 'half done', outputChars: 9, startedAt: T0, endedAt: T0 + 5 },
+        ]);
+        expect((await repo.pluginRuns('s-1', { plugin: 'os_upgrade' })).map((r) => r.id)).toEqual([a, b]);
+        expect((await repo.pluginRuns('s-1', { key: 'pre:0' })).map((r) => r.host)).toEqual([null]);
+        expect((await repo.pluginRuns('s-1', { afterId: a })).map((r) => r.id)).toEqual([b, c]);
+        expect(await repo.pluginRuns('s-other')).toEqual([]);
+      });
+
+      it('forgets the runs of a deleted session', async () => {
+        await running('s-1');
+        await repo.startPluginRun({ sessionId: 's-1', key: 'pre:0', attempt: 0, host: null, plugin: 'prepare', type: 'pre', startedAt: T0 });
+        await repo.deleteSession('s-1');
+        expect(await repo.pluginRuns('s-1')).toEqual([]);
+      });
+    });
+
     describe('loadSession operations', () => {
-      it('includes open operations and the current attempt pre/post/host steps, not finished moves', async () => {
+      it('includes open operations, session-wide steps of every attempt and the steps of hosts in maintenance, not finished moves', async () => {
         const { fence } = await running('s-1', { attempt: 1 });
         const op = (key: string, attempt: number, status: Operation['status'], kind: Operation['kind'] = 'migrate') =>
-          operation('s-1', key, { attempt, status, kind });
+          operation('s-1', key, { attempt, status, kind, target: key.startsWith('host:') ? key.split(':')[1]! : 'x' });
         await repo.commit(
           's-1',
           fence,
           {
             changes: {
+              hosts: [host('c1', { state: 'IN_MAINTENANCE' }), host('c2', { state: 'MAINTAINED' })],
               operations: [
                 op('move:w1:done', 1, 'done'),
                 op('move:w1:failed', 1, 'failed'),
                 op('move:w1:started', 1, 'started'),
                 op('move:w0:requested', 0, 'requested', 'live_migrate'),
-                op('pre:prepare', 1, 'done', 'plugin'),
+                op('download', 0, 'done', 'download'),
+                op('pre:prepare', 1, 'failed', 'plugin'),
                 op('post:report', 1, 'failed', 'plugin'),
                 op('host:c1:0', 1, 'done', 'host_maintenance'),
-                op('host:c1:0', 0, 'done', 'host_maintenance'),
+                op('host:c1:1', 0, 'done', 'plugin'),
+                op('host:c2:0', 0, 'done', 'host_maintenance'),
                 op('pre:prepare', 0, 'done', 'plugin'),
               ],
             },
@@ -532,8 +562,9 @@ export function repositoryContract(
           T0,
         );
         const ops = (await repo.loadSession('s-1'))!.operations;
+        // A continued session must see what finished in an earlier attempt, so that it never runs again.
         expect(ops.map((o) => `${o.key}@${o.attempt}`).sort()).toEqual(
-          ['host:c1:0@1', 'move:w0:requested@0', 'move:w1:started@1', 'post:report@1', 'pre:prepare@1'].sort(),
+          ['download@0', 'host:c1:0@1', 'host:c1:1@0', 'move:w0:requested@0', 'move:w1:started@1', 'post:report@1', 'pre:prepare@0', 'pre:prepare@1'].sort(),
         );
       });
     });

@@ -54,6 +54,8 @@ export function sessionView(c: ChalkInstance, doc: SessionDocument, now: number,
       ),
     );
   }
+  const plugins = pluginLines(c, doc);
+  if (plugins) parts.push(plugins);
   const d = doc.deliveries;
   if (d.delivered + d.pending + d.failed > 0) {
     const failures = d.failures.map((f) => `  ${c.red('failed')} ${f.event_type} #${f.event_id} to ${f.url} after ${f.attempts} attempts: ${f.last_error ?? ''}`);
@@ -69,4 +71,17 @@ export function sessionView(c: ChalkInstance, doc: SessionDocument, now: number,
     );
   }
   return parts.join('\n\n');
+}
+
+/** A count of the plug-in runs, and the ones running or failed with their last lines (the rest: session logs). */
+function pluginLines(c: ChalkInstance, doc: SessionDocument): string | null {
+  if (!doc.plugins.length) return null;
+  const count = (status: string) => doc.plugins.filter((p) => p.status === status).length;
+  const lines = [`${c.bold('Plug-ins')}  ${count('done')} done, ${count('running')} running, ${count('failed')} failed (output: maintctl session logs ${doc.session_id.slice(0, 8)})`];
+  for (const p of doc.plugins.filter((x) => x.status !== 'done')) {
+    const exit = p.exit_status === null ? '' : ` exit ${p.exit_status}`;
+    lines.push(`  ${p.host ?? 'session'}  ${p.plugin} (${p.type})  ${stateColour(c, p.status.toUpperCase())}${exit}`);
+    for (const l of p.last_lines) lines.push(`    | ${l}`);
+  }
+  return lines.join('\n');
 }

@@ -7,8 +7,8 @@ export function styleFor(io: IO): ChalkInstance {
 }
 
 export function stateColour(c: ChalkInstance, state: string): string {
-  if (state === 'MAINTENANCE_DONE' || state === 'MAINTAINED' || state.startsWith('ACK_')) return c.green(state);
-  if (state === 'MAINTENANCE_FAILED' || state.startsWith('NACK_')) return c.red(state);
-  if (state === 'IN_MAINTENANCE') return c.yellow(state);
+  if (state === 'MAINTENANCE_DONE' || state === 'MAINTAINED' || state === 'DONE' || state.startsWith('ACK_')) return c.green(state);
+  if (state === 'MAINTENANCE_FAILED' || state === 'FAILED' || state.startsWith('NACK_')) return c.red(state);
+  if (state === 'IN_MAINTENANCE' || state === 'RUNNING') return c.yellow(state);
   return c.cyan(state);
 }

@@ -1,5 +1,6 @@
 // maintctl session create: a new maintenance session from flags or a Fenix JSON request.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, MAX_SIM_SECONDS } from '../../domain/schemas.js';
 import type { RehearsalTiming } from '../../engine/rehearsal.js';
@@ -15,6 +16,8 @@ export interface CreateOptions {
   cloudFile?: string;
   wait: boolean;
   timeoutMs?: number;
+  /** --plugin-dir: absolute directories searched for plug-ins after the built-ins. */
+  pluginDirs: string[];
   /** --dry-run: rehearse the session on a copy of the infrastructure instead of starting it. */
   dryRun?: { timing: RehearsalTiming };
 }
@@ -26,6 +29,7 @@ interface CreateFlags {
   metadata: string[];
   action: string[];
   download: string[];
+  pluginDir?: string[];
   cloud?: string;
   replyTimeout?: string;
   scaleInTimeout?: string;
@@ -51,6 +55,7 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
     .option('--metadata <key=value>', 'metadata for projects and plug-ins (repeatable)', collect, [])
     .option('--action <type:plugin[:k=v,...]>', 'action plug-in: type pre, host, post, compute or controller (repeatable)', collect, [])
     .option('--download <url>', 'software to download for the plug-ins (repeatable)', collect, [])
+    .option('--plugin-dir <dir>', 'directory of plug-in executables, searched after the built-ins (repeatable)', collect, [])
     .option('--cloud <openstack[:name]|file>', 'the cloud: openstack (OS_* variables or OS_CLOUD), openstack:NAME (clouds.yaml), or a sim cloud file')
     .option('--reply-timeout <duration>', 'time each project has to answer (default 20s)')
     .option('--scale-in-timeout <duration>', 'time each project has to answer SCALE_IN and MAINTENANCE_COMPLETE (default 60s)')
@@ -77,7 +82,8 @@ export function parseCreateFlags(flags: CreateFlags): CreateOptions {
   if (flags.dryRun && flags.wait) throw new UsageError('--dry-run always runs the rehearsal to its end: leave out --wait');
   const timeoutMs = flags.timeout ? parseDuration(flags.timeout, '--timeout', MAX_WAIT_MS) : undefined;
   const dryRun = flags.dryRun ? { timing: flags.timing !== undefined ? parseTiming(flags.timing, MAX_SIM_SECONDS) : {} } : undefined;
-  const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs, ...(dryRun ? { dryRun } : {}) };
+  const pluginDirs = (flags.pluginDir ?? []).map(pluginDir);
+  const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs, pluginDirs, ...(dryRun ? { dryRun } : {}) };
   if (flags.file) {
     const fields = ['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'maxParallel', 'parallel', 'maxMigrations'] as const;
     const mixed = fields.filter((k) => flags[k] !== undefined);
@@ -108,6 +114,19 @@ export function parseCreateFlags(flags: CreateFlags): CreateOptions {
   if (flags.maxMigrations !== undefined) request.max_migrations = parseCount(flags.maxMigrations, '--max-migrations', 'moves', MAX_MIGRATIONS);
   Object.assign(request, parsePolicies(flags.unsubscribed));
   return { ...options, request };
+}
+
+/** A --plugin-dir as the engine will read it: absolute, and a directory now. */
+function pluginDir(dir: string): string {
+  const path = resolve(dir);
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new UsageError(`invalid --plugin-dir "${dir}": no such directory`);
+  return path;
 }
 
 const POLICIES = ['fail', 'migrate', 'live_migrate'];
@@ -149,7 +168,7 @@ export async function runCreate(options: CreateOptions, deps: Deps): Promise<voi
     const { runDryRun } = await import('./dry-run.js');
     return runDryRun({ request: options.request, cloud: options.cloudFile, timing: options.dryRun.timing }, deps);
   }
-  const id = await deps.client().createSession({ request: options.request, cloudFile: options.cloudFile });
+  const id = await deps.client().createSession({ request: options.request, cloudFile: options.cloudFile, pluginDirs: options.pluginDirs });
   if (!options.wait) {
     emit(deps.io, deps.format, { session_id: id }, () => id);
     return;

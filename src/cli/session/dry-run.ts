@@ -67,6 +67,11 @@ function planView(deps: Deps, plan: RehearsalPlan): string {
     lines.push('', table(c, ['INSTANCE', 'NAME', 'FROM', 'TO', 'ACTION'], plan.moves.slice(0, MOVES_SHOWN).map((m) => [m.instance_id, m.name, m.from, m.to, m.action])));
     if (plan.moves.length > MOVES_SHOWN) lines.push(`... ${plan.moves.length - MOVES_SHOWN} more`);
   }
+  if (plan.plugins.length) {
+    const shown = plan.plugins.slice(0, MOVES_SHOWN);
+    lines.push('', table(c, ['PLUG-IN', 'TYPE', 'WHERE', 'START', 'EXPECTED'], shown.map((p) => [p.plugin, p.type, p.host ?? 'session', duration(p.start_s), duration(p.expected_s)])));
+    if (plan.plugins.length > MOVES_SHOWN) lines.push(`... ${plan.plugins.length - MOVES_SHOWN} more plug-in runs`);
+  }
   if (plan.blockers.length) {
     lines.push('', table(c, ['BLOCKER', 'REASON'], plan.blockers.map((b) => [b.host ?? '-', b.reason])));
   }

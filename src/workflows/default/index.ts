@@ -3,7 +3,7 @@
 import type { Effect, Handler, Snapshot, Workflow } from '../types.js';
 import { ask } from './asking.js';
 import { rolling } from './rolling.js';
-import { pluginSteps, runInOrder, wait } from './steps.js';
+import { downloadSteps, pluginSteps, runInOrder, wait } from './steps.js';
 import { planWave } from './waves.js';
 
 /** pre and post plug-ins run once per session, on the engine's own host. */
@@ -46,7 +46,7 @@ const maintenance: Handler = (s) => {
   if (question) return question;
   if (s.now < session.maintenanceAt) return [wait(session.maintenanceAt, 'waiting for maintenance_at')];
   return (
-    runInOrder(s, pluginSteps(s, ['pre'], LOCAL, (i) => `pre:${i}`)) ??
+    runInOrder(s, [...downloadSteps(s, LOCAL), ...pluginSteps(s, ['pre'], LOCAL, (i) => `pre:${i}`)]) ??
     syncIfStale(s, Math.max(lastReply(s), session.maintenanceAt), 'measure capacity') ??
     chooseNextState(s)
   );

@@ -1,6 +1,6 @@
 // Operations as steps: start one when the lane has none for its key, wait while it runs, fail the
 // session with its cause when it failed. Plug-ins run in order of type, then of name.
-import type { Host } from '../../domain/model.js';
+import type { ActionPluginSpec, Host } from '../../domain/model.js';
 import type { PluginType } from '../../domain/states.js';
 import type { Effect, OperationRequest, Snapshot } from '../types.js';
 
@@ -35,15 +35,27 @@ export function runInOrder(s: Snapshot, steps: readonly Step[]): Effect[] | null
   return null;
 }
 
-/** Plug-ins of the given types, each type in alphabetical order of plug-in name (as Fenix runs them). */
+/**
+ * Plug-ins of the given types, type after type; within a type by explicit `order` (lowest first),
+ * then the rest in alphabetical order of plug-in name (as Fenix runs them).
+ */
 export function pluginSteps(s: Snapshot, types: PluginType[], target: string, keyOf: (index: number) => string): Step[] {
+  const rank = (a: ActionPluginSpec) => a.order ?? Number.POSITIVE_INFINITY;
   const specs = types.flatMap((type) =>
-    s.model.session.actions.filter((a) => a.type === type).sort((a, b) => a.plugin.localeCompare(b.plugin)),
+    s.model.session.actions
+      .filter((a) => a.type === type)
+      .sort((a, b) => rank(a) - rank(b) || (a.plugin < b.plugin ? -1 : a.plugin > b.plugin ? 1 : 0)),
   );
   return specs.map((a, i) => ({
     request: { kind: 'plugin' as const, target, key: keyOf(i), params: { plugin: a.plugin, type: a.type, metadata: a.metadata }, deadline: null },
     describe: `plug-in ${a.plugin} (${a.type}) on ${target}`,
   }));
+}
+
+/** The session's download list, fetched once on the engine's machine before the pre plug-ins (none when it is empty). */
+export function downloadSteps(s: Snapshot, target: string): Step[] {
+  if (!s.model.session.download.length) return [];
+  return [{ request: { kind: 'download', target, key: 'download', params: {}, deadline: null }, describe: 'downloading the software of the download list' }];
 }
 
 /** The steps of maintaining one host, in order: the infrastructure's own part, then plug-ins of `host` and of its type. */
