@@ -1,10 +1,16 @@
-// maintctl serve: the engine behind the Fenix REST API, for VNFMs that answer over HTTP.
-import { createServer } from 'node:http';
+// maintctl serve: the engine behind the Fenix REST API, for VNFMs that answer over HTTP and for
+// the CLI elsewhere (--endpoint). Safe to run for a team: tokens or Keystone, Host allow-list,
+// bounded bodies, optional TLS; a non-loopback listen without authentication is refused.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { apiHandler } from '../api/server.js';
+import type { Authenticator } from '../api/auth.js';
+import { hostName } from '../api/http.js';
 import { releaseEngineLock, takeEngineLock } from '../client/background.js';
 import { storePath } from '../client/state-dir.js';
+import type { Clock, Timer } from '../domain/clock.js';
 import { RefusedError } from '../domain/errors.js';
 import type { DriverSpec } from '../domain/model.js';
 import { RealClock } from '../engine/clock.js';
@@ -21,8 +27,33 @@ export interface ServeOptions {
   cloud: string;
   host: string;
   port: number;
+  /** A tokens file (admin and project tokens); re-read on SIGHUP. */
+  tokens?: string;
+  /** `keystone`: tokens checked against the cloud's Keystone. */
+  auth?: 'keystone';
+  /** What reply_url and instance_ids URLs carry (default: the listen address). */
+  publicUrl?: string;
+  maxBody?: number;
+  tlsCert?: string;
+  tlsKey?: string;
   /** Resolves when the server should stop (SIGINT/SIGTERM by default). */
   until?: Promise<void>;
+  /** Told the base URL once the server listens (tests in this process). */
+  onListening?: (url: string) => void;
+  /** How long in-flight requests may take to finish at shutdown. */
+  drainMs?: number;
+}
+
+interface ServeFlags {
+  cloud: string;
+  host: string;
+  port: string;
+  tokens?: string;
+  auth?: string;
+  publicUrl?: string;
+  maxBody: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export function register(program: Command, run: Run): void {
@@ -30,15 +61,68 @@ export function register(program: Command, run: Run): void {
     .command('serve')
     .description('run the engine behind the Fenix REST API (POST/GET /v1/maintenance, ...)')
     .requiredOption('--cloud <openstack[:name]|file>', 'the cloud sessions created through the API maintain')
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--host <address>', 'address to listen on (not loopback: needs --tokens or --auth keystone)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free one)', '12347')
-    .action((flags: { cloud: string; host: string; port: string }) =>
-      run(({ io, stateDir }) => {
-        const port = Number(flags.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port "${flags.port}": give a port number`);
-        return runServe({ stateDir, cloud: flags.cloud, host: flags.host, port }, io);
-      }),
+    .option('--tokens <file>', 'admin and project tokens, JSON {"tokens": [{"token": ..., "role": "admin"}, {"token": ..., "project": ...}]} (re-read on SIGHUP)')
+    .option('--auth <keystone>', "check X-Auth-Token against the cloud's Keystone")
+    .option('--public-url <url>', 'the URL VNFMs reach this server at, for reply_url and instance_ids (default: the listen address)')
+    .option('--max-body <bytes>', 'largest request body accepted', String(1024 * 1024))
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .action((flags: ServeFlags) => run(({ io, stateDir }) => runServe(serveOptions(flags, stateDir), io)));
+}
+
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+const WILDCARD_HOST = /^(0\.0\.0\.0|::|)$/;
+
+/** Flags to options; every mistake is a usage error before anything listens. */
+export function serveOptions(flags: ServeFlags, stateDir: string): ServeOptions {
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port "${flags.port}": give a port number`);
+  const maxBody = Number(flags.maxBody);
+  if (!Number.isInteger(maxBody) || maxBody < 1) throw new UsageError(`invalid --max-body "${flags.maxBody}": give a number of bytes`);
+  if (flags.auth !== undefined && flags.auth !== 'keystone') throw new UsageError(`invalid --auth "${flags.auth}": the only one is keystone`);
+  if (flags.auth && !/^openstack(:|$)/.test(flags.cloud)) throw new UsageError('--auth keystone asks the Keystone of --cloud openstack[:NAME]: give an OpenStack cloud, or use --tokens FILE');
+  if (flags.auth && flags.tokens) throw new UsageError('give --tokens or --auth keystone, not both');
+  if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both');
+  if (!LOOPBACK_HOST.test(flags.host) && !flags.tokens && !flags.auth) {
+    throw new UsageError(
+      `refusing to listen on ${flags.host || 'every address'} without authentication: add --tokens FILE or --auth keystone (or listen on 127.0.0.1)`,
     );
+  }
+  if (flags.publicUrl !== undefined) publicHost(flags.publicUrl);
+  return {
+    stateDir,
+    cloud: flags.cloud,
+    host: flags.host,
+    port,
+    tokens: flags.tokens,
+    auth: flags.auth as 'keystone' | undefined,
+    publicUrl: flags.publicUrl,
+    maxBody,
+    tlsCert: flags.tlsCert,
+    tlsKey: flags.tlsKey,
+  };
+}
+
+/** The host name of a --public-url, which must be an http(s) URL without a path. */
+function publicHost(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`invalid --public-url "${url}": give a URL such as https://maint.example.org:12347`);
+  }
+  if (!/^https?:$/.test(parsed.protocol) || parsed.pathname !== '/' || parsed.search || parsed.username) {
+    throw new UsageError(`invalid --public-url "${url}": give http(s)://HOST[:PORT] without a path or credentials`);
+  }
+  return parsed.hostname.toLowerCase();
+}
+
+/** The listen address as a URL clients can use: never 0.0.0.0 (the machine's name instead). */
+export function defaultPublicUrl(host: string, port: number, tls: boolean): string {
+  const name = WILDCARD_HOST.test(host) ? hostname() : host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${name}:${port}`;
 }
 
 function stopSignal(): Promise<void> {
@@ -48,36 +132,128 @@ function stopSignal(): Promise<void> {
   });
 }
 
+/** The authenticator of the options, and how to let go of it (the SIGHUP handler). */
+async function authenticator(options: ServeOptions, io: IO): Promise<{ auth: Authenticator | null; dispose: () => void }> {
+  if (options.tokens) {
+    const { TokensFile } = await import('../api/auth.js');
+    const file = new TokensFile(options.tokens);
+    const path = options.tokens;
+    const reload = () => {
+      try {
+        file.reload();
+        io.out.write(`maintctl serve: re-read ${path} (${file.size} tokens)\n`);
+      } catch (err) {
+        io.err.write(`maintctl serve: kept the previous tokens: ${(err as Error).message}\n`);
+      }
+    };
+    process.on('SIGHUP', reload);
+    return { auth: file, dispose: () => process.off('SIGHUP', reload) };
+  }
+  if (options.auth === 'keystone') {
+    const { keystoneAuthenticator } = await import('../api/keystone-auth.js');
+    return { auth: keystoneAuthenticator(/^openstack(?::(.+))?$/.exec(options.cloud)?.[1] ?? null), dispose: () => undefined };
+  }
+  return { auth: null, dispose: () => undefined };
+}
+
+/** A request without Host is answered by the API (a JSON 400), not by node's bare 400. */
+const SERVER_OPTIONS = { requireHostHeader: false, headersTimeout: 20_000, requestTimeout: 60_000 };
+
+async function listen(options: ServeOptions): Promise<Server> {
+  if (options.tlsCert && options.tlsKey) {
+    const { createServer } = await import('node:https');
+    const read = (file: string, what: string) => {
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        throw new UsageError(`cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    };
+    try {
+      return createServer({ ...SERVER_OPTIONS, cert: read(options.tlsCert, 'certificate'), key: read(options.tlsKey, 'key') });
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`the TLS certificate or key is not usable: ${(err as Error).message}`);
+    }
+  }
+  const { createServer } = await import('node:http');
+  return createServer(SERVER_OPTIONS);
+}
+
+function driverOf(options: ServeOptions, store: Store, now: number): DriverSpec {
+  const openstack = /^openstack(?::(.+))?$/.exec(options.cloud);
+  return openstack
+    ? { kind: 'openstack', cloud: openstack[1] ?? null }
+    : { kind: 'sim', cloudId: importCloud(store, readCloudFile(options.cloud), options.cloud, now), cloudFile: options.cloud };
+}
+
 export async function runServe(options: ServeOptions, io: IO): Promise<void> {
+  const { auth, dispose } = await authenticator(options, io);
+  try {
+    await serve(options, io, auth);
+  } finally {
+    dispose();
+  }
+}
+
+async function serve(options: ServeOptions, io: IO, auth: Authenticator | null): Promise<void> {
+  const server = await listen(options);
   const store = Store.open(storePath(options.stateDir));
   const clock = new RealClock();
-  const openstack = /^openstack(?::(.+))?$/.exec(options.cloud);
-  const driver: DriverSpec = openstack
-    ? { kind: 'openstack', cloud: openstack[1] ?? null }
-    : { kind: 'sim', cloudId: importCloud(store, readCloudFile(options.cloud), options.cloud, clock.now()), cloudFile: options.cloud };
+  let driver: DriverSpec;
+  try {
+    driver = driverOf(options, store, clock.now());
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   if (!takeEngineLock(options.stateDir)) {
     store.close();
     throw new RefusedError(`another engine runs ${options.stateDir}: stop it, or serve another --state-dir`);
   }
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
+  } catch (err) {
+    releaseEngineLock(options.stateDir);
+    store.close();
+    throw new RefusedError(`cannot listen on ${options.host}:${options.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://${options.host}:${port}`;
+  const tls = Boolean(options.tlsCert);
+  const baseUrl = (options.publicUrl ?? defaultPublicUrl(options.host, port, tls)).replace(/\/+$/, '');
   const engine = new Engine({ store, clock, baseUrl, watchMs: WATCH_MS });
   engine.bus.subscribe((event) => {
     const line = eventLine(event, event.time, namesIn(store, event.sessionId));
     if (line) io.out.write(`${new Date(event.time).toISOString()} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);
   });
-  server.on('request', apiHandler(engine, driver));
+  const { apiHandler, onClientError } = await import('../api/server.js');
+  const served = [hostName(new URL(baseUrl).host)!];
+  if (!WILDCARD_HOST.test(options.host)) served.push(hostName(options.host.includes(':') ? `[${options.host}]` : options.host) ?? options.host);
+  server.on('request', apiHandler({ engine, driver, auth, hosts: served, maxBody: options.maxBody, log: (m) => io.err.write(`${m}\n`) }));
+  server.on('clientError', onClientError);
   engine.start();
-  io.out.write(`maintctl serve: listening on ${baseUrl}/v1/maintenance (cloud ${options.cloud})\n`);
+  const listening = `${tls ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  io.out.write(`maintctl serve: listening on ${listening}/v1/maintenance (cloud ${options.cloud}${baseUrl !== listening ? `, public URL ${baseUrl}` : ''})\n`);
+  options.onListening?.(listening);
   try {
     await (options.until ?? stopSignal());
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    io.out.write('maintctl serve: stopping (requests under way finish; sessions resume at the next start)\n');
+    await drain(server, clock, options.drainMs ?? 10_000);
     await engine.stop();
     releaseEngineLock(options.stateDir);
     store.close();
   }
+}
+
+/** Stops accepting, lets requests under way finish (up to `ms`), then closes what is left. */
+async function drain(server: Server, clock: Clock, ms: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: Timer | undefined;
+  const late = new Promise<void>((resolve) => (timer = clock.at(clock.now() + ms, resolve)));
+  await Promise.race([closed, late]);
+  timer?.cancel();
+  server.closeAllConnections();
+  await closed;
 }

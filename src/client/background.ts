@@ -25,8 +25,8 @@ export function runningEngine(stateDir: string): number | null {
 export function ensureEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): number {
   const running = runningEngine(stateDir);
   if (running) return running;
-  mkdirSync(stateDir, { recursive: true });
-  const log = openSync(logPath(stateDir), 'a');
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const log = openSync(logPath(stateDir), 'a', 0o600);
   const child = spawn(process.execPath, [BIN, '--state-dir', stateDir, 'engine'], {
     detached: true,
     stdio: ['ignore', log, log],
@@ -42,7 +42,7 @@ export function ensureEngine(stateDir: string, env: NodeJS.ProcessEnv = process.
  * A lock left by a dead process is taken over.
  */
 export function takeEngineLock(stateDir: string): boolean {
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(lockPath(stateDir), `${process.pid}\n`, { flag: 'wx' });
