@@ -1,14 +1,11 @@
 // maintctl serve: the Fenix REST API, driven the way a VNFM written for Fenix + AODH drives it
 // (OPNFV Doctor's sample app manager): alarms in, GET the instance list, PUT the reply.
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { payloadFromAodh, type AodhAlarmBody } from '../src/notify/formats.js';
 import { SMALL_CLOUD, spawnServe, tempDir, type ServeProcess } from './support/serve.js';
+import { jsonCall, startVnfm, type Vnfm } from './support/vnfm.js';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
 const dir = tempDir('maintctl-api-');
@@ -17,34 +14,8 @@ writeFileSync(cloudFile, SMALL_CLOUD);
 
 let serve: ServeProcess;
 let api = '';
-let vnfm: Server;
-const seen: Array<Record<string, unknown>> = [];
-
-async function http(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown) {
-  const r = await request(url, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  return { status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> };
-}
-
-/** The VNFM: decodes the alarm's traits, reads its instances from instance_ids, answers at reply_url. */
-function startVnfm(): Promise<number> {
-  vnfm = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c)).on('end', async () => {
-      res.end('OK');
-      const payload = payloadFromAodh(JSON.parse(Buffer.concat(chunks).toString()) as AodhAlarmBody);
-      seen.push(payload);
-      const state = String(payload.state);
-      if (state === 'INSTANCE_ACTION_DONE') return;
-      const reply: Record<string, unknown> = { state: `ACK_${state}`, session_id: payload.session_id };
-      if ((payload.allowed_actions as string[]).includes('MIGRATE')) {
-        const ids = (await http('GET', String(payload.instance_ids))).body.instance_ids as string[];
-        reply.instance_actions = Object.fromEntries(ids.map((id) => [id, 'MIGRATE']));
-      }
-      await http('PUT', String(payload.reply_url), reply);
-    });
-  });
-  return new Promise((resolve) => vnfm.listen(0, '127.0.0.1', () => resolve((vnfm.address() as AddressInfo).port)));
-}
+let vnfm: Vnfm;
+const http = jsonCall;
 
 const maintctl = (...args: string[]) => spawnSync(process.execPath, [BIN, '--state-dir', dir, ...args], { encoding: 'utf8' });
 
@@ -61,9 +32,9 @@ function maintctlAsync(...args: string[]): Promise<{ status: number | null; stdo
 }
 
 beforeAll(async () => {
-  const port = await startVnfm();
+  vnfm = await startVnfm();
   for (const project of ['proj-a', 'proj-b']) {
-    const r = maintctl('project', 'subscribe', project, '--url', `http://127.0.0.1:${port}/maintenance`, '--format', 'aodh');
+    const r = maintctl('project', 'subscribe', project, '--url', vnfm.url, '--format', 'aodh');
     expect(r.status, r.stderr).toBe(0);
   }
   serve = await spawnServe(dir, ['--cloud', cloudFile]);
@@ -73,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   serve?.child.kill('SIGTERM');
   await serve?.exited;
-  await new Promise((resolve) => vnfm.close(resolve));
+  await vnfm.close();
 });
 
 describe('maintctl serve', () => {
@@ -97,9 +68,9 @@ describe('maintctl serve', () => {
     const detail = (await http('GET', `${api}/v1/maintenance/${id}/detail`)).body;
     expect(detail.metadata).toEqual({ openstack_release: 'Queens' });
     // The VNFM was asked everything through alarms whose reply_url is this API.
-    const states = [...new Set(seen.map((p) => p.state))];
+    const states = [...new Set(vnfm.seen.map((p) => p.state))];
     expect(states).toEqual(expect.arrayContaining(['MAINTENANCE', 'PREPARE_MAINTENANCE', 'PLANNED_MAINTENANCE', 'INSTANCE_ACTION_DONE', 'MAINTENANCE_COMPLETE']));
-    expect(seen.every((p) => String(p.reply_url).startsWith(`${api}/v1/maintenance/${id}/`))).toBe(true);
+    expect(vnfm.seen.every((p) => String(p.reply_url).startsWith(`${api}/v1/maintenance/${id}/`))).toBe(true);
     expect((await http('GET', `${api}/v1/maintenance`)).body).toEqual({ session_id: [] });
   });
 

@@ -54,8 +54,8 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 export interface ApiOptions {
   engine: Engine;
-  /** The infrastructure of sessions created without naming one. */
-  driver: DriverSpec;
+  /** The infrastructure of sessions created without naming one (null: they must name one). */
+  driver: DriverSpec | null;
   /** Authenticates tokens; null serves everyone as admin (allowed on loopback only). */
   auth?: Authenticator | null;
   /** Host names served besides loopback (the --public-url's). */
@@ -70,7 +70,10 @@ function routes({ engine, driver }: ApiOptions): Route[] {
   const store = engine.store;
   const sessionId = (p: Params) => store.getSession(p.session!).id;
   return [
-    route('POST', '/v1/maintenance', 'admin', async ({ body }) => ({ session_id: (await engine.createSession(body, driver)).id })),
+    route('POST', '/v1/maintenance', 'admin', async ({ body }) => {
+      if (!driver) throw new HttpError(400, 'this engine has no default cloud: create sessions with maintctl session create --cloud, or through maintctl serve');
+      return { session_id: (await engine.createSession(body, driver)).id };
+    }),
     route('GET', '/v1/maintenance', 'admin', () => ({
       session_id: store.listSessions().filter((s) => !isTerminal(s.state)).map((s) => s.id),
     })),

@@ -48,7 +48,7 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
       format,
       clock: new RealClock(),
       stateDir,
-      client: () => (client ??= makeClient(stateDir)),
+      client: () => (client ??= makeClient(stateDir, io.env)),
     };
     await action(deps);
   };
@@ -66,8 +66,8 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
   }
 }
 
-function makeClient(stateDir: string): EngineClient {
-  return new EmbeddedClient({ stateDir });
+function makeClient(stateDir: string, env: NodeJS.ProcessEnv): EngineClient {
+  return new EmbeddedClient({ stateDir, env });
 }
 
 function report(err: unknown, io: IO): number {

@@ -1,16 +1,12 @@
 // maintctl serve: the engine behind the Fenix REST API, for VNFMs that answer over HTTP and for
 // the CLI elsewhere (--endpoint). Safe to run for a team: tokens or Keystone, Host allow-list,
 // bounded bodies, optional TLS; a non-loopback listen without authentication is refused.
-import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { Authenticator } from '../api/auth.js';
 import { hostName } from '../api/http.js';
-import { releaseEngineLock, takeEngineLock } from '../client/background.js';
+import { advertiseUrl, releaseEngineLock, takeEngineLock, withdrawUrl } from '../client/background.js';
 import { storePath } from '../client/state-dir.js';
-import type { Clock, Timer } from '../domain/clock.js';
 import { RefusedError } from '../domain/errors.js';
 import type { DriverSpec } from '../domain/model.js';
 import { RealClock } from '../engine/clock.js';
@@ -121,7 +117,7 @@ function publicHost(url: string): string {
 
 /** The listen address as a URL clients can use: never 0.0.0.0 (the machine's name instead). */
 export function defaultPublicUrl(host: string, port: number, tls: boolean): string {
-  const name = WILDCARD_HOST.test(host) ? hostname() : host.includes(':') ? `[${host}]` : host;
+  const name = WILDCARD_HOST.test(host) ? hostname() : bracketed(host);
   return `${tls ? 'https' : 'http'}://${name}:${port}`;
 }
 
@@ -156,30 +152,6 @@ async function authenticator(options: ServeOptions, io: IO): Promise<{ auth: Aut
   return { auth: null, dispose: () => undefined };
 }
 
-/** A request without Host is answered by the API (a JSON 400), not by node's bare 400. */
-const SERVER_OPTIONS = { requireHostHeader: false, headersTimeout: 20_000, requestTimeout: 60_000 };
-
-async function listen(options: ServeOptions): Promise<Server> {
-  if (options.tlsCert && options.tlsKey) {
-    const { createServer } = await import('node:https');
-    const read = (file: string, what: string) => {
-      try {
-        return readFileSync(file);
-      } catch (err) {
-        throw new UsageError(`cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-    };
-    try {
-      return createServer({ ...SERVER_OPTIONS, cert: read(options.tlsCert, 'certificate'), key: read(options.tlsKey, 'key') });
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(`the TLS certificate or key is not usable: ${(err as Error).message}`);
-    }
-  }
-  const { createServer } = await import('node:http');
-  return createServer(SERVER_OPTIONS);
-}
-
 function driverOf(options: ServeOptions, store: Store, now: number): DriverSpec {
   const openstack = /^openstack(?::(.+))?$/.exec(options.cloud);
   return openstack
@@ -197,7 +169,9 @@ export async function runServe(options: ServeOptions, io: IO): Promise<void> {
 }
 
 async function serve(options: ServeOptions, io: IO, auth: Authenticator | null): Promise<void> {
-  const server = await listen(options);
+  const { attachApi, createApiServer, drain, listenOn } = await import('../api/listener.js');
+  const tls = options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey } : null;
+  const server = await createApiServer(tls);
   const store = Store.open(storePath(options.stateDir));
   const clock = new RealClock();
   let driver: DriverSpec;
@@ -211,28 +185,26 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
     store.close();
     throw new RefusedError(`another engine runs ${options.stateDir}: stop it, or serve another --state-dir`);
   }
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
+    port = await listenOn(server, options.host, options.port);
   } catch (err) {
     releaseEngineLock(options.stateDir);
     store.close();
-    throw new RefusedError(`cannot listen on ${options.host}:${options.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw err;
   }
-  const { port } = server.address() as AddressInfo;
-  const tls = Boolean(options.tlsCert);
-  const baseUrl = (options.publicUrl ?? defaultPublicUrl(options.host, port, tls)).replace(/\/+$/, '');
+  const baseUrl = (options.publicUrl ?? defaultPublicUrl(options.host, port, Boolean(tls))).replace(/\/+$/, '');
   const engine = new Engine({ store, clock, baseUrl, watchMs: WATCH_MS });
   engine.bus.subscribe((event) => {
     const line = eventLine(event, event.time, namesIn(store, event.sessionId));
     if (line) io.out.write(`${new Date(event.time).toISOString()} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);
   });
-  const { apiHandler, onClientError } = await import('../api/server.js');
   const served = [hostName(new URL(baseUrl).host)!];
-  if (!WILDCARD_HOST.test(options.host)) served.push(hostName(options.host.includes(':') ? `[${options.host}]` : options.host) ?? options.host);
-  server.on('request', apiHandler({ engine, driver, auth, hosts: served, maxBody: options.maxBody, log: (m) => io.err.write(`${m}\n`) }));
-  server.on('clientError', onClientError);
+  if (!WILDCARD_HOST.test(options.host)) served.push(hostName(bracketed(options.host)) ?? options.host);
+  attachApi(server, { engine, driver, auth, hosts: served, maxBody: options.maxBody, log: (m) => io.err.write(`${m}\n`) });
   engine.start();
-  const listening = `${tls ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const listening = `${tls ? 'https' : 'http'}://${bracketed(options.host)}:${port}`;
+  advertiseUrl(options.stateDir, baseUrl);
   io.out.write(`maintctl serve: listening on ${listening}/v1/maintenance (cloud ${options.cloud}${baseUrl !== listening ? `, public URL ${baseUrl}` : ''})\n`);
   options.onListening?.(listening);
   try {
@@ -241,19 +213,10 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
     io.out.write('maintctl serve: stopping (requests under way finish; sessions resume at the next start)\n');
     await drain(server, clock, options.drainMs ?? 10_000);
     await engine.stop();
+    withdrawUrl(options.stateDir);
     releaseEngineLock(options.stateDir);
     store.close();
   }
 }
 
-/** Stops accepting, lets requests under way finish (up to `ms`), then closes what is left. */
-async function drain(server: Server, clock: Clock, ms: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  let timer: Timer | undefined;
-  const late = new Promise<void>((resolve) => (timer = clock.at(clock.now() + ms, resolve)));
-  await Promise.race([closed, late]);
-  timer?.cancel();
-  server.closeAllConnections();
-  await closed;
-}
+const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host);

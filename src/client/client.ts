@@ -35,5 +35,7 @@ export interface EngineClient {
   subscribe(subscription: NewSubscription): Promise<Subscription>;
   unsubscribe(projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }): Promise<number>;
   subscriptions(projectId?: string): Promise<Subscription[]>;
+  /** Why webhook subscribers could not reply over HTTP to sessions created now, or null (they can). */
+  replyProblem?(): Promise<string | null>;
   close(): void;
 }
