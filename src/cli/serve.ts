@@ -34,6 +34,8 @@ export interface ServeOptions {
   tlsKey?: string;
   /** Resolves when the server should stop (SIGINT/SIGTERM by default). */
   until?: Promise<void>;
+  /** Checks tokens instead of the one --tokens or --auth would make (tests in this process). */
+  authenticator?: Authenticator;
   /** Told the base URL once the server listens (tests in this process). */
   onListening?: (url: string) => void;
   /** How long in-flight requests may take to finish at shutdown. */
@@ -130,6 +132,7 @@ function stopSignal(): Promise<void> {
 
 /** The authenticator of the options, and how to let go of it (the SIGHUP handler). */
 async function authenticator(options: ServeOptions, io: IO): Promise<{ auth: Authenticator | null; dispose: () => void }> {
+  if (options.authenticator) return { auth: options.authenticator, dispose: () => undefined };
   if (options.tokens) {
     const { TokensFile } = await import('../api/auth.js');
     const file = new TokensFile(options.tokens);
