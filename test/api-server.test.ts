@@ -2,11 +2,13 @@
 // server goes on; Host allow-list; body limit and content type.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiHandler } from '../src/api/server.js';
 import type { Engine } from '../src/engine/engine.js';
 import { rawRequest, requestText } from './support/raw-http.js';
 import { startServer, type RunningServer } from './support/serve.js';
+import { jsonCall } from './support/vnfm.js';
 
 describe('a handler that fails', () => {
   let server: Server;
@@ -68,5 +70,37 @@ describe('serve --public-url and --max-body', () => {
     expect((wrong.json as { error: { message: string } }).error.message).toMatch(/^invalid session request: hosts: /);
     const plain = await post('{}', 'text/plain');
     expect(plain).toMatchObject({ status: 415, json: { error: { message: 'a request body must be JSON, sent with Content-Type: application/json (not "text/plain")' } } });
+  });
+});
+
+describe('events after an id, with a long poll', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server?.stop());
+
+  it('answers at once when there are newer events, and waits for the next one when there are none', async () => {
+    for (const p of ['proj-a', 'proj-b']) expect((await jsonCall('POST', `${server.url}/v1/projects/${p}/subscriptions`, {})).status).toBe(200);
+    const created = await jsonCall('POST', `${server.url}/v1/maintenance`, { project_maintenance_reply: 3600 });
+    const sid = String(created.body.session_id);
+    const get = async (path: string) => {
+      const r = await request(`${server.url}${path}`);
+      return (await r.body.json()) as Array<{ id: number; eventType: string; payload: Record<string, unknown> }>;
+    };
+    // The session asks both projects first; wait (long poll) until it has.
+    let events = await get(`/v1/sessions/${sid}/events?after=0`);
+    for (let i = 0; i < 20 && !events.some((e) => e.eventType === 'maintenance.planned'); i++) events = events.concat(await get(`/v1/sessions/${sid}/events?after=${events.at(-1)?.id ?? 0}&wait_ms=30000`));
+    expect(events.map((e) => e.eventType)).toContain('maintenance.planned');
+    const last = events.at(-1)!.id;
+    expect(await get(`/v1/sessions/${sid}/events?after=${last}`)).toEqual([]);
+    const waiting = get(`/v1/sessions/${sid}/events?after=${last}&wait_ms=30000`);
+    // A NACK fails the session: new events, and the wait ends with them.
+    await jsonCall('PUT', `${server.url}/v1/maintenance/${sid}/proj-a`, { state: 'NACK_MAINTENANCE' });
+    const fresh = await waiting;
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(fresh.every((e) => e.id > last)).toBe(true);
+    const latest = await request(`${server.url}/v1/events/latest`);
+    expect(((await latest.body.json()) as { event_id: number }).event_id).toBeGreaterThanOrEqual(fresh.at(-1)!.id);
   });
 });

@@ -10,6 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import { projectDocument } from '../engine/project-view.js';
 import { sessionDocument } from '../engine/session-view.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
+import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, subscriptionsOf, summaries } from './extensions.js';
 import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
 
 type Params = Record<string, string>;
@@ -56,6 +57,10 @@ export interface ApiOptions {
   engine: Engine;
   /** The infrastructure of sessions created without naming one (null: they must name one). */
   driver: DriverSpec | null;
+  /** Infrastructures a create names with `"cloud": NAME` (serve --cloud NAME=FILE). */
+  clouds?: Record<string, DriverSpec>;
+  /** Webhook hosts allowed although link-local or metadata (serve --allow-webhook-host). */
+  allowWebhookHosts?: string[];
   /** Authenticates tokens; null serves everyone as admin (allowed on loopback only). */
   auth?: Authenticator | null;
   /** Host names served besides loopback (the --public-url's). */
@@ -65,14 +70,29 @@ export interface ApiOptions {
   log?: (message: string) => void;
 }
 
+/** The infrastructure a create asks for: its "cloud" (a name given to serve), else the default. */
+function pickDriver(body: unknown, { driver, clouds = {} }: ApiOptions): { driver: DriverSpec; request: unknown } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('cloud' in body)) {
+    if (!driver) throw new HttpError(400, `this server has no default cloud: name one with "cloud" (${Object.keys(clouds).join(', ') || 'none is served'})`);
+    return { driver, request: body };
+  }
+  const { cloud, ...request } = body as Record<string, unknown>;
+  const named = typeof cloud === 'string' ? clouds[cloud] : undefined;
+  if (!named) throw new HttpError(400, `no cloud named ${JSON.stringify(cloud)} on this server: name one of ${Object.keys(clouds).join(', ') || '(none is served)'}`);
+  return { driver: named, request };
+}
+
 /** The API's routes, in the order they are tried; `detail` before `{project}`. */
-function routes({ engine, driver }: ApiOptions): Route[] {
+function routes(options: ApiOptions): Route[] {
+  const { engine } = options;
   const store = engine.store;
   const sessionId = (p: Params) => store.getSession(p.session!).id;
+  const wait = (q: URLSearchParams) => intParam(q, 'wait_ms', 0, MAX_WAIT_MS);
   return [
+    // Fenix (seeds 000/001).
     route('POST', '/v1/maintenance', 'admin', async ({ body }) => {
-      if (!driver) throw new HttpError(400, 'this engine has no default cloud: create sessions with maintctl session create --cloud, or through maintctl serve');
-      return { session_id: (await engine.createSession(body, driver)).id };
+      const { driver, request } = pickDriver(body, options);
+      return { session_id: (await engine.createSession(request, driver)).id };
     }),
     route('GET', '/v1/maintenance', 'admin', () => ({
       session_id: store.listSessions().filter((s) => !isTerminal(s.state)).map((s) => s.id),
@@ -87,15 +107,25 @@ function routes({ engine, driver }: ApiOptions): Route[] {
       const session = await engine.continueSession(sessionId(params));
       return { session_id: session.id, state: session.state };
     }),
-    route('DELETE', '/v1/maintenance/{session}', 'admin', async ({ params }) => ({
+    route('DELETE', '/v1/maintenance/{session}', 'admin', async ({ params, query }) => ({
       session_id: params.session,
-      ...(await engine.deleteSession(sessionId(params))),
+      ...(await engine.deleteSession(sessionId(params), { keepDisabled: query.get('keep_disabled') === 'true' })),
     })),
     route('GET', '/v1/maintenance/{session}/{project}', 'project', ({ params }) => projectDocument(store, sessionId(params), params.project!)),
     route('PUT', '/v1/maintenance/{session}/{project}', 'project', async ({ params, body }) => {
       await engine.reply(sessionId(params), params.project!, body);
       return {};
     }),
+    // maintctl's own (README: "The HTTP API").
+    route('GET', '/v1/sessions', 'admin', () => summaries(engine)),
+    route('GET', '/v1/sessions/by-prefix/{prefix}', 'admin', ({ params }) => ({ session_id: store.resolveSessionId(params.prefix!) })),
+    route('GET', '/v1/sessions/{session}/events', 'admin', ({ params, query }) => eventsAfter(engine, sessionId(params), intParam(query, 'after', 0), wait(query))),
+    route('GET', '/v1/events/latest', 'admin', () => ({ event_id: store.latestEventId() })),
+    route('GET', '/v1/events', 'admin', ({ query }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query))),
+    route('GET', '/v1/subscriptions', 'admin', () => subscriptionsOf(engine)),
+    route('GET', '/v1/projects/{project}/subscriptions', 'project', ({ params }) => subscriptionsOf(engine, params.project!)),
+    route('POST', '/v1/projects/{project}/subscriptions', 'project', ({ params, body }) => addSubscription(engine, params.project!, body, options.allowWebhookHosts ?? [])),
+    route('DELETE', '/v1/projects/{project}/subscriptions', 'project', ({ params, query }) => removeSubscriptions(engine, params.project!, query)),
   ];
 }
 
@@ -141,6 +171,8 @@ export function apiHandler(options: ApiOptions): (req: IncomingMessage, res: Ser
   }
 
   return (req, res) => {
+    // Tells the remote CLI this is maintctl serve (a plain Fenix server lacks the /v1/ additions).
+    res.setHeader('x-maintctl-api', '1');
     answer(req).then(
       (result) => sendJson(res, 200, result),
       (err: unknown) => {

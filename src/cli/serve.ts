@@ -14,13 +14,19 @@ import { Engine, WATCH_MS } from '../engine/engine.js';
 import { importCloud, readCloudFile } from '../infra/sim/cloud-file.js';
 import { Store } from '../store/store.js';
 import { UsageError } from './exit-codes.js';
+import { collect } from './flags.js';
 import type { IO } from './io.js';
 import type { Run } from './main.js';
 import { eventLine, namesIn } from './render/event-line.js';
 
 export interface ServeOptions {
   stateDir: string;
-  cloud: string;
+  /** The default infrastructure: openstack[:NAME] or a sim cloud file (null: a create must name one). */
+  cloud: string | null;
+  /** Named infrastructures (--cloud NAME=FILE), chosen with session create --cloud NAME. */
+  clouds?: Record<string, string>;
+  /** Webhook hosts allowed although link-local or metadata. */
+  allowWebhookHosts?: string[];
   host: string;
   port: number;
   /** A tokens file (admin and project tokens); re-read on SIGHUP. */
@@ -43,7 +49,8 @@ export interface ServeOptions {
 }
 
 interface ServeFlags {
-  cloud: string;
+  cloud: string[];
+  allowWebhookHost: string[];
   host: string;
   port: string;
   tokens?: string;
@@ -58,7 +65,7 @@ export function register(program: Command, run: Run): void {
   program
     .command('serve')
     .description('run the engine behind the Fenix REST API (POST/GET /v1/maintenance, ...)')
-    .requiredOption('--cloud <openstack[:name]|file>', 'the cloud sessions created through the API maintain')
+    .option('--cloud <[NAME=]openstack[:name]|file>', 'the cloud sessions created through the API maintain; NAME=...: one chosen with session create --cloud NAME (repeatable)', collect, [])
     .option('--host <address>', 'address to listen on (not loopback: needs --tokens or --auth keystone)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free one)', '12347')
     .option('--tokens <file>', 'admin and project tokens, JSON {"tokens": [{"token": ..., "role": "admin"}, {"token": ..., "project": ...}]} (re-read on SIGHUP)')
@@ -67,6 +74,7 @@ export function register(program: Command, run: Run): void {
     .option('--max-body <bytes>', 'largest request body accepted', String(1024 * 1024))
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--allow-webhook-host <host>', 'let subscriptions reach this host although it is link-local or a metadata service (repeatable)', collect, [])
     .action((flags: ServeFlags) => run(({ io, stateDir }) => runServe(serveOptions(flags, stateDir), io)));
 }
 
@@ -80,7 +88,8 @@ export function serveOptions(flags: ServeFlags, stateDir: string): ServeOptions 
   const maxBody = Number(flags.maxBody);
   if (!Number.isInteger(maxBody) || maxBody < 1) throw new UsageError(`invalid --max-body "${flags.maxBody}": give a number of bytes`);
   if (flags.auth !== undefined && flags.auth !== 'keystone') throw new UsageError(`invalid --auth "${flags.auth}": the only one is keystone`);
-  if (flags.auth && !/^openstack(:|$)/.test(flags.cloud)) throw new UsageError('--auth keystone asks the Keystone of --cloud openstack[:NAME]: give an OpenStack cloud, or use --tokens FILE');
+  const { cloud, clouds } = parseClouds(flags.cloud);
+  if (flags.auth && !/^openstack(:|$)/.test(cloud ?? '')) throw new UsageError('--auth keystone asks the Keystone of --cloud openstack[:NAME]: give an OpenStack cloud, or use --tokens FILE');
   if (flags.auth && flags.tokens) throw new UsageError('give --tokens or --auth keystone, not both');
   if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both');
   if (!LOOPBACK_HOST.test(flags.host) && !flags.tokens && !flags.auth) {
@@ -91,7 +100,9 @@ export function serveOptions(flags: ServeFlags, stateDir: string): ServeOptions 
   if (flags.publicUrl !== undefined) publicHost(flags.publicUrl);
   return {
     stateDir,
-    cloud: flags.cloud,
+    cloud,
+    clouds,
+    allowWebhookHosts: flags.allowWebhookHost,
     host: flags.host,
     port,
     tokens: flags.tokens,
@@ -101,6 +112,20 @@ export function serveOptions(flags: ServeFlags, stateDir: string): ServeOptions 
     tlsCert: flags.tlsCert,
     tlsKey: flags.tlsKey,
   };
+}
+
+/** --cloud values: one without a name is the default, NAME=... are named. */
+function parseClouds(values: string[]): { cloud: string | null; clouds: Record<string, string> } {
+  if (!values.length) throw new UsageError('give --cloud openstack[:NAME] or --cloud FILE (a sim cloud file): the infrastructure sessions maintain');
+  const bare = values.filter((v) => !/^[\w.-]+=/.test(v));
+  if (bare.length > 1) throw new UsageError(`more than one default --cloud (${bare.join(', ')}): name the others, --cloud NAME=FILE`);
+  const clouds: Record<string, string> = {};
+  for (const v of values.filter((x) => /^[\w.-]+=/.test(x))) {
+    const [name, ...rest] = v.split('=');
+    if (clouds[name!]) throw new UsageError(`--cloud ${name}= is given twice: give each name once`);
+    clouds[name!] = rest.join('=');
+  }
+  return { cloud: bare[0] ?? null, clouds };
 }
 
 /** The host name of a --public-url, which must be an http(s) URL without a path. */
@@ -150,16 +175,16 @@ async function authenticator(options: ServeOptions, io: IO): Promise<{ auth: Aut
   }
   if (options.auth === 'keystone') {
     const { keystoneAuthenticator } = await import('../api/keystone-auth.js');
-    return { auth: keystoneAuthenticator(/^openstack(?::(.+))?$/.exec(options.cloud)?.[1] ?? null), dispose: () => undefined };
+    return { auth: keystoneAuthenticator(/^openstack(?::(.+))?$/.exec(options.cloud ?? '')?.[1] ?? null), dispose: () => undefined };
   }
   return { auth: null, dispose: () => undefined };
 }
 
-function driverOf(options: ServeOptions, store: Store, now: number): DriverSpec {
-  const openstack = /^openstack(?::(.+))?$/.exec(options.cloud);
+function driverOf(cloud: string, store: Store, now: number): DriverSpec {
+  const openstack = /^openstack(?::(.+))?$/.exec(cloud);
   return openstack
     ? { kind: 'openstack', cloud: openstack[1] ?? null }
-    : { kind: 'sim', cloudId: importCloud(store, readCloudFile(options.cloud), options.cloud, now), cloudFile: options.cloud };
+    : { kind: 'sim', cloudId: importCloud(store, readCloudFile(cloud), cloud, now), cloudFile: cloud };
 }
 
 export async function runServe(options: ServeOptions, io: IO): Promise<void> {
@@ -177,9 +202,11 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
   const server = await createApiServer(tls);
   const store = Store.open(storePath(options.stateDir));
   const clock = new RealClock();
-  let driver: DriverSpec;
+  let driver: DriverSpec | null;
+  const clouds: Record<string, DriverSpec> = {};
   try {
-    driver = driverOf(options, store, clock.now());
+    driver = options.cloud === null ? null : driverOf(options.cloud, store, clock.now());
+    for (const [name, cloud] of Object.entries(options.clouds ?? {})) clouds[name] = driverOf(cloud, store, clock.now());
   } catch (err) {
     store.close();
     throw err;
@@ -204,11 +231,20 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
   });
   const served = [hostName(new URL(baseUrl).host)!];
   if (!WILDCARD_HOST.test(options.host)) served.push(hostName(bracketed(options.host)) ?? options.host);
-  attachApi(server, { engine, driver, auth, hosts: served, maxBody: options.maxBody, log: (m) => io.err.write(`${m}\n`) });
+  attachApi(server, {
+    engine,
+    driver,
+    clouds,
+    auth,
+    hosts: served,
+    maxBody: options.maxBody,
+    allowWebhookHosts: options.allowWebhookHosts,
+    log: (m) => io.err.write(`${m}\n`),
+  });
   engine.start();
   const listening = `${tls ? 'https' : 'http'}://${bracketed(options.host)}:${port}`;
   advertiseUrl(options.stateDir, baseUrl);
-  io.out.write(`maintctl serve: listening on ${listening}/v1/maintenance (cloud ${options.cloud}${baseUrl !== listening ? `, public URL ${baseUrl}` : ''})\n`);
+  io.out.write(`maintctl serve: listening on ${listening}/v1/maintenance (cloud ${[options.cloud, ...Object.entries(options.clouds ?? {}).map(([n, c]) => `${n}=${c}`)].filter(Boolean).join(', ')}${baseUrl !== listening ? `, public URL ${baseUrl}` : ''})\n`);
   options.onListening?.(listening);
   try {
     await (options.until ?? stopSignal());

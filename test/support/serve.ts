@@ -2,7 +2,7 @@
 // temporary state directory and a small sim cloud (`stop()` shuts it down as SIGTERM would), or
 // as a child process for what needs one (signals, exit codes).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bufferIO } from '../../src/cli/io.js';
@@ -30,8 +30,9 @@ export const tempDir = (prefix = 'maintctl-') => mkdtempSync(join(tmpdir(), pref
 
 export async function startServer(options: Partial<ServeOptions> & { cloudYaml?: string } = {}): Promise<RunningServer> {
   const stateDir = options.stateDir ?? tempDir('maintctl-serve-');
-  const cloud = options.cloud ?? join(stateDir, 'cloud.yaml');
-  if (!options.cloud) writeFileSync(cloud, options.cloudYaml ?? SMALL_CLOUD);
+  mkdirSync(stateDir, { recursive: true });
+  const cloud = options.cloud === undefined ? join(stateDir, 'cloud.yaml') : options.cloud;
+  if (options.cloud === undefined) writeFileSync(cloud!, options.cloudYaml ?? SMALL_CLOUD);
   const io = bufferIO();
   let stop!: () => void;
   const until = new Promise<void>((resolve) => (stop = resolve));
