@@ -7,7 +7,8 @@ _maintctl_valued() {
   case $1 in
     -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|--plugin-dir|--plugin|\
     --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--timing|--speed|\
-    --state|--all-actions|--url|--event|--format|--session|--policy|--hook) return 0 ;;
+    --state|--all-actions|--url|--event|--format|--session|--policy|--hook|\
+    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen) return 0 ;;
   esac
   return 1
 }
@@ -21,7 +22,7 @@ _maintctl_ids() {
 
 _maintctl() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-  local global="-o --output --state-dir --no-color -h --help"
+  local global="-o --output --state-dir --no-color --endpoint --token -h --help"
   local moves="MIGRATE LIVE_MIGRATE OWN_ACTION"
 
   # The words before the cursor that are neither options nor option values;
@@ -62,7 +63,8 @@ _maintctl() {
   case $opt in
     -o|--output) COMPREPLY=($(compgen -W "table json yaml" -- "$cur")); return ;;
     --state-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    --cloud|-f|--file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --cloud|-f|--file|--tokens|--tls-cert|--tls-key) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --auth) COMPREPLY=($(compgen -W "keystone" -- "$cur")); return ;;
     --session) _maintctl_ids "$dir" "$cur"; return ;;
     --event) COMPREPLY=($(compgen -W "maintenance.planned maintenance.scheduled maintenance.host maintenance.session" -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W "fenix aodh" -- "$cur")); return ;;
@@ -80,9 +82,9 @@ _maintctl() {
   case ${pos[0]} in
     "") words="session project serve demo engine help" ;;
     help) ((${#pos[@]} == 1)) && words="session project serve demo engine" ;;
-    serve) opts="--cloud --host --port" ;;
+    serve) opts="--cloud --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key --allow-webhook-host" ;;
     demo) opts="--cloud --speed" ;;
-    engine) opts="--virtual-clock" ;;
+    engine) opts="--virtual-clock --listen" ;;
     session)
       case ${pos[1]} in
         "") words="create list ls show delete rm update logs help" ;;
@@ -101,7 +103,7 @@ _maintctl() {
         "") words="show reply subscribe unsubscribe subscriptions agent help" ;;
         help) ((${#pos[@]} == 2)) && words="show reply subscribe unsubscribe subscriptions agent" ;;
         reply) opts="--ack --nack --state --action --all-actions" ;;
-        subscribe) opts="--url --event --format --session" ;;
+        subscribe) opts="--url --event --format --session --allow-webhook-host" ;;
         unsubscribe) opts="--url --event --session" ;;
         agent) opts="--session --all --policy --action --hook" ;;
       esac

@@ -14,7 +14,9 @@ function __maintctl_args
             case -o --output --state-dir --cloud -f --file --hosts --at --workflow --metadata --action \
                 --download --reply-timeout --scale-in-timeout --max-parallel --parallel --max-migrations \
                 --unsubscribed --timeout --timing --speed \
-                --state --all-actions --url --event --format --session --policy --hook
+                --state --all-actions --url --event --format --session --policy --hook \
+                --endpoint --token --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key \
+                --allow-webhook-host --listen
                 set skip 1
             case '-*'
             case '*'
@@ -65,6 +67,8 @@ complete -c maintctl -f
 complete -c maintctl -s o -l output -x -a 'table json yaml' -d 'output format'
 complete -c maintctl -l state-dir -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory of the embedded engine'
 complete -c maintctl -l no-color -d 'no colour in output'
+complete -c maintctl -l endpoint -x -d 'a maintctl serve to work with instead of the state directory'
+complete -c maintctl -l token -x -d 'the token sent to --endpoint'
 complete -c maintctl -s h -l help -d 'show help'
 
 # Commands.
@@ -125,9 +129,17 @@ complete -c maintctl -n '__maintctl_is session logs +' -s f -l follow -d 'keep p
 complete -c maintctl -n '__maintctl_is serve +' -l cloud -r -F -d 'openstack, openstack:NAME or a sim cloud file'
 complete -c maintctl -n '__maintctl_is serve +' -l host -x -d 'address to listen on'
 complete -c maintctl -n '__maintctl_is serve +' -l port -x -d 'port to listen on (0: any free one)'
+complete -c maintctl -n '__maintctl_is serve +' -l tokens -r -F -d 'admin and project tokens (JSON file)'
+complete -c maintctl -n '__maintctl_is serve +' -l auth -x -a keystone -d "check tokens against the cloud's Keystone"
+complete -c maintctl -n '__maintctl_is serve +' -l public-url -x -d 'the URL VNFMs reach this server at'
+complete -c maintctl -n '__maintctl_is serve +' -l max-body -x -d 'largest request body accepted, in bytes'
+complete -c maintctl -n '__maintctl_is serve +' -l tls-cert -r -F -d 'PEM certificate to serve HTTPS with'
+complete -c maintctl -n '__maintctl_is serve +' -l tls-key -r -F -d 'PEM private key of --tls-cert'
+complete -c maintctl -n '__maintctl_is serve +' -l allow-webhook-host -x -d 'let webhooks reach this link-local or metadata host'
 complete -c maintctl -n '__maintctl_is demo +' -l cloud -r -F -d 'maintain this sim cloud file'
 complete -c maintctl -n '__maintctl_is demo +' -l speed -x -d 'simulated seconds per real second (0 = as fast as possible)'
 complete -c maintctl -n '__maintctl_is engine +' -l virtual-clock -d 'run on simulated time that jumps to the next timer'
+complete -c maintctl -n '__maintctl_is engine +' -l listen -x -d 'also serve the API on this loopback HOST:PORT'
 
 # maintctl project <verb>
 complete -c maintctl -n '__maintctl_is project' -a show -d 'show what a session asks of a project now'
@@ -158,6 +170,7 @@ for verb in subscribe unsubscribe
     complete -c maintctl -n "__maintctl_is project $verb +" -l session -x -a '(__maintctl_sessions)' -d 'only this session'
 end
 complete -c maintctl -n '__maintctl_is project subscribe +' -l format -x -a 'fenix aodh' -d 'body of the POST: fenix (oslo envelope) or aodh (event alarm)'
+complete -c maintctl -n '__maintctl_is project subscribe +' -l allow-webhook-host -x -d 'let --url reach this link-local or metadata host'
 
 # maintctl project agent PROJECT
 set -l agent '__maintctl_is project agent +'

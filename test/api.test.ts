@@ -1,60 +1,21 @@
 // maintctl serve: the Fenix REST API, driven the way a VNFM written for Fenix + AODH drives it
 // (OPNFV Doctor's sample app manager): alarms in, GET the instance list, PUT the reply.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { payloadFromAodh, type AodhAlarmBody } from '../src/notify/formats.js';
+import { SMALL_CLOUD, spawnServe, tempDir, type ServeProcess } from './support/serve.js';
+import { jsonCall, startVnfm, type Vnfm } from './support/vnfm.js';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
-const dir = mkdtempSync(join(tmpdir(), 'maintctl-api-'));
+const dir = tempDir('maintctl-api-');
 const cloudFile = join(dir, 'cloud.yaml');
-writeFileSync(
-  cloudFile,
-  `
-hosts: [{name: ctl-0, type: controller}, {name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}, {name: compute-2, vcpus: 4}]
-instances:
-  - {name: a-0, project: proj-a, host: compute-0, vcpus: 2}
-  - {name: a-1, project: proj-a, host: compute-1, vcpus: 2}
-  - {name: b-0, project: proj-b, host: compute-2, vcpus: 1}
-timing: {migrate_s: 0.05, live_migrate_s: 0.05, host_maintenance_s: 0.05}
-`,
-);
+writeFileSync(cloudFile, SMALL_CLOUD);
 
-let serve: ChildProcess;
+let serve: ServeProcess;
 let api = '';
-let vnfm: Server;
-const seen: Array<Record<string, unknown>> = [];
-
-async function http(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown) {
-  const r = await request(url, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  return { status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> };
-}
-
-/** The VNFM: decodes the alarm's traits, reads its instances from instance_ids, answers at reply_url. */
-function startVnfm(): Promise<number> {
-  vnfm = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c)).on('end', async () => {
-      res.end('OK');
-      const payload = payloadFromAodh(JSON.parse(Buffer.concat(chunks).toString()) as AodhAlarmBody);
-      seen.push(payload);
-      const state = String(payload.state);
-      if (state === 'INSTANCE_ACTION_DONE') return;
-      const reply: Record<string, unknown> = { state: `ACK_${state}`, session_id: payload.session_id };
-      if ((payload.allowed_actions as string[]).includes('MIGRATE')) {
-        const ids = (await http('GET', String(payload.instance_ids))).body.instance_ids as string[];
-        reply.instance_actions = Object.fromEntries(ids.map((id) => [id, 'MIGRATE']));
-      }
-      await http('PUT', String(payload.reply_url), reply);
-    });
-  });
-  return new Promise((resolve) => vnfm.listen(0, '127.0.0.1', () => resolve((vnfm.address() as AddressInfo).port)));
-}
+let vnfm: Vnfm;
+const http = jsonCall;
 
 const maintctl = (...args: string[]) => spawnSync(process.execPath, [BIN, '--state-dir', dir, ...args], { encoding: 'utf8' });
 
@@ -71,27 +32,19 @@ function maintctlAsync(...args: string[]): Promise<{ status: number | null; stdo
 }
 
 beforeAll(async () => {
-  const port = await startVnfm();
+  vnfm = await startVnfm();
   for (const project of ['proj-a', 'proj-b']) {
-    const r = maintctl('project', 'subscribe', project, '--url', `http://127.0.0.1:${port}/maintenance`, '--format', 'aodh');
+    const r = maintctl('project', 'subscribe', project, '--url', vnfm.url, '--format', 'aodh');
     expect(r.status, r.stderr).toBe(0);
   }
-  serve = spawn(process.execPath, [BIN, '--state-dir', dir, 'serve', '--cloud', cloudFile, '--port', '0']);
-  api = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    serve.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)\/v1\/maintenance/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    serve.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-  });
+  serve = await spawnServe(dir, ['--cloud', cloudFile]);
+  api = serve.url;
 });
 
 afterAll(async () => {
-  serve?.kill('SIGTERM');
-  await new Promise((resolve) => serve?.once('exit', resolve));
-  await new Promise((resolve) => vnfm.close(resolve));
+  serve?.child.kill('SIGTERM');
+  await serve?.exited;
+  await vnfm.close();
 });
 
 describe('maintctl serve', () => {
@@ -115,9 +68,9 @@ describe('maintctl serve', () => {
     const detail = (await http('GET', `${api}/v1/maintenance/${id}/detail`)).body;
     expect(detail.metadata).toEqual({ openstack_release: 'Queens' });
     // The VNFM was asked everything through alarms whose reply_url is this API.
-    const states = [...new Set(seen.map((p) => p.state))];
+    const states = [...new Set(vnfm.seen.map((p) => p.state))];
     expect(states).toEqual(expect.arrayContaining(['MAINTENANCE', 'PREPARE_MAINTENANCE', 'PLANNED_MAINTENANCE', 'INSTANCE_ACTION_DONE', 'MAINTENANCE_COMPLETE']));
-    expect(seen.every((p) => String(p.reply_url).startsWith(`${api}/v1/maintenance/${id}/`))).toBe(true);
+    expect(vnfm.seen.every((p) => String(p.reply_url).startsWith(`${api}/v1/maintenance/${id}/`))).toBe(true);
     expect((await http('GET', `${api}/v1/maintenance`)).body).toEqual({ session_id: [] });
   });
 
@@ -135,5 +88,43 @@ describe('maintctl serve', () => {
     const deleted = await http('DELETE', `${api}/v1/maintenance/${id}`);
     expect(deleted.status).toBe(200);
     expect((await http('GET', `${api}/v1/maintenance/${id}`)).status).toBe(404);
+  });
+});
+
+describe('serve on SIGTERM', () => {
+  it('finishes the request under way, exits 0, and the next serve resumes the session', async () => {
+    const stateDir = tempDir('maintctl-term-');
+    for (const project of ['proj-a', 'proj-b']) {
+      const r = spawnSync(process.execPath, [BIN, '--state-dir', stateDir, 'project', 'subscribe', project], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const first = await spawnServe(stateDir, ['--cloud', cloudFile]);
+    // A create whose body is still to come when the signal arrives: the server has read its
+    // headers once it says 100 Continue.
+    const body = JSON.stringify({ project_maintenance_reply: 3600 });
+    const { connect } = await import('node:net');
+    const socket = connect(first.port, '127.0.0.1');
+    let text = '';
+    const continued = new Promise<void>((resolve) => socket.on('data', (c: Buffer) => ((text += c.toString()), text.includes('100 Continue') && resolve())));
+    const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(text)));
+    socket.write(`POST /v1/maintenance HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n`);
+    await continued;
+    first.child.kill('SIGTERM');
+    await first.printed(/stopping/);
+    socket.write(body);
+    const reply = (await answer).split('HTTP/1.1 100 Continue\r\n\r\n')[1]!;
+    expect(reply).toMatch(/^HTTP\/1\.1 200/);
+    const id = String((JSON.parse(reply.split('\r\n\r\n')[1]!) as { session_id: string }).session_id);
+    expect((await first.exited).code).toBe(0);
+    const second = await spawnServe(stateDir, ['--cloud', cloudFile]);
+    try {
+      const shown = await http('GET', `${second.url}/v1/maintenance/${id}`);
+      expect(shown.status).toBe(200);
+      expect(shown.body, JSON.stringify(shown.body)).toMatchObject({ state: 'MAINTENANCE', failure: null });
+      expect((await http('GET', `${second.url}/v1/maintenance`)).body).toEqual({ session_id: [id] });
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
   });
 });

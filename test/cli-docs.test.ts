@@ -38,8 +38,8 @@ const EXIT_TEXT: Record<keyof typeof EXIT, string> = {
   notFound: 'Not found',
   refused: 'Refused',
 };
-const ENV_VARS = ['MAINTCTL_STATE_DIR', 'XDG_STATE_HOME', 'NO_COLOR', 'CI', 'MAINTCTL_DEBUG'];
-const STATE_FILES = ['maintctl.db', 'engine.lock', 'engine.log'];
+const ENV_VARS = ['MAINTCTL_STATE_DIR', 'XDG_STATE_HOME', 'NO_COLOR', 'CI', 'MAINTCTL_DEBUG', 'MAINTCTL_ENDPOINT', 'MAINTCTL_TOKEN', 'MAINTCTL_LISTEN'];
+const STATE_FILES = ['maintctl.db', 'engine.lock', 'engine.log', 'engine.url'];
 
 /** The man page as `man` shows it at 80 columns, plus what man and groff said on stderr. */
 function renderMan() {

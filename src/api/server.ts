@@ -1,93 +1,200 @@
-// The Fenix REST API (seed 000/001) over an engine in this process. Trailing slashes optional.
+// The Fenix REST API (seed 000/001) over an engine in this process, as a table of routes. A request
+// goes: target -> Host -> route -> token -> body -> handler; each step can only answer 4xx, a
+// handler's unexpected failure answers 500, and nothing a client sends can stop the process.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
 import type { DriverSpec } from '../domain/model.js';
 import { isTerminal } from '../domain/states.js';
 import type { Engine } from '../engine/engine.js';
 import { projectDocument } from '../engine/project-view.js';
 import { sessionDocument } from '../engine/session-view.js';
+import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
+import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, subscriptionsOf, summaries } from './extensions.js';
+import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
 
 type Params = Record<string, string>;
-type Handler = (params: Params, body: unknown) => Promise<unknown> | unknown;
+
+interface Context {
+  params: Params;
+  body: unknown;
+  principal: Principal;
+  query: URLSearchParams;
+}
+
+/** Who may call a route: admins only, or admins and the token of the route's {project}. */
+type Scope = 'admin' | 'project';
 
 interface Route {
   method: string;
-  pattern: RegExp;
-  names: string[];
-  handler: Handler;
+  segments: string[];
+  scope: Scope;
+  handler: (ctx: Context) => Promise<unknown> | unknown;
 }
 
-function route(method: string, path: string, handler: Handler): Route {
-  const names: string[] = [];
-  const pattern = new RegExp(`^${path.replace(/\{(\w+)\}/g, (_m, name: string) => (names.push(name), '([^/]+)'))}/?$`);
-  return { method, pattern, names, handler };
+const route = (method: string, path: string, scope: Scope, handler: Route['handler']): Route => ({
+  method,
+  segments: path.split('/').filter(Boolean),
+  scope,
+  handler,
+});
+
+/** The parameters of a path matching the route's segments (`{name}` matches any one segment), or null. */
+function match(route: Route, segments: string[]): Params | null {
+  if (route.segments.length !== segments.length) return null;
+  const params: Params = {};
+  for (const [i, part] of route.segments.entries()) {
+    const given = segments[i]!;
+    if (part.startsWith('{')) params[part.slice(1, -1)] = given;
+    else if (part !== given) return null;
+  }
+  return params;
 }
 
-/** The API's routes; the driver of sessions created through it is the server's. */
-function routes(engine: Engine, driver: DriverSpec): Route[] {
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+export interface ApiOptions {
+  engine: Engine;
+  /** The infrastructure of sessions created without naming one (null: they must name one). */
+  driver: DriverSpec | null;
+  /** Infrastructures a create names with `"cloud": NAME` (serve --cloud NAME=FILE). */
+  clouds?: Record<string, DriverSpec>;
+  /** Webhook hosts allowed although link-local or metadata (serve --allow-webhook-host). */
+  allowWebhookHosts?: string[];
+  /** Authenticates tokens; null serves everyone as admin (allowed on loopback only). */
+  auth?: Authenticator | null;
+  /** Host names served besides loopback (the --public-url's). */
+  hosts?: string[];
+  maxBody?: number;
+  /** Where a handler's unexpected failure is told (default: stderr). */
+  log?: (message: string) => void;
+}
+
+/** The infrastructure a create asks for: its "cloud" (a name given to serve), else the default. */
+function pickDriver(body: unknown, { driver, clouds = {} }: ApiOptions): { driver: DriverSpec; request: unknown } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('cloud' in body)) {
+    if (!driver) throw new HttpError(400, `this server has no default cloud: name one with "cloud" (${Object.keys(clouds).join(', ') || 'none is served'})`);
+    return { driver, request: body };
+  }
+  const { cloud, ...request } = body as Record<string, unknown>;
+  const named = typeof cloud === 'string' ? clouds[cloud] : undefined;
+  if (!named) throw new HttpError(400, `no cloud named ${JSON.stringify(cloud)} on this server: name one of ${Object.keys(clouds).join(', ') || '(none is served)'}`);
+  return { driver: named, request };
+}
+
+/** The API's routes, in the order they are tried; `detail` before `{project}`. */
+function routes(options: ApiOptions): Route[] {
+  const { engine } = options;
   const store = engine.store;
   const sessionId = (p: Params) => store.getSession(p.session!).id;
+  const wait = (q: URLSearchParams) => intParam(q, 'wait_ms', 0, MAX_WAIT_MS);
   return [
-    route('POST', '/v1/maintenance', async (_p, body) => ({ session_id: (await engine.createSession(body, driver)).id })),
-    route('GET', '/v1/maintenance', () => ({
+    // Fenix (seeds 000/001).
+    route('POST', '/v1/maintenance', 'admin', async ({ body }) => {
+      const { driver, request } = pickDriver(body, options);
+      return { session_id: (await engine.createSession(request, driver)).id };
+    }),
+    route('GET', '/v1/maintenance', 'admin', () => ({
       session_id: store.listSessions().filter((s) => !isTerminal(s.state)).map((s) => s.id),
     })),
-    route('GET', '/v1/maintenance/{session}/detail', (p) => sessionDocument(store, sessionId(p))),
-    route('GET', '/v1/maintenance/{session}', (p) => {
-      const doc = sessionDocument(store, sessionId(p));
+    route('GET', '/v1/maintenance/{session}/detail', 'admin', ({ params }) => sessionDocument(store, sessionId(params))),
+    route('GET', '/v1/maintenance/{session}', 'admin', ({ params }) => {
+      const doc = sessionDocument(store, sessionId(params));
       return { session_id: doc.session_id, state: doc.state, percent_done: doc.percent_done, failure: doc.failure };
     }),
-    route('PUT', '/v1/maintenance/{session}', async (p) => {
-      const session = await engine.continueSession(sessionId(p));
+    route('PUT', '/v1/maintenance/{session}', 'admin', async ({ params, body }) => {
+      noFields(body, 'PUT /v1/maintenance/{session} continues a failed session');
+      const session = await engine.continueSession(sessionId(params));
       return { session_id: session.id, state: session.state };
     }),
-    route('DELETE', '/v1/maintenance/{session}', async (p) => ({ session_id: p.session, ...(await engine.deleteSession(sessionId(p))) })),
-    route('GET', '/v1/maintenance/{session}/{project}', (p) => projectDocument(store, sessionId(p), p.project!)),
-    route('PUT', '/v1/maintenance/{session}/{project}', async (p, body) => {
-      await engine.reply(sessionId(p), p.project!, body);
+    route('DELETE', '/v1/maintenance/{session}', 'admin', async ({ params, query }) => ({
+      session_id: params.session,
+      ...(await engine.deleteSession(sessionId(params), { keepDisabled: query.get('keep_disabled') === 'true' })),
+    })),
+    route('GET', '/v1/maintenance/{session}/{project}', 'project', ({ params }) => projectDocument(store, sessionId(params), params.project!)),
+    route('PUT', '/v1/maintenance/{session}/{project}', 'project', async ({ params, body }) => {
+      await engine.reply(sessionId(params), params.project!, body);
       return {};
     }),
+    // maintctl's own (README: "The HTTP API").
+    route('GET', '/v1/sessions', 'admin', () => summaries(engine)),
+    route('GET', '/v1/sessions/by-prefix/{prefix}', 'admin', ({ params }) => ({ session_id: store.resolveSessionId(params.prefix!) })),
+    route('GET', '/v1/sessions/{session}/events', 'admin', ({ params, query }) => eventsAfter(engine, sessionId(params), intParam(query, 'after', 0), wait(query))),
+    route('GET', '/v1/events/latest', 'admin', () => ({ event_id: store.latestEventId() })),
+    route('GET', '/v1/events', 'admin', ({ query }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query))),
+    route('GET', '/v1/subscriptions', 'admin', () => subscriptionsOf(engine)),
+    route('GET', '/v1/projects/{project}/subscriptions', 'project', ({ params }) => subscriptionsOf(engine, params.project!)),
+    route('POST', '/v1/projects/{project}/subscriptions', 'project', ({ params, body }) => addSubscription(engine, params.project!, body, options.allowWebhookHosts ?? [])),
+    route('DELETE', '/v1/projects/{project}/subscriptions', 'project', ({ params, query }) => removeSubscriptions(engine, params.project!, query)),
   ];
 }
 
-const STATUS = (err: unknown) =>
-  err instanceof InvalidInputError ? 400 : err instanceof NotFoundError ? 404 : err instanceof RefusedError ? 409 : 500;
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (!text) return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new InvalidInputError('the request body is not JSON');
-  }
+/** A route that takes no body accepts none, or an empty object. */
+function noFields(body: unknown, what: string): void {
+  const empty = typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
+  if (!empty) throw new HttpError(400, `${what} and takes no body (or {})`);
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+/** The status of an error a handler threw on purpose; anything else is the server's fault (500). */
+function statusOf(err: unknown): number | null {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof InvalidInputError) return 400;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof RefusedError) return 409;
+  return null;
 }
 
-/** The request handler of the API (attach it to an http server). */
-export function apiHandler(engine: Engine, driver: DriverSpec): (req: IncomingMessage, res: ServerResponse) => void {
-  const table = routes(engine, driver);
-  return (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://api').pathname;
-    const matches = table.filter((r) => r.pattern.test(path));
-    const match = matches.find((r) => r.method === req.method);
-    if (!match) {
-      send(res, matches.length ? 405 : 404, { error: { message: matches.length ? `${req.method} is not allowed on ${path}` : `no such resource: ${path}` } });
-      return;
+/** The request handler of the API (attach it to an http or https server). */
+export function apiHandler(options: ApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const table = routes(options);
+  const hosts = new Set([...LOOPBACK_NAMES, ...(options.hosts ?? []).map((h) => h.toLowerCase())]);
+  const maxBody = options.maxBody ?? DEFAULT_MAX_BODY;
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+
+  async function answer(req: IncomingMessage): Promise<unknown> {
+    const target = parseTarget(req.url);
+    checkHost(req, hosts);
+    const candidates = table.map((r) => ({ r, params: match(r, target.segments) })).filter((c) => c.params);
+    if (!candidates.length) throw new HttpError(404, `no such resource: ${target.path}`);
+    const found = candidates.find((c) => c.r.method === req.method);
+    if (!found) {
+      const allow = [...new Set(candidates.map((c) => c.r.method))].join(', ');
+      throw new HttpError(405, `${String(req.method).slice(0, 20)} is not allowed on ${target.path} (allowed: ${allow})`, { allow });
     }
-    const values = match.pattern.exec(path)!.slice(1).map(decodeURIComponent);
-    const params = Object.fromEntries(match.names.map((n, i) => [n, values[i]!]));
-    readJson(req)
-      .then((body) => match.handler(params, body))
-      .then(
-        (result) => send(res, 200, result),
-        (err: Error) => send(res, STATUS(err), { error: { message: err.message } }),
-      );
+    const principal = await principalOf(req, options.auth ?? null);
+    const params = found.params!;
+    if (found.r.scope === 'admin') requireAdmin(principal);
+    else requireProject(principal, params.project!);
+    const body = METHODS_WITH_BODY.has(req.method!) ? await readJsonBody(req, maxBody) : {};
+    const query = new URL(req.url!, 'http://api').searchParams;
+    return found.r.handler({ params, body, principal, query });
+  }
+
+  return (req, res) => {
+    // Tells the remote CLI this is maintctl serve (a plain Fenix server lacks the /v1/ additions).
+    res.setHeader('x-maintctl-api', '1');
+    answer(req).then(
+      (result) => sendJson(res, 200, result),
+      (err: unknown) => {
+        const status = statusOf(err);
+        if (status === null) log(`maintctl serve: ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
+        const message = status === null ? 'the server failed to answer this request (its log says why)' : (err as Error).message;
+        // A refused body may still be arriving: answer and close rather than read it.
+        const close: Record<string, string> = status === 413 || status === 415 ? { connection: 'close' } : {};
+        sendJson(res, status ?? 500, errorBody(message), { ...(err instanceof HttpError ? err.headers : {}), ...close });
+      },
+    );
   };
+}
+
+/** Requests node's parser cannot read (bad method, header, framing) get a JSON 4xx too. */
+export function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const overflow = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = overflow ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const text = JSON.stringify(errorBody(overflow ? 'the request headers are too large' : `malformed request: ${err.code ?? 'unreadable'}`));
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
 }

@@ -5,7 +5,8 @@ import { RealClock, VirtualClock } from '../engine/clock.js';
 import { Engine, WATCH_MS } from '../engine/engine.js';
 import type { Clock } from '../domain/clock.js';
 import { Store } from '../store/store.js';
-import { releaseEngineLock, takeEngineLock } from '../client/background.js';
+import type { Server } from 'node:http';
+import { advertiseUrl, parseListen, releaseEngineLock, takeEngineLock, withdrawUrl } from '../client/background.js';
 import type { IO } from './io.js';
 import type { Run } from './main.js';
 import { formatIso } from '../domain/time.js';
@@ -19,6 +20,8 @@ export interface EngineCommandOptions {
   virtualClock: boolean;
   /** Fault injection for crash tests: stop dead at the Nth checkpoint (see test/crash.test.ts). */
   haltAt: number | null;
+  /** HOST:PORT on loopback: also serve the API there, so webhook VNFMs can reply over HTTP. */
+  listen?: string;
 }
 
 export function register(program: Command, run: Run): void {
@@ -26,10 +29,12 @@ export function register(program: Command, run: Run): void {
     .command('engine')
     .description('run the sessions of the state directory until none is active (started for you by session create)')
     .option('--virtual-clock', 'run on simulated time that jumps to the next timer (sim clouds only)')
-    .action((flags: { virtualClock?: boolean }) =>
+    .option('--listen <host:port>', 'also serve the API on this loopback address, for webhook replies (default $MAINTCTL_LISTEN)')
+    .action((flags: { virtualClock?: boolean; listen?: string }) =>
       run(({ io, stateDir }) => {
         const halt = io.env.MAINTCTL_CRASH_TEST_HALT_AT;
-        return runEngine({ stateDir, virtualClock: Boolean(flags.virtualClock), haltAt: halt ? Number(halt) : null }, io);
+        const listen = flags.listen ?? (io.env.MAINTCTL_LISTEN || undefined);
+        return runEngine({ stateDir, virtualClock: Boolean(flags.virtualClock), haltAt: halt ? Number(halt) : null, listen }, io);
       }),
     );
 }
@@ -37,12 +42,15 @@ export function register(program: Command, run: Run): void {
 const VIRTUAL_NOW = 'virtual_clock_now';
 
 export async function runEngine(options: EngineCommandOptions, io: IO): Promise<void> {
+  const listen = listenAddress(options.listen, io);
+  const baseUrl = listen ? `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}` : undefined;
   const store = Store.open(storePath(options.stateDir));
   const clock = options.virtualClock ? virtualClock(store) : new RealClock();
   const engine = new Engine({
     store,
     clock,
     plugins: statePlugins(options.stateDir),
+    baseUrl,
     watchMs: options.virtualClock ? null : WATCH_MS,
     checkpoint: options.haltAt === null ? undefined : haltAtCheckpoint(options.haltAt, io),
   });
@@ -55,10 +63,20 @@ export async function runEngine(options: EngineCommandOptions, io: IO): Promise<
     store.close();
     return;
   }
+  let api: Server | null = null;
   try {
+    if (listen) api = await serveApi(engine, listen, baseUrl!, options.stateDir, io).catch((err: Error) => {
+      io.out.write(`cannot serve the API (${err.message}): sessions run, webhook VNFMs cannot reply over HTTP\n`);
+      return null;
+    });
     engine.start();
     await runUntilNoSessionIsLeft(engine, options.stateDir);
   } finally {
+    if (api) {
+      const { drain } = await import('../api/listener.js');
+      await drain(api, clock, 5_000);
+      withdrawUrl(options.stateDir);
+    }
     await engine.stop();
     releaseEngineLock(options.stateDir);
     store.close();
@@ -79,6 +97,28 @@ async function runUntilNoSessionIsLeft(engine: Engine, stateDir: string): Promis
     if (!orphans.length || !takeEngineLock(stateDir)) return;
     engine.adoptSessions();
   }
+}
+
+/** The address to serve the API at; a bad one is logged and ignored (the sessions must run anyway). */
+function listenAddress(value: string | undefined, io: IO): { host: string; port: number } | null {
+  if (!value) return null;
+  try {
+    return parseListen(value);
+  } catch (err) {
+    io.out.write(`not serving the API: ${(err as Error).message}\n`);
+    return null;
+  }
+}
+
+/** The API on loopback for the sessions this engine runs (sessions are created by the CLI: no default cloud). */
+async function serveApi(engine: Engine, listen: { host: string; port: number }, url: string, stateDir: string, io: IO): Promise<Server> {
+  const { attachApi, createApiServer, listenOn } = await import('../api/listener.js');
+  const server = await createApiServer(null);
+  await listenOn(server, listen.host, listen.port);
+  attachApi(server, { engine, driver: null, log: (m) => io.err.write(`${m}\n`) });
+  advertiseUrl(stateDir, url);
+  io.out.write(`serving the API on ${url}/v1/maintenance\n`);
+  return server;
 }
 
 /** Simulated time survives restarts: it resumes from where the last engine left it. */

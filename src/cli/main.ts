@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { RealClock } from '../engine/clock.js';
 import type { EngineClient } from '../client/client.js';
-import { EmbeddedClient } from '../client/embedded.js';
+import { makeClient } from '../client/factory.js';
 import { resolveStateDir } from '../client/state-dir.js';
 import type { Deps } from './deps.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -28,6 +28,8 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
     .option('-o, --output <format>', 'output format: table, json or yaml', 'table')
     .option('--state-dir <dir>', 'state directory of the embedded engine (default $MAINTCTL_STATE_DIR or $XDG_STATE_HOME/maintctl)')
     .option('--no-color', 'no colour in output')
+    .option('--endpoint <url>', 'a maintctl serve (or Fenix API) to work with instead of the state directory (default $MAINTCTL_ENDPOINT)')
+    .option('--token <token>', 'the token sent to --endpoint (default $MAINTCTL_TOKEN)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out.write(s),
@@ -38,7 +40,7 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
 
   let client: EngineClient | null = null;
   const run: Run = async (action) => {
-    const opts = program.opts<{ output?: string; stateDir?: string; color?: boolean }>();
+    const opts = program.opts<{ output?: string; stateDir?: string; color?: boolean; endpoint?: string; token?: string }>();
     const stateDir = resolveStateDir(opts.stateDir, io.env);
     const format = parseFormat(opts.output);
     const noColor = opts.color === false;
@@ -48,7 +50,7 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
       format,
       clock: new RealClock(),
       stateDir,
-      client: () => (client ??= makeClient(stateDir)),
+      client: () => (client ??= makeClient({ stateDir, env: io.env, endpoint: opts.endpoint, token: opts.token })),
     };
     await action(deps);
   };
@@ -64,10 +66,6 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
   } finally {
     (client as EngineClient | null)?.close();
   }
-}
-
-function makeClient(stateDir: string): EngineClient {
-  return new EmbeddedClient({ stateDir });
 }
 
 function report(err: unknown, io: IO): number {

@@ -4,11 +4,14 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InvalidInputError } from '../domain/errors.js';
 import { processAlive } from '../store/process-alive.js';
 
 const BIN = fileURLToPath(new URL('../../bin/maintctl.js', import.meta.url));
 
 export const lockPath = (stateDir: string) => join(stateDir, 'engine.lock');
+/** The base URL of the API the running engine serves (serve, or engine with MAINTCTL_LISTEN). */
+export const urlPath = (stateDir: string) => join(stateDir, 'engine.url');
 export const logPath = (stateDir: string) => join(stateDir, 'engine.log');
 
 /** The pid of the engine running for this directory, or null. */
@@ -25,8 +28,8 @@ export function runningEngine(stateDir: string): number | null {
 export function ensureEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): number {
   const running = runningEngine(stateDir);
   if (running) return running;
-  mkdirSync(stateDir, { recursive: true });
-  const log = openSync(logPath(stateDir), 'a');
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const log = openSync(logPath(stateDir), 'a', 0o600);
   const child = spawn(process.execPath, [BIN, '--state-dir', stateDir, 'engine'], {
     detached: true,
     stdio: ['ignore', log, log],
@@ -42,7 +45,7 @@ export function ensureEngine(stateDir: string, env: NodeJS.ProcessEnv = process.
  * A lock left by a dead process is taken over.
  */
 export function takeEngineLock(stateDir: string): boolean {
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(lockPath(stateDir), `${process.pid}\n`, { flag: 'wx' });
@@ -63,4 +66,33 @@ export function releaseEngineLock(stateDir: string): void {
   } catch {
     // already gone
   }
+}
+
+/** Told by an engine that serves the API, so the CLI knows reply URLs work; gone with the engine. */
+export function advertiseUrl(stateDir: string, url: string): void {
+  writeFileSync(urlPath(stateDir), `${url}\n`, { mode: 0o600 });
+}
+
+export function withdrawUrl(stateDir: string): void {
+  rmSync(urlPath(stateDir), { force: true });
+}
+
+/** The URL the live engine of this directory serves the API at, or null. */
+export function servedUrl(stateDir: string): string | null {
+  if (!runningEngine(stateDir)) return null;
+  try {
+    return readFileSync(urlPath(stateDir), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** A loopback HOST:PORT (the background engine serves without tokens, so never beyond this machine). */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):(\d{1,5})$/.exec(value.trim());
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) {
+    throw new InvalidInputError(`invalid listen address "${value}": give a loopback HOST:PORT such as 127.0.0.1:12347 (for more, run maintctl serve)`);
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }

@@ -40,5 +40,7 @@ export interface EngineClient {
   subscriptions(projectId?: string): Promise<Subscription[]>;
   /** Runs of the session's plug-ins with their output (`session logs`); not every endpoint keeps them. */
   pluginRuns?(sessionId: string, filter: { host?: string; plugin?: string }): Promise<PluginRunDocument[]>;
+  /** Why webhook subscribers could not reply over HTTP to sessions created now, or null (they can). */
+  replyProblem?(): Promise<string | null>;
   close(): void;
 }

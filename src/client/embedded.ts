@@ -16,13 +16,15 @@ import { projectDocument } from '../engine/project-view.js';
 import { statePlugins } from './state-plugins.js';
 import { storePath } from './state-dir.js';
 import type { CreateInput, EngineClient } from './client.js';
-import { ensureEngine } from './background.js';
+import { ensureEngine, parseListen, runningEngine, servedUrl } from './background.js';
 
 export interface EmbeddedOptions {
   stateDir: string;
   clock?: Clock;
   /** Starts the background engine; tests of the client alone turn it off. */
   startEngine?: (stateDir: string) => void;
+  /** The environment the background engine starts with (MAINTCTL_LISTEN). */
+  env?: NodeJS.ProcessEnv;
   /** How long to wait for a running engine to carry out a request, in ms. */
   requestTimeoutMs?: number;
 }
@@ -44,12 +46,16 @@ export class EmbeddedClient implements EngineClient {
   }
 
   private startEngine(): void {
-    (this.options.startEngine ?? ((dir) => ensureEngine(dir)))(this.options.stateDir);
+    const listen = this.options.env?.MAINTCTL_LISTEN;
+    const env = listen ? { ...process.env, MAINTCTL_LISTEN: listen } : process.env;
+    (this.options.startEngine ?? ((dir) => ensureEngine(dir, env)))(this.options.stateDir);
   }
 
   async createSession(input: CreateInput): Promise<string> {
-    // Check the request before anything is written.
+    // Check the request (and where the engine is to listen) before anything is written.
     parseWith(createSessionSchema, input.request, 'session request');
+    const listen = (this.options.env ?? process.env).MAINTCTL_LISTEN;
+    if (listen) parseListen(listen);
     if (!input.cloudFile) {
       throw new InvalidInputError('no infrastructure to maintain: give --cloud openstack[:NAME] or --cloud FILE (a sim cloud file)');
     }
@@ -162,6 +168,20 @@ export class EmbeddedClient implements EngineClient {
 
   async pluginRuns(sessionId: string, filter: { host?: string; plugin?: string }) {
     return pluginRunDocuments(this.store, this.store.resolveSessionId(sessionId), filter);
+  }
+
+  /** Webhooks get reply URLs; they work when an engine here serves the API, or the next one will. */
+  async replyProblem(): Promise<string | null> {
+    const projects = [...new Set(listSubscriptions(this.store).filter((s) => s.url !== null).map((s) => s.projectId))];
+    if (!projects.length) return null;
+    if (servedUrl(this.options.stateDir)) return null;
+    const running = runningEngine(this.options.stateDir) !== null;
+    const listen = (this.options.env ?? process.env).MAINTCTL_LISTEN;
+    if (!running && listen) return null;
+    return (
+      `projects with webhooks (${projects.join(', ')}) cannot reply over HTTP: nothing serves the reply URL for ${this.options.stateDir}; ` +
+      `${running ? 'after the running engine ends, ' : ''}set MAINTCTL_LISTEN=127.0.0.1:12347 for the background engine to serve it, or run maintctl serve on this state directory`
+    );
   }
 
   close(): void {

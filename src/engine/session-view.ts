@@ -7,6 +7,7 @@ import { sessionDeliveries } from '../store/subscriptions.js';
 import { hostProgress, percentDone } from '../domain/progress.js';
 import { affectedInstances } from '../domain/replies.js';
 import { formatFenixTime, formatIso } from '../domain/time.js';
+import { redactUrl } from '../domain/webhook-url.js';
 
 export interface SessionSummary {
   session_id: string;
@@ -141,7 +142,7 @@ function deliveriesOf(store: Store, sessionId: string): SessionDocument['deliver
     failed: count('failed'),
     failures: all
       .filter((d) => d.status === 'failed')
-      .map((d) => ({ event_id: d.eventId, event_type: store.event(d.eventId)?.eventType ?? '?', url: d.url, attempts: d.attempts, last_error: d.lastError })),
+      .map((d) => ({ event_id: d.eventId, event_type: store.event(d.eventId)?.eventType ?? '?', url: redactUrl(d.url), attempts: d.attempts, last_error: d.lastError })),
   };
 }
 

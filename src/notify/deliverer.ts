@@ -1,7 +1,8 @@
 // Delivers the outbox to webhooks: in order per subscription, retried with backoff while the
 // receiver is down or answers 5xx/429, never in the engine's way (it runs beside it).
 import type { Clock, Timer } from '../domain/clock.js';
-import type { Delivery } from '../domain/model.js';
+import type { Delivery, SessionEvent } from '../domain/model.js';
+import { parseTime } from '../domain/time.js';
 import type { Store } from '../store/store.js';
 import { findSubscription, headOfLine, nextDeliveryAt, recordAttempt } from '../store/subscriptions.js';
 import type { EventBus } from './bus.js';
@@ -22,6 +23,17 @@ export const httpPoster: Poster = async (url, body, timeoutMs) => {
   await response.body.dump();
   return response.statusCode;
 };
+
+/** A question (a project notice with reply_at) whose reply deadline is behind `now`. */
+function deadlinePassed(event: SessionEvent, now: number): boolean {
+  const replyAt = event.payload.reply_at;
+  if (typeof replyAt !== 'string' || !replyAt) return false;
+  try {
+    return parseTime(replyAt) + 1000 <= now; // reply_at is to the second
+  } catch {
+    return false;
+  }
+}
 
 export interface DelivererOptions {
   store: Store;
@@ -103,7 +115,10 @@ export class Deliverer {
     const subscription = findSubscription(store, delivery.subscriptionId);
     let outcome: Outcome;
     if (!event) outcome = { ok: false, retry: false, error: 'the event is gone' };
-    else {
+    else if (deadlinePassed(event, clock.now())) {
+      // The project can no longer answer it: a late question would only mislead its VNFM.
+      outcome = { ok: false, retry: false, error: `not delivered: its reply deadline (${String(event.payload.reply_at)} UTC) passed first` };
+    } else {
       const projectId = subscription?.projectId ?? String(event.payload.project_id ?? 'admin');
       outcome = await this.send(delivery.url, JSON.stringify(webhookBody(event, delivery.format, delivery.subscriptionId, projectId)));
     }

@@ -1,13 +1,13 @@
 // Opens the SQLite store (WAL, so readers in other processes never block the engine) and migrates it.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
 export function openDb(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') createPrivately(path);
   const db = new Database(path);
   // Another process (CLI, agent, engine) may hold the lock briefly, even while the store is
   // first created: wait for it rather than fail, before anything else touches the file.
@@ -17,6 +17,18 @@ export function openDb(path: string): Db {
   db.pragma('foreign_keys = ON');
   migrate(db, MIGRATIONS);
   return db;
+}
+
+/**
+ * Webhook URLs in the store may carry credentials: its directory is 0700 and its file 0600 (SQLite
+ * gives the -wal and -shm files the database file's mode).
+ */
+function createPrivately(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
 }
 
 export function schemaVersion(db: Db): number {

@@ -111,12 +111,17 @@ export function headOfLine(store: Store, now: number): Delivery[] {
   return rows.map(toDelivery);
 }
 
-/** When the next pending delivery is due, leaving out the subscriptions given (busy ones). */
+/**
+ * When the next delivery can go, leaving out the subscriptions given (busy ones). Only the head
+ * of each subscription's line counts: the ones behind it wait for it, however old they are (else
+ * a receiver that is down would make this "now" again and again).
+ */
 export function nextDeliveryAt(store: Store, exceptSubscriptions: number[] = []): number | null {
   const row = store
     .statement(
-      `SELECT MIN(next_attempt_at) AS t FROM deliveries
-       WHERE status = 'pending' AND subscription_id NOT IN (SELECT value FROM json_each(?))`,
+      `SELECT MIN(d.next_attempt_at) AS t FROM deliveries d
+       WHERE d.status = 'pending' AND d.subscription_id NOT IN (SELECT value FROM json_each(?))
+         AND d.id = (SELECT MIN(id) FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.status = 'pending')`,
     )
     .get(JSON.stringify(exceptSubscriptions)) as Row;
   return row.t === null ? null : Number(row.t);

@@ -106,5 +106,42 @@ export function fakeOpenStacks() {
     return { agent, get, servers, driver: new OpenStackDriver({ cloud: null, env: ENV, dispatcher: agent, clock: new VirtualClock(T0) }) };
   }
 
-  return { cloud, check };
+  /**
+   * A Keystone that validates tokens (GET /v3/auth/tokens with X-Subject-Token) from `tokens`,
+   * 404 for any other, after one login of the server's own service user. `validations` lists the
+   * subject tokens asked about, in order (to see what the cache saves).
+   */
+  function keystone(tokens: Record<string, { roles: string[]; project?: string; expiresAt: number }>) {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agents.push(agent);
+    const pool = agent.get(KEYSTONE);
+    const validations: string[] = [];
+    pool.intercept({ path: '/v3/auth/tokens', method: 'POST' }).reply(201, { token: { methods: ['password'], expires_at: new Date(T0 + 86_400_000).toISOString(), catalog: [] } }, { headers: { 'x-subject-token': 'service-token' } });
+    pool
+      .intercept({ path: '/v3/auth/tokens', method: 'GET' })
+      .reply((opts): { statusCode: number; data: object } => {
+        const headers = new Headers(opts.headers as Record<string, string>);
+        if (headers.get('x-auth-token') !== 'service-token') return { statusCode: 401, data: { error: { code: 401, message: 'The request you have made requires authentication.' } } };
+        const subject = headers.get('x-subject-token') ?? '';
+        validations.push(subject);
+        const token = tokens[subject];
+        if (!token) return { statusCode: 404, data: { error: { code: 404, message: `Could not find token: ${subject}` } } };
+        return {
+          statusCode: 200,
+          data: {
+            token: {
+              methods: ['password'],
+              expires_at: new Date(token.expiresAt).toISOString(),
+              roles: token.roles.map((name, i) => ({ id: `r-${i}`, name })),
+              ...(token.project ? { project: { id: token.project, name: `${token.project}-name`, domain: { id: 'default' } } } : {}),
+            },
+          },
+        };
+      })
+      .persist();
+    return { agent, validations };
+  }
+
+  return { cloud, keystone, check };
 }

@@ -1,8 +1,10 @@
 // maintctl project subscribe / unsubscribe / subscriptions: who is told what, and how.
 import type { Command } from 'commander';
+import { checkWebhookUrl, redactUrl } from '../../domain/webhook-url.js';
 import { SUBSCRIPTION_FORMATS, type Subscription, type SubscriptionFormat } from '../../domain/model.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
+import { collect } from '../flags.js';
 import type { Run } from '../main.js';
 import { emit } from '../render/output.js';
 import { styleFor } from '../render/style.js';
@@ -23,14 +25,14 @@ function checkEvent(event: string): string {
   return event;
 }
 
-function checkUrl(url: string): string {
+/** A webhook URL this machine may POST to (not link-local nor a metadata service unless allowed). */
+async function checkUrl(url: string, allowHosts: string[]): Promise<string> {
+  const { resolveAll } = await import('../../notify/resolve.js');
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return url;
-  } catch {
-    // fall through
+    return await checkWebhookUrl(url, allowHosts, resolveAll);
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^invalid webhook URL/, 'invalid --url'));
   }
-  throw new UsageError(`invalid --url "${url}": give an http or https URL, e.g. http://vnfm.example:8080/maintenance`);
 }
 
 export function register(project: Command, run: Run): void {
@@ -42,7 +44,8 @@ export function register(project: Command, run: Run): void {
     .option('--event <type>', `event type: ${EVENT_TYPES.join(', ')}`, 'maintenance.planned')
     .option('--format <format>', 'body of the POST: fenix (oslo envelope) or aodh (AODH event alarm)', 'fenix')
     .option('--session <id>', 'only this session (default: every session)')
-    .action((projectId: string, flags: { url?: string; event: string; format: string; session?: string }) =>
+    .option('--allow-webhook-host <host>', 'let --url reach this host although it is link-local or a metadata service (repeatable)', collect, [])
+    .action((projectId: string, flags: { url?: string; event: string; format: string; session?: string; allowWebhookHost: string[] }) =>
       run(async (deps) => {
         if (!(SUBSCRIPTION_FORMATS as readonly string[]).includes(flags.format)) {
           throw new UsageError(`invalid --format "${flags.format}": use fenix or aodh`);
@@ -53,7 +56,7 @@ export function register(project: Command, run: Run): void {
         }
         const options = {
           projectId,
-          url: flags.url ? checkUrl(flags.url) : null,
+          url: flags.url ? await checkUrl(flags.url, flags.allowWebhookHost) : null,
           eventType: checkEvent(flags.event),
           format: flags.format as SubscriptionFormat,
           sessionId,
@@ -89,7 +92,7 @@ export function register(project: Command, run: Run): void {
 
 export async function runSubscribe(options: SubscribeOptions, deps: Deps): Promise<void> {
   const sub = await deps.client().subscribe(options);
-  const where = sub.url ? `${sub.url} (${sub.format})` : 'followed with maintctl (project agent, project reply)';
+  const where = sub.url ? `${redactUrl(sub.url)} (${sub.format})` : 'followed with maintctl (project agent, project reply)';
   emit(deps.io, deps.format, subscriptionDoc(sub), () => `subscribed ${sub.projectId} to ${sub.eventType}: ${where}`);
 }
 
@@ -97,7 +100,7 @@ const subscriptionDoc = (s: Subscription) => ({
   id: s.id,
   project_id: s.projectId,
   event_type: s.eventType,
-  url: s.url,
+  url: s.url === null ? null : redactUrl(s.url),
   format: s.format,
   session_id: s.sessionId,
 });
@@ -107,6 +110,6 @@ function subscriptionTable(deps: Deps, subs: Subscription[]): string {
   return table(
     styleFor(deps.io),
     ['ID', 'PROJECT', 'EVENT', 'DELIVERY', 'FORMAT', 'SESSION'],
-    subs.map((s) => [s.id, s.projectId, s.eventType, s.url ?? 'maintctl', s.format, s.sessionId ?? 'all']),
+    subs.map((s) => [s.id, s.projectId, s.eventType, s.url === null ? 'maintctl' : redactUrl(s.url), s.format, s.sessionId ?? 'all']),
   );
 }

@@ -1,0 +1,190 @@
+// serve --tokens: every route against every kind of caller (no token, a bad one, admin, the
+// route's project, another project), with both ways of sending a token; the unsafe refused at
+// start; the store private; TLS; the tokens file re-read on SIGHUP.
+import { execFileSync } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storePath } from '../src/client/state-dir.js';
+import { bufferIO } from '../src/cli/io.js';
+import { main } from '../src/cli/main.js';
+import { Store } from '../src/store/store.js';
+import { subscribe } from '../src/store/subscriptions.js';
+import { startServer, tempDir, type RunningServer } from './support/serve.js';
+
+const TOKENS = { admin: 'admin-token-0123456789', projA: 'proj-a-token-0123456789', projB: 'proj-b-token-0123456789' };
+
+function tokensFile(dir: string, tokens: object[] = [
+  { token: TOKENS.admin, role: 'admin' },
+  { token: TOKENS.projA, project: 'proj-a' },
+  { token: TOKENS.projB, project: 'proj-b' },
+]): string {
+  const file = join(dir, 'tokens.json');
+  writeFileSync(file, JSON.stringify({ tokens }));
+  return file;
+}
+
+/** A state directory whose projects are subscribed (without a URL), so sessions wait for their replies. */
+function subscribedStateDir(): string {
+  const dir = tempDir('maintctl-auth-');
+  const store = Store.open(storePath(dir));
+  for (const projectId of ['proj-a', 'proj-b']) subscribe(store, { projectId, eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId: null }, Date.now());
+  store.close();
+  return dir;
+}
+
+type Caller = 'none' | 'garbage' | 'admin' | 'projA' | 'projB';
+const CALLERS: Caller[] = ['none', 'garbage', 'admin', 'projA', 'projB'];
+
+async function call(base: string, method: string, path: string, caller: Caller, style: 'x-auth-token' | 'bearer', body?: unknown) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const token = caller === 'none' ? null : caller === 'garbage' ? 'not-a-token-at-all-xxxxx' : TOKENS[caller];
+  if (token) headers[style === 'bearer' ? 'authorization' : 'x-auth-token'] = style === 'bearer' ? `Bearer ${token}` : token;
+  const r = await request(`${base}${path}`, { method: method as 'GET', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> };
+}
+
+describe('serve --tokens', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    const stateDir = subscribedStateDir();
+    server = await startServer({ stateDir, tokens: tokensFile(stateDir) });
+  });
+  afterAll(() => server?.stop());
+
+  /**
+   * A new session (made by admin) and no other (a host belongs to one active session), so a route
+   * that changes one always has a fresh one.
+   */
+  async function fresh(): Promise<string> {
+    const active = (await call(server.url, 'GET', '/v1/maintenance', 'admin', 'x-auth-token')).body.session_id as string[];
+    for (const id of active) expect((await call(server.url, 'DELETE', `/v1/maintenance/${id}`, 'admin', 'x-auth-token')).status).toBe(200);
+    const r = await call(server.url, 'POST', '/v1/maintenance', 'admin', 'x-auth-token', { project_maintenance_reply: 3600 });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return String(r.body.session_id);
+  }
+
+  /** Each route, who may call it, and what it answers them. */
+  const ROUTES: Array<{ method: string; path: (sid: string) => string; allowed: Caller[]; status: number; body?: unknown }> = [
+    { method: 'POST', path: () => '/v1/maintenance', allowed: ['admin'], status: 200, body: { project_maintenance_reply: 3600 } },
+    { method: 'GET', path: () => '/v1/maintenance', allowed: ['admin'], status: 200 },
+    { method: 'GET', path: (s) => `/v1/maintenance/${s}/detail`, allowed: ['admin'], status: 200 },
+    { method: 'GET', path: (s) => `/v1/maintenance/${s}`, allowed: ['admin'], status: 200 },
+    { method: 'PUT', path: (s) => `/v1/maintenance/${s}`, allowed: ['admin'], status: 409, body: {} },
+    { method: 'DELETE', path: (s) => `/v1/maintenance/${s}`, allowed: ['admin'], status: 200 },
+    { method: 'GET', path: (s) => `/v1/maintenance/${s}/proj-a`, allowed: ['admin', 'projA'], status: 200 },
+    { method: 'PUT', path: (s) => `/v1/maintenance/${s}/proj-a`, allowed: ['admin', 'projA'], status: 200, body: { state: 'ACK_MAINTENANCE' } },
+    { method: 'GET', path: (s) => `/v1/maintenance/${s}/proj-b`, allowed: ['admin', 'projB'], status: 200 },
+    { method: 'PUT', path: (s) => `/v1/maintenance/${s}/proj-b`, allowed: ['admin', 'projB'], status: 200, body: { state: 'ACK_MAINTENANCE' } },
+  ];
+
+  for (const style of ['x-auth-token', 'bearer'] as const) {
+    it(`answers each route by who calls (token in ${style})`, async () => {
+      const got: string[] = [];
+      const want: string[] = [];
+      for (const r of ROUTES) {
+        for (const caller of CALLERS) {
+          const sid = await fresh();
+          // Creating needs no session: without one, an allowed create is not refused for its hosts.
+          if (r.method === 'POST') await call(server.url, 'DELETE', `/v1/maintenance/${sid}`, 'admin', style);
+          const path = r.path(sid);
+          const answer = await call(server.url, r.method, path, caller, style, r.body);
+          const expected = caller === 'none' || caller === 'garbage' ? 401 : r.allowed.includes(caller) ? r.status : 403;
+          got.push(`${r.method} ${r.path('S')} as ${caller}: ${answer.status}`);
+          want.push(`${r.method} ${r.path('S')} as ${caller}: ${expected}`);
+          if (answer.status >= 400) expect(typeof (answer.body.error as { message: unknown }).message).toBe('string');
+        }
+      }
+      expect(got).toEqual(want);
+    });
+  }
+
+  it('says what is missing or wrong', async () => {
+    const sid = await fresh();
+    expect((await call(server.url, 'GET', '/v1/maintenance', 'none', 'bearer')).body).toEqual({
+      error: { message: 'authentication required: send a token in X-Auth-Token or Authorization: Bearer' },
+    });
+    expect((await call(server.url, 'GET', '/v1/maintenance', 'garbage', 'bearer')).body).toEqual({ error: { message: 'the token is not valid (unknown or expired)' } });
+    expect((await call(server.url, 'GET', `/v1/maintenance/${sid}/proj-b`, 'projA', 'bearer')).body).toEqual({ error: { message: 'this token is for project proj-a, not proj-b' } });
+    expect((await call(server.url, 'GET', '/v1/maintenance', 'projA', 'bearer')).body).toEqual({ error: { message: 'this needs an admin token' } });
+  });
+
+  it('re-reads the tokens file on SIGHUP, and keeps the old tokens when the new file is bad', async () => {
+    const file = join(server.stateDir, 'tokens.json');
+    writeFileSync(file, JSON.stringify({ tokens: [{ token: 'rotated-admin-token-42', role: 'admin' }] }));
+    process.emit('SIGHUP', 'SIGHUP');
+    expect(server.io.stdout()).toContain(`re-read ${file} (1 tokens)`);
+    const rotated = await request(`${server.url}/v1/maintenance`, { headers: { 'x-auth-token': 'rotated-admin-token-42' } });
+    expect(rotated.statusCode).toBe(200);
+    await rotated.body.dump();
+    expect((await call(server.url, 'GET', '/v1/maintenance', 'admin', 'x-auth-token')).status).toBe(401);
+    writeFileSync(file, '{"tokens": [');
+    process.emit('SIGHUP', 'SIGHUP');
+    expect(server.io.stderr()).toContain(`kept the previous tokens: the tokens file ${file} is not JSON`);
+    const still = await request(`${server.url}/v1/maintenance`, { headers: { authorization: 'Bearer rotated-admin-token-42' } });
+    expect(still.statusCode).toBe(200);
+    await still.body.dump();
+    writeFileSync(file, JSON.stringify({ tokens: [{ token: TOKENS.admin, role: 'admin' }, { token: TOKENS.projA, project: 'proj-a' }, { token: TOKENS.projB, project: 'proj-b' }] }));
+    process.emit('SIGHUP', 'SIGHUP');
+  });
+
+  it('keeps its state directory 0700 and its store files 0600', () => {
+    expect(statSync(server.stateDir).mode & 0o777).toBe(0o700);
+    for (const file of ['maintctl.db', 'maintctl.db-wal', 'maintctl.db-shm']) expect(statSync(join(server.stateDir, file)).mode & 0o777, file).toBe(0o600);
+  });
+});
+
+describe('serve refuses the unsafe at start', () => {
+  const dir = tempDir('maintctl-refuse-');
+  const cloud = join(dir, 'cloud.yaml');
+  writeFileSync(cloud, 'hosts: [{name: compute-0, vcpus: 4}]\n');
+
+  async function serve(...args: string[]) {
+    const io = bufferIO();
+    const code = await main(['--state-dir', dir, 'serve', '--cloud', cloud, ...args], io);
+    return { code, stderr: io.stderr() };
+  }
+
+  it.each([
+    [['--host', '0.0.0.0'], 'refusing to listen on 0.0.0.0 without authentication: add --tokens FILE or --auth keystone (or listen on 127.0.0.1)'],
+    [['--host', '192.0.2.7'], 'refusing to listen on 192.0.2.7 without authentication: add --tokens FILE or --auth keystone (or listen on 127.0.0.1)'],
+    [['--auth', 'keystone'], '--auth keystone asks the Keystone of --cloud openstack[:NAME]: give an OpenStack cloud, or use --tokens FILE'],
+    [['--auth', 'ldap'], 'invalid --auth "ldap": the only one is keystone'],
+    [['--tls-cert', 'x.pem'], '--tls-cert and --tls-key go together: give both'],
+    [['--max-body', '1MB'], 'invalid --max-body "1MB": give a number of bytes'],
+    [['--public-url', 'https://maint.example.org/api'], 'invalid --public-url "https://maint.example.org/api": give http(s)://HOST[:PORT] without a path or credentials'],
+    [['--tokens', '/nonexistent/tokens.json'], 'cannot read the tokens file /nonexistent/tokens.json: ENOENT'],
+  ])('serve %j: exit 2 and says what to do', async (args, message) => {
+    const r = await serve(...args);
+    expect(r).toEqual({ code: 2, stderr: `maintctl: ${message}\n` });
+  });
+
+  it('refuses a tokens file with a short token, naming the entry', async () => {
+    const file = tokensFile(dir, [{ token: 'short', role: 'admin' }]);
+    const r = await serve('--tokens', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`maintctl: invalid tokens file ${file}: tokens[0].token: a token has at least 16 characters\n`);
+  });
+});
+
+describe('serve --tls-cert --tls-key', () => {
+  it('serves HTTPS with the certificate, and says https in its listening line', async () => {
+    const dir = tempDir('maintctl-tls-');
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    const server = await startServer({ stateDir: dir, tlsCert: cert, tlsKey: key });
+    try {
+      expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const agent = new Agent({ connect: { ca: execFileSync('cat', [cert]) } });
+      const r = await request(`${server.url}/v1/maintenance`, { dispatcher: agent });
+      expect(r.statusCode).toBe(200);
+      expect(await r.body.json()).toEqual({ session_id: [] });
+      await expect(request(`${server.url}/v1/maintenance`)).rejects.toThrow(/self.signed|certificate/i);
+      await agent.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -1,0 +1,157 @@
+// The CLI against a maintctl serve on loopback behaves as it does embedded: the same commands
+// give the same output, documents and exit codes. Each scenario runs in this process (main()
+// with a buffer IO) twice, embedded over a state directory and remote with --endpoint/--token,
+// and the two transcripts must be equal (ids and times aside).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bufferIO } from '../src/cli/io.js';
+import { main } from '../src/cli/main.js';
+import { startServer, tempDir, type RunningServer } from './support/serve.js';
+
+const CLOUD = `
+hosts: [{name: ctl-0, type: controller}, {name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}, {name: compute-2, vcpus: 4}]
+instances:
+  - {id: a-0-id, name: a-0, project: proj-a, host: compute-0, vcpus: 2}
+  - {id: b-0-id, name: b-0, project: proj-b, host: compute-1, vcpus: 2}
+projects:
+  - {id: proj-a, auto_reply: ack, action: MIGRATE, reply_delay_s: 0}
+  - {id: proj-b, auto_reply: ack, action: LIVE_MIGRATE, reply_delay_s: 0}
+timing: {migrate_s: 0, live_migrate_s: 0, host_maintenance_s: 0}
+`;
+const ADMIN = 'remote-admin-token-0123456789';
+
+const dir = tempDir('maintctl-remote-');
+const cloudFile = join(dir, 'cloud.yaml');
+writeFileSync(cloudFile, CLOUD);
+let server: RunningServer;
+
+beforeAll(async () => {
+  const tokens = join(dir, 'tokens.json');
+  writeFileSync(tokens, JSON.stringify({ tokens: [{ token: ADMIN, role: 'admin' }] }));
+  server = await startServer({ stateDir: join(dir, 'server'), cloud: null, clouds: { lab: cloudFile }, tokens });
+});
+afterAll(() => server?.stop());
+
+interface Mode {
+  name: string;
+  /** Global flags that choose the engine. */
+  flags: string[];
+  /** How session create names the cloud. */
+  cloud: string;
+}
+
+const modes = (): Mode[] => [
+  { name: 'embedded', flags: ['--state-dir', tempDir('maintctl-embedded-')], cloud: cloudFile },
+  { name: 'remote', flags: ['--state-dir', tempDir('maintctl-unused-'), '--endpoint', server.url, '--token', ADMIN], cloud: 'lab' },
+];
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+const TIMES = /\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?Z?/g;
+/** Reply URLs differ by design: the embedded engine's default address, the server's own. */
+const normalise = (text: string) => text.replace(/http:\/\/127\.0\.0\.1:\d+\/v1\//g, '<api>/v1/').replace(UUID, '<id>').replace(/\b[0-9a-f]{8}\b/g, '<short>').replace(TIMES, '<time>');
+
+async function cli(mode: Mode, ...args: string[]) {
+  const io = bufferIO({ NO_COLOR: '1' });
+  const code = await main([...mode.flags, ...args], io);
+  return { code, out: io.stdout(), err: io.stderr() };
+}
+
+/** A whole use of the CLI; returns its transcript. */
+async function scenario(mode: Mode): Promise<string[]> {
+  const lines: string[] = [];
+  const step = async (...args: string[]) => {
+    const r = await cli(mode, ...args);
+    lines.push(normalise(`$ ${args.join(" ").replace(cloudFile, "CLOUD").replace(/^(.*--cloud) lab/, "$1 CLOUD")} -> ${r.code}\n${r.out}${r.err}`));
+    return r;
+  };
+  const created = await step('-o', 'json', 'session', 'create', '--cloud', mode.cloud, '--wait', '--timeout', '60s');
+  const id = String((JSON.parse(created.out) as { session_id: string }).session_id);
+  await step('-o', 'json', 'session', 'list');
+  await step('-o', 'json', 'session', 'show', id.slice(0, 8));
+  await step('session', 'show', 'ffffffff');
+  await step('project', 'show', id.slice(0, 8), 'proj-a', '-o', 'json');
+  await step('project', 'reply', id.slice(0, 8), 'proj-a', '--ack');
+  await step('project', 'subscribe', 'proj-c', '--url', 'http://ops:s3cret@127.0.0.1:9/hook', '--format', 'aodh');
+  await step('project', 'subscribe', 'proj-c', '--url', 'http://169.254.169.254/latest/');
+  await step('-o', 'json', 'project', 'subscriptions', 'proj-c');
+  await step('project', 'unsubscribe', 'proj-c');
+  await step('project', 'subscriptions');
+  await step('-o', 'json', 'session', 'delete', id.slice(0, 8));
+  await step('session', 'create', '--cloud', mode.cloud, '--max-parallel', 'lots');
+  return lines;
+}
+
+describe('the CLI, embedded and remote', () => {
+  it('gives the same output and exit codes either way', async () => {
+    const [embedded, remote] = modes();
+    const a = await scenario(embedded!);
+    const b = await scenario(remote!);
+    expect(b).toEqual(a);
+    // And what they say is right.
+    expect(a[0]).toMatch(/^\$ -o json session create --cloud CLOUD --wait --timeout 60s -> 0\n/);
+    expect(a[0]).toContain('"state": "MAINTENANCE_DONE"');
+    expect(a[3]).toMatch(/-> 5\nmaintctl: no session/);
+    expect(a[6]).toContain('http://***@127.0.0.1:9/hook');
+    expect(a.map((l) => l.slice(l.indexOf('\n'))).join('\n')).not.toContain('s3cret'); // output, not the command line
+    expect(a[7]).toMatch(/-> 2\nmaintctl: refusing webhook host 169\.254\.169\.254/);
+  });
+
+  it('says a token is needed when none is given (exit 6)', async () => {
+    const r = await cli({ name: 'remote', flags: ['--endpoint', server.url], cloud: 'lab' }, 'session', 'list');
+    expect(r).toEqual({
+      code: 6,
+      out: '',
+      err: 'maintctl: authentication required: send a token in X-Auth-Token or Authorization: Bearer (give --token or MAINTCTL_TOKEN)\n',
+    });
+  });
+
+  it('takes the endpoint and token from MAINTCTL_ENDPOINT and MAINTCTL_TOKEN', async () => {
+    const io = bufferIO({ NO_COLOR: '1', MAINTCTL_ENDPOINT: server.url, MAINTCTL_TOKEN: ADMIN });
+    expect(await main(['-o', 'json', 'session', 'list'], io)).toBe(0);
+    expect(Array.isArray(JSON.parse(io.stdout()))).toBe(true);
+  });
+
+  it('says so when nothing listens at the endpoint (exit 1)', async () => {
+    const r = await cli({ name: 'remote', flags: ['--endpoint', 'http://127.0.0.1:9'], cloud: 'lab' }, 'session', 'list');
+    expect(r).toEqual({ code: 1, out: '', err: 'maintctl: cannot reach http://127.0.0.1:9: ECONNREFUSED (check --endpoint or MAINTCTL_ENDPOINT)\n' });
+  });
+});
+
+describe('the CLI against a plain Fenix server', () => {
+  let fenix: Server;
+  let url = '';
+  const SID = '695030ee-1c4d-11e8-a9b0-0242ac110002';
+  beforeAll(async () => {
+    // Fenix's routes only, and its 404 for anything else (an HTML page, no maintctl header).
+    fenix = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === `/v1/maintenance/${SID}/`) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ session_id: SID, state: 'MAINTENANCE', percent_done: 0 }));
+      } else if (req.method === 'DELETE' && req.url === `/v1/maintenance/${SID}`) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } else res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body>404 Not Found</body></html>');
+    });
+    await new Promise<void>((resolve) => fenix.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(fenix.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => fenix.close(() => resolve())));
+
+  const mode = (): Mode => ({ name: 'fenix', flags: ['--endpoint', url], cloud: 'x' });
+
+  it.each([
+    [['session', 'list'], 'GET /v1/sessions'],
+    [['session', 'show', '695030ee'], 'GET /v1/sessions/by-prefix/695030ee'],
+    [['project', 'subscriptions', 'proj-a'], 'GET /v1/projects/proj-a/subscriptions'],
+  ])('%j: says the server does not offer it (exit 2)', async (args, route) => {
+    const r = await cli(mode(), ...args);
+    expect(r).toEqual({ code: 2, out: '', err: `maintctl: the server at ${url} does not offer ${route} (a Fenix API without maintctl's additions): this command needs maintctl serve\n` });
+  });
+
+  it('deletes a session through the Fenix route', async () => {
+    const r = await cli(mode(), '-o', 'json', 'session', 'delete', SID);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ session_id: SID, reenabled: [] });
+  });
+});
