@@ -1,14 +1,12 @@
 // The embedded engine client: reads and writes the state directory's store directly and leaves
-// the running to a background engine process (started when needed).
+// the running to a background engine process (started when needed). What only writes need (the
+// engine that records, the schemas, the sim cloud files) is loaded by the first write.
 import type { Clock } from '../domain/clock.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
-import { createSessionSchema } from '../domain/schemas.js';
 import { isTerminal } from '../domain/states.js';
-import { parseWith } from '../domain/validate.js';
 import { RealClock } from '../engine/clock.js';
-import { Engine } from '../engine/engine.js';
-import { sessionDocument, sessionSummary } from '../engine/session-view.js';
-import { importCloud, readCloudFile, removeCloud } from '../infra/sim/cloud-file.js';
+import type { Engine } from '../engine/engine.js';
+import { sessionDocument, sessionSummaries } from '../engine/session-view.js';
 import { Store } from '../store/store.js';
 import { listSubscriptions, subscribe, unsubscribe, type NewSubscription } from '../store/subscriptions.js';
 import { projectDocument } from '../engine/project-view.js';
@@ -28,8 +26,8 @@ export interface EmbeddedOptions {
 export class EmbeddedClient implements EngineClient {
   private readonly store: Store;
   private readonly clock: Clock;
-  /** Records sessions and replies; never runs them (the background engine does). */
-  private readonly recorder: Engine;
+  /** Records sessions and replies; never runs them (the background engine does). Made on the first write. */
+  private recorderMade: Promise<Engine> | null = null;
 
   constructor(private readonly options: EmbeddedOptions) {
     try {
@@ -38,7 +36,10 @@ export class EmbeddedClient implements EngineClient {
       throw new Error(`cannot open the store in ${options.stateDir}: ${(err as Error).message} (choose another with --state-dir or MAINTCTL_STATE_DIR)`);
     }
     this.clock = options.clock ?? new RealClock();
-    this.recorder = new Engine({ store: this.store, clock: this.clock });
+  }
+
+  private recorder(): Promise<Engine> {
+    return (this.recorderMade ??= import('../engine/engine.js').then(({ Engine }) => new Engine({ store: this.store, clock: this.clock })));
   }
 
   private startEngine(): void {
@@ -46,6 +47,11 @@ export class EmbeddedClient implements EngineClient {
   }
 
   async createSession(input: CreateInput): Promise<string> {
+    const [{ createSessionSchema }, { parseWith }, { importCloud, readCloudFile, removeCloud }] = await Promise.all([
+      import('../domain/schemas.js'),
+      import('../domain/validate.js'),
+      import('../infra/sim/cloud-file.js'),
+    ]);
     // Check the request before anything is written.
     parseWith(createSessionSchema, input.request, 'session request');
     if (!input.cloudFile) {
@@ -53,14 +59,14 @@ export class EmbeddedClient implements EngineClient {
     }
     const openstack = /^openstack(?::(.+))?$/.exec(input.cloudFile);
     if (openstack) {
-      const session = await this.recorder.createSession(input.request, { kind: 'openstack', cloud: openstack[1] ?? null });
+      const session = await (await this.recorder()).createSession(input.request, { kind: 'openstack', cloud: openstack[1] ?? null });
       this.startEngine();
       return session.id;
     }
     const cloud = readCloudFile(input.cloudFile);
     const cloudId = importCloud(this.store, cloud, input.cloudFile, this.clock.now());
     try {
-      const session = await this.recorder.createSession(input.request, { kind: 'sim', cloudId, cloudFile: input.cloudFile });
+      const session = await (await this.recorder()).createSession(input.request, { kind: 'sim', cloudId, cloudFile: input.cloudFile });
       this.startEngine();
       return session.id;
     } catch (err) {
@@ -70,7 +76,7 @@ export class EmbeddedClient implements EngineClient {
   }
 
   async listSessions() {
-    return this.store.listSessions().map((s) => sessionSummary(this.store, s.id));
+    return sessionSummaries(this.store);
   }
 
   async showSession(id: string) {
@@ -89,7 +95,7 @@ export class EmbeddedClient implements EngineClient {
     const id = this.store.resolveSessionId(idOrPrefix);
     if (!this.store.leaseHeld(id, this.clock.now())) {
       // Nobody runs it: this process can clean up itself.
-      return this.recorder.deleteSession(id, options);
+      return (await this.recorder()).deleteSession(id, options);
     }
     const requestId = this.store.addRequest(id, 'delete', options, this.clock.now());
     const result = await this.awaitRequest(requestId);
@@ -118,7 +124,7 @@ export class EmbeddedClient implements EngineClient {
     const id = this.store.resolveSessionId(idOrPrefix);
     const session = this.store.findSession(id);
     if (!session) throw new NotFoundError(`no session ${idOrPrefix}`);
-    await this.recorder.continueSession(id);
+    await (await this.recorder()).continueSession(id);
     this.startEngine();
     return sessionDocument(this.store, id);
   }
@@ -135,7 +141,7 @@ export class EmbeddedClient implements EngineClient {
 
   /** Recorded here; the engine running the session notices it within its watch period (WATCH_MS, 10 ms). */
   async reply(sessionId: string, projectId: string, body: Record<string, unknown>) {
-    await this.recorder.reply(this.store.resolveSessionId(sessionId), projectId, body);
+    await (await this.recorder()).reply(this.store.resolveSessionId(sessionId), projectId, body);
   }
 
   async latestEventId() {

@@ -268,6 +268,25 @@ export class Store {
     return (this.stmt('SELECT id FROM sessions ORDER BY created_at, id').all() as Row[]).map((r) => this.getSession(String(r.id)));
   }
 
+  /** Each session's state and host counts, oldest first, in one query (for listing many sessions). */
+  sessionCounts(): Array<{ id: string; state: SessionState; workflow: string; createdAt: number; updatedAt: number; hostsTotal: number; hostsMaintained: number }> {
+    const rows = this.stmt(
+      `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
+         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
+         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id AND h.state = 'MAINTAINED') AS maintained
+       FROM sessions s ORDER BY s.created_at, s.id`,
+    ).all() as Row[];
+    return rows.map((r) => ({
+      id: String(r.id),
+      state: r.state as SessionState,
+      workflow: String(r.workflow),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+      hostsTotal: Number(r.total),
+      hostsMaintained: Number(r.maintained),
+    }));
+  }
+
   activeSessionIds(): string[] {
     return (
       this.stmt("SELECT id FROM sessions WHERE state NOT IN ('MAINTENANCE_DONE', 'MAINTENANCE_FAILED') ORDER BY created_at").all() as Row[]

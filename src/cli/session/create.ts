@@ -1,7 +1,7 @@
 // maintctl session create: a new maintenance session from flags or a Fenix JSON request.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, MAX_SIM_SECONDS } from '../../domain/schemas.js';
+import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, MAX_SIM_SECONDS } from '../../domain/limits.js';
 import type { RehearsalTiming } from '../../engine/rehearsal.js';
 import { MAX_WAIT_MS } from '../../domain/time.js';
 import type { Deps } from '../deps.js';
