@@ -36,7 +36,7 @@ export function register(program: Command, run: Run): void {
 const VIRTUAL_NOW = 'virtual_clock_now';
 
 export async function runEngine(options: EngineCommandOptions, io: IO): Promise<void> {
-  const store = Store.open(storePath(options.stateDir));
+  const store = Store.open(storePath(options.stateDir), { create: false });
   const clock = options.virtualClock ? virtualClock(store) : new RealClock();
   const engine = new Engine({
     store,

@@ -24,22 +24,31 @@ export interface EmbeddedOptions {
 }
 
 export class EmbeddedClient implements EngineClient {
-  private readonly store: Store;
+  private opened: Store | null = null;
   private readonly clock: Clock;
   /** Records sessions and replies; never runs them (the background engine does). Made on the first write. */
   private recorderMade: Promise<Engine> | null = null;
 
   constructor(private readonly options: EmbeddedOptions) {
-    try {
-      this.store = Store.open(storePath(options.stateDir));
-    } catch (err) {
-      throw new Error(`cannot open the store in ${options.stateDir}: ${(err as Error).message} (choose another with --state-dir or MAINTCTL_STATE_DIR)`);
-    }
     this.clock = options.clock ?? new RealClock();
   }
 
+  /**
+   * The store, opened on first use. Only what records something new (a session, a subscription)
+   * creates it: reading a state directory that has none is "no maintctl store at DIR" (exit 5).
+   */
+  private store(create = false): Store {
+    if (this.opened) return this.opened;
+    try {
+      return (this.opened = Store.open(storePath(this.options.stateDir), { create }));
+    } catch (err) {
+      if (err instanceof NotFoundError) throw err;
+      throw new Error(`cannot open the store in ${this.options.stateDir}: ${(err as Error).message} (choose another with --state-dir or MAINTCTL_STATE_DIR)`);
+    }
+  }
+
   private recorder(): Promise<Engine> {
-    return (this.recorderMade ??= import('../engine/engine.js').then(({ Engine }) => new Engine({ store: this.store, clock: this.clock })));
+    return (this.recorderMade ??= import('../engine/engine.js').then(({ Engine }) => new Engine({ store: this.store(), clock: this.clock })));
   }
 
   private startEngine(): void {
@@ -58,48 +67,49 @@ export class EmbeddedClient implements EngineClient {
       throw new InvalidInputError('no infrastructure to maintain: give --cloud openstack[:NAME] or --cloud FILE (a sim cloud file)');
     }
     const openstack = /^openstack(?::(.+))?$/.exec(input.cloudFile);
-    if (openstack) {
-      const session = await (await this.recorder()).createSession(input.request, { kind: 'openstack', cloud: openstack[1] ?? null });
+    const cloud = openstack ? null : readCloudFile(input.cloudFile);
+    const store = this.store(true);
+    if (!cloud) {
+      const session = await (await this.recorder()).createSession(input.request, { kind: 'openstack', cloud: openstack![1] ?? null });
       this.startEngine();
       return session.id;
     }
-    const cloud = readCloudFile(input.cloudFile);
-    const cloudId = importCloud(this.store, cloud, input.cloudFile, this.clock.now());
+    const cloudId = importCloud(store, cloud, input.cloudFile, this.clock.now());
     try {
       const session = await (await this.recorder()).createSession(input.request, { kind: 'sim', cloudId, cloudFile: input.cloudFile });
       this.startEngine();
       return session.id;
     } catch (err) {
-      removeCloud(this.store, cloudId); // leave the store as it was
+      removeCloud(store, cloudId); // leave the store as it was
       throw err;
     }
   }
 
   async listSessions() {
-    return sessionSummaries(this.store);
+    return sessionSummaries(this.store());
   }
 
   async showSession(id: string) {
-    return sessionDocument(this.store, this.store.resolveSessionId(id));
+    return sessionDocument(this.store(), this.store().resolveSessionId(id));
   }
 
   async events(id: string, afterId: number) {
-    return this.store.events(id, afterId);
+    return this.store().events(id, afterId);
   }
 
   async resolveId(idOrPrefix: string) {
-    return this.store.resolveSessionId(idOrPrefix);
+    return this.store().resolveSessionId(idOrPrefix);
   }
 
   async deleteSession(idOrPrefix: string, options: { keepDisabled: boolean }) {
-    const id = this.store.resolveSessionId(idOrPrefix);
-    if (!this.store.leaseHeld(id, this.clock.now())) {
+    const id = this.store().resolveSessionId(idOrPrefix);
+    if (!this.store().leaseHeld(id, this.clock.now())) {
       // Nobody runs it: this process can clean up itself.
       return (await this.recorder()).deleteSession(id, options);
     }
-    const requestId = this.store.addRequest(id, 'delete', options, this.clock.now());
+    const requestId = this.store().addRequest(id, 'delete', options, this.clock.now());
     const result = await this.awaitRequest(requestId);
-    this.store.deleteRequest(requestId);
+    this.store().deleteRequest(requestId);
     if (!result.ok) throw new RefusedError(`the engine could not delete session ${id}: ${String(result.error)}`);
     return { reenabled: (result.reenabled as string[]) ?? [] };
   }
@@ -108,10 +118,10 @@ export class EmbeddedClient implements EngineClient {
     const deadline = this.clock.now() + (this.options.requestTimeoutMs ?? 15_000);
     return new Promise((resolve, reject) => {
       const poll = () => {
-        const result = this.store.requestResult(requestId);
+        const result = this.store().requestResult(requestId);
         if (result) return resolve(result);
         if (this.clock.now() >= deadline) {
-          this.store.deleteRequest(requestId);
+          this.store().deleteRequest(requestId);
           return reject(new RefusedError('the engine running this session did not answer: see engine.log in the state directory'));
         }
         this.clock.at(this.clock.now() + 50, poll);
@@ -121,50 +131,50 @@ export class EmbeddedClient implements EngineClient {
   }
 
   async continueSession(idOrPrefix: string) {
-    const id = this.store.resolveSessionId(idOrPrefix);
-    const session = this.store.findSession(id);
+    const id = this.store().resolveSessionId(idOrPrefix);
+    const session = this.store().findSession(id);
     if (!session) throw new NotFoundError(`no session ${idOrPrefix}`);
     await (await this.recorder()).continueSession(id);
     this.startEngine();
-    return sessionDocument(this.store, id);
+    return sessionDocument(this.store(), id);
   }
 
   async ensureRunning(id: string) {
-    const session = this.store.findSession(id);
+    const session = this.store().findSession(id);
     const active = session && !isTerminal(session.state);
-    if (active && !this.store.leaseHeld(id, this.clock.now())) this.startEngine();
+    if (active && !this.store().leaseHeld(id, this.clock.now())) this.startEngine();
   }
 
   async showProject(sessionId: string, projectId: string) {
-    return projectDocument(this.store, this.store.resolveSessionId(sessionId), projectId);
+    return projectDocument(this.store(), this.store().resolveSessionId(sessionId), projectId);
   }
 
   /** Recorded here; the engine running the session notices it within its watch period (WATCH_MS, 10 ms). */
   async reply(sessionId: string, projectId: string, body: Record<string, unknown>) {
-    await (await this.recorder()).reply(this.store.resolveSessionId(sessionId), projectId, body);
+    await (await this.recorder()).reply(this.store().resolveSessionId(sessionId), projectId, body);
   }
 
   async latestEventId() {
-    return this.store.latestEventId();
+    return this.store().latestEventId();
   }
 
   async allEvents(afterId: number) {
-    return this.store.events(null, afterId);
+    return this.store().events(null, afterId);
   }
 
   async subscribe(subscription: NewSubscription) {
-    return subscribe(this.store, subscription, this.clock.now());
+    return subscribe(this.store(true), subscription, this.clock.now());
   }
 
   async unsubscribe(projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }) {
-    return unsubscribe(this.store, projectId, filter);
+    return unsubscribe(this.store(), projectId, filter);
   }
 
   async subscriptions(projectId?: string) {
-    return listSubscriptions(this.store, projectId);
+    return listSubscriptions(this.store(), projectId);
   }
 
   close(): void {
-    this.store.close();
+    this.opened?.close();
   }
 }

@@ -17,7 +17,7 @@ import type {
 } from '../domain/model.js';
 import type { AskedState, HostState, HostType, InstanceAction, PluginType, SessionState } from '../domain/states.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { openDb, type Db } from './db.js';
+import { openDb, type Db, type OpenOptions } from './db.js';
 import { processAlive } from './process-alive.js';
 
 type Row = Record<string, unknown>;
@@ -174,8 +174,9 @@ export class Store {
     this.db = db;
   }
 
-  static open(path: string): Store {
-    return new Store(openDb(path));
+  /** Opens (and with `create`, the default, makes when missing) the store at path. */
+  static open(path: string, options: OpenOptions = {}): Store {
+    return new Store(openDb(path, options));
   }
 
   get isOpen(): boolean {

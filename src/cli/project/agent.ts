@@ -4,6 +4,7 @@
 // document) as JSON on stdin, and acknowledges only if the hook exits 0.
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { NotFoundError } from '../../domain/errors.js';
 import type { SessionEvent } from '../../domain/model.js';
 import { SESSION_EVENT } from '../../domain/notifications.js';
 import { INSTANCE_ACTIONS, isTerminal, type SessionState } from '../../domain/states.js';
@@ -65,13 +66,19 @@ export function parseAgentFlags(project: string, flags: AgentFlags): AgentOption
 
 const POLL_MS = 100;
 
+/** An agent may be the first to use a state directory: it has no subscriptions then. */
+function noStoreYet(err: unknown): never[] {
+  if (err instanceof NotFoundError) return [];
+  throw err;
+}
+
 export async function runAgent(options: AgentOptions, deps: Deps): Promise<void> {
   const client = deps.client();
   const sessionId = options.session ? await client.resolveId(options.session) : null;
   // Being subscribed is what makes the engine ask this project rather than apply its default
   // policy. A subscription the agent made is removed when it stops, so no later session waits
   // for answers from an agent that is gone.
-  const existed = new Set((await client.subscriptions(options.project)).map((s) => s.id));
+  const existed = new Set((await client.subscriptions(options.project).catch(noStoreYet)).map((s) => s.id));
   const own = await client.subscribe({ projectId: options.project, eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId });
   const stopping = { now: false };
   const stop = () => void (stopping.now = true);
