@@ -232,7 +232,11 @@ describe.concurrent('maintctl session', () => {
       expect(r.stderr).toMatch(ONE_ERROR_LINE);
       const doc = JSON.parse(r.stdout) as Doc;
       expect(doc.state).toBe('MAINTENANCE_FAILED');
-      expect(r.stderr).toBe(`maintctl: session ${doc.session_id} failed: project proj-a rejected MAINTENANCE (NACK_MAINTENANCE)\n`);
+      // The hint works as pasted: it names the state directory, which is not the default one.
+      expect(r.stderr).toBe(
+        `maintctl: session ${doc.session_id} failed: project proj-a rejected MAINTENANCE (NACK_MAINTENANCE) ` +
+          `(once the cause is fixed: maintctl --state-dir ${dir} session update ${doc.session_id.slice(0, 8)})\n`,
+      );
       expect(doc.failure).toMatch(/proj-a.*NACK/);
     });
 

@@ -2,6 +2,7 @@
 // the running to a background engine process (started when needed). What only writes need (the
 // engine that records, the schemas, the sim cloud files) is loaded by the first write.
 import type { Clock } from '../domain/clock.js';
+import type { DriverSpec } from '../domain/model.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
 import { isTerminal } from '../domain/states.js';
 import { RealClock } from '../engine/clock.js';
@@ -11,7 +12,7 @@ import { Store } from '../store/store.js';
 import { listSubscriptions, subscribe, unsubscribe, type NewSubscription } from '../store/subscriptions.js';
 import { projectDocument } from '../engine/project-view.js';
 import { storePath } from './state-dir.js';
-import type { CreateInput, EngineClient } from './client.js';
+import type { ContinueChanges, CreateInput, EngineClient } from './client.js';
 import { ensureEngine } from './background.js';
 
 export interface EmbeddedOptions {
@@ -130,13 +131,27 @@ export class EmbeddedClient implements EngineClient {
     });
   }
 
-  async continueSession(idOrPrefix: string) {
+  async continueSession(idOrPrefix: string, changes: ContinueChanges = {}) {
     const id = this.store().resolveSessionId(idOrPrefix);
     const session = this.store().findSession(id);
     if (!session) throw new NotFoundError(`no session ${idOrPrefix}`);
-    await (await this.recorder()).continueSession(id);
+    if (session.state !== 'MAINTENANCE_FAILED') throw new RefusedError(`session ${id} is ${session.state}: only a failed session can be continued`);
+    if (changes.cloudFile) await this.reloadCloud(session.driver, changes.cloudFile);
+    await (await this.recorder()).continueSession(id, changes.options);
     this.startEngine();
     return sessionDocument(this.store(), id);
+  }
+
+  /** `session update --cloud FILE`: the faults and timing of the file replace the sim cloud's. */
+  private async reloadCloud(driver: DriverSpec, path: string): Promise<void> {
+    if (driver.kind !== 'sim' || typeof driver.cloudId !== 'string') {
+      throw new InvalidInputError(`--cloud FILE reloads a simulated cloud; this session runs on ${driver.kind}`);
+    }
+    const [{ readCloudFile }, { SimCloud }] = await Promise.all([import('../infra/sim/cloud-file.js'), import('../infra/sim/sim-cloud.js')]);
+    const file = readCloudFile(path);
+    const cloud = SimCloud.open(this.store(), this.clock, driver.cloudId);
+    cloud.setFaults(file.faults);
+    cloud.setTiming(file.timing);
   }
 
   async ensureRunning(id: string) {

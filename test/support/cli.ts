@@ -88,3 +88,53 @@ export function inTerminal(args: string[], options: { env?: Record<string, strin
   });
   return { code: r.status, screen: r.stdout, plain: r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
 }
+
+/** A CLI process left running (an agent, a follower): its output line by line, and its end. */
+export interface Running {
+  lines: string[];
+  /** Resolves with the first line matching, once printed (rejects if the process ends first). */
+  waitFor(pattern: RegExp): Promise<string>;
+  ended(): Promise<number | null>;
+  stderr(): string;
+  stop(): void;
+}
+
+export function start(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let partial = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  let closed = false;
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      closed = true;
+      waiters.forEach((w) => w());
+      resolve(code);
+    }),
+  );
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    const parts = (partial + s).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+    waiters.forEach((w) => w());
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  return {
+    lines,
+    stderr: () => err,
+    ended: () => exit,
+    stop: () => void child.kill('SIGTERM'),
+    waitFor: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const found = lines.find((l) => pattern.test(l));
+          if (found !== undefined) resolve(found);
+          else if (closed) reject(new Error(`maintctl ${args.join(' ')} ended without printing ${pattern}: ${lines.join('\n')}\n${err}`));
+          else return false;
+          return true;
+        };
+        if (!check()) waiters.push(() => void check());
+      }),
+  };
+}

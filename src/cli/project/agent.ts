@@ -12,6 +12,7 @@ import type { EngineClient } from '../../client/client.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
 import { collect } from '../flags.js';
+import { hintCommand } from '../hint.js';
 import type { Run } from '../main.js';
 
 export const HOOK_STATES = ['SCALE_IN', 'OWN_ACTION', 'MAINTENANCE_COMPLETE'] as const;
@@ -104,6 +105,10 @@ async function follow(options: AgentOptions, deps: Deps, client: EngineClient, s
   for (const s of await client.listSessions()) if (!sessionId || s.session_id === sessionId) await handle(s.session_id);
   // Whether the followed session may have ended: looked at first, then after each state change.
   let mayHaveEnded = true;
+  // A session that has failed may be continued (session update): the agent waits for that, and
+  // ends at the first end after the session ran again.
+  let ranSinceFailure = false;
+  let toldWaiting = false;
   while (!stopping.now) {
     const all = await client.allEvents(after);
     if (all.length) after = all.at(-1)!.id;
@@ -112,14 +117,19 @@ async function follow(options: AgentOptions, deps: Deps, client: EngineClient, s
       if (e.payload.state === 'INSTANCE_ACTION_DONE') say(`session ${short(e.sessionId)} INSTANCE_ACTION_DONE ${String((e.payload.instance_ids as string[])[0])}`);
       else await handle(e.sessionId!);
     }
-    mayHaveEnded ||= events.some((e) => e.eventType === SESSION_EVENT);
+    const changes = events.filter((e) => e.eventType === SESSION_EVENT);
+    mayHaveEnded ||= changes.length > 0;
+    ranSinceFailure ||= changes.some((e) => !isTerminal(e.payload.state as SessionState));
     if (sessionId && mayHaveEnded) {
       mayHaveEnded = false;
       const doc = await client.showSession(sessionId);
-      if (isTerminal(doc.state as SessionState)) {
+      if (doc.state === 'MAINTENANCE_FAILED' && !ranSinceFailure) {
+        if (!toldWaiting) say(`session ${short(sessionId)} is MAINTENANCE_FAILED: waiting for it to be continued (${hintCommand(deps, `session update ${short(sessionId)}`)})`);
+        toldWaiting = true;
+      } else if (isTerminal(doc.state as SessionState)) {
         say(`session ${short(sessionId)} ended ${doc.state}`);
         return;
-      }
+      } else ranSinceFailure = true;
     }
     await new Promise<void>((resolve) => deps.clock.at(deps.clock.now() + POLL_MS, resolve));
   }
