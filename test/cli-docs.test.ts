@@ -37,6 +37,7 @@ const EXIT_TEXT: Record<keyof typeof EXIT, string> = {
   timedOut: '--wait timed out',
   notFound: 'Not found',
   refused: 'Refused',
+  cancelled: 'Cancelled',
 };
 const ENV_VARS = ['MAINTCTL_STATE_DIR', 'XDG_STATE_HOME', 'NO_COLOR', 'CI', 'MAINTCTL_DEBUG'];
 const STATE_FILES = ['maintctl.db', 'engine.lock', 'engine.log'];

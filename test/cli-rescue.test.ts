@@ -50,7 +50,8 @@ describe('session update', () => {
     const cloud = writeIn(dir, 'cloud.yaml', `${HOSTS}projects: [{id: proj-a, auto_reply: none}]\n`);
     const failed = await failedSession(dir, cloud, ['--reply-timeout', '1s']);
     expect(failed.failure).toMatch(/proj-a did not answer MAINTENANCE by its deadline/);
-    const agent = start(['--state-dir', dir, 'project', 'agent', 'proj-a', '--session', failed.session_id]);
+    // Policy and action names in any case.
+    const agent = start(['--state-dir', dir, 'project', 'agent', 'proj-a', '--session', failed.session_id, '--policy', 'ACK', '--action', 'live_migrate']);
     try {
       const waiting = await agent.waitFor(/waiting for it to be continued/);
       expect(waiting).toMatch(`session ${failed.session_id.slice(0, 8)} is MAINTENANCE_FAILED: waiting for it to be continued (maintctl --state-dir ${dir} session update ${failed.session_id.slice(0, 8)})`);
@@ -61,6 +62,7 @@ describe('session update', () => {
       expect(done.state).toBe('MAINTENANCE_DONE');
       expect(await agent.ended()).toBe(0);
       expect(agent.lines.at(-1)).toMatch(/ended MAINTENANCE_DONE$/);
+      expect(agent.lines.join('\n')).toMatch(/PLANNED_MAINTENANCE -> ACK_PLANNED_MAINTENANCE \(1 x LIVE_MIGRATE\)/);
       // Questions asked after the update give the project five minutes (MAINTENANCE_COMPLETE ten).
       const continuedAt = Date.parse(done.events.find((e) => e.event_type === 'maintenance.session' && e.payload.previous_state === 'MAINTENANCE_FAILED')!.time);
       const asked = done.events.filter((e) => e.event_type === 'maintenance.planned' && Date.parse(e.time) >= continuedAt && e.payload.state !== 'INSTANCE_ACTION_DONE');

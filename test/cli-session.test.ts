@@ -336,7 +336,8 @@ describe.concurrent('maintctl session', () => {
       for (let i = 0; i < ids[0]!.length && ids[0]![i] === ids[1]![i]; i++) common += ids[0]![i];
       if (common) {
         const ambiguous = await maintctl(dir, ['session', 'show', common]);
-        expect(ambiguous).toEqual({ code: 2, stdout: '', stderr: `maintctl: session id prefix "${common}" is ambiguous: give more characters\n` });
+        const both = [...ids].sort().join(', ');
+        expect(ambiguous).toEqual({ code: 2, stdout: '', stderr: `maintctl: session id prefix "${common}" is ambiguous: it matches ${both}; give more characters\n` });
       } else {
         for (const id of ids) expect((await showJson(dir, id[0]!)).session_id).toBe(id);
       }

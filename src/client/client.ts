@@ -27,6 +27,8 @@ export interface EngineClient {
   events(id: string, afterId: number): Promise<SessionEvent[]>;
   deleteSession(id: string, options: { keepDisabled: boolean }): Promise<{ reenabled: string[] }>;
   continueSession(id: string, changes?: ContinueChanges): Promise<SessionDocument>;
+  /** Whether an engine is running the session now (a server always is). */
+  engineRuns(id: string): Promise<boolean>;
   /** Makes sure an engine runs the session if it is unfinished (e.g. after a reboot). */
   ensureRunning(id: string): Promise<void>;
   /** A full session id from an unambiguous prefix. */

@@ -154,6 +154,10 @@ export class EmbeddedClient implements EngineClient {
     cloud.setTiming(file.timing);
   }
 
+  async engineRuns(id: string) {
+    return this.store().leaseHeld(id, this.clock.now());
+  }
+
   async ensureRunning(id: string) {
     const session = this.store().findSession(id);
     const active = session && !isTerminal(session.state);

@@ -166,6 +166,9 @@ export interface HostClaim {
   sessionId: string;
 }
 
+/** How many matching ids an ambiguous prefix lists. */
+const AMBIGUOUS_SHOWN = 10;
+
 export class Store {
   readonly db: Db;
   private readonly statements = new Map<string, Statement<unknown[]>>();
@@ -250,19 +253,25 @@ export class Store {
     return session;
   }
 
-  /** Resolves a full id or an unambiguous prefix of one. */
+  /** Resolves a full id or an unambiguous prefix of one, in any case (ids are lower-case). */
   resolveSessionId(idOrPrefix: string): string {
     if (!idOrPrefix) throw new InvalidInputError('a session id (or a prefix of one) is needed');
-    // substr, not LIKE: ids are compared as written, case included.
-    const rows = this.stmt('SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 3').all(
-      idOrPrefix.length,
-      idOrPrefix,
+    const prefix = idOrPrefix.toLowerCase();
+    // substr, not LIKE: % and _ in what was typed are characters, not patterns.
+    const rows = this.stmt('SELECT id FROM sessions WHERE lower(substr(id, 1, ?)) = ? ORDER BY id LIMIT ?').all(
+      prefix.length,
+      prefix,
+      AMBIGUOUS_SHOWN + 1,
     ) as Row[];
-    const exact = rows.find((r) => r.id === idOrPrefix);
-    if (exact) return idOrPrefix;
-    if (rows.length === 0) throw new NotFoundError(`no session ${idOrPrefix}`);
-    if (rows.length > 1) throw new InvalidInputError(`session id prefix "${idOrPrefix}" is ambiguous: give more characters`);
-    return String(rows[0]!.id);
+    const ids = rows.map((r) => String(r.id));
+    const exact = ids.find((id) => id.toLowerCase() === prefix);
+    if (exact) return exact;
+    if (ids.length === 0) throw new NotFoundError(`no session ${idOrPrefix}`);
+    if (ids.length > 1) {
+      const listed = ids.slice(0, AMBIGUOUS_SHOWN).join(', ') + (ids.length > AMBIGUOUS_SHOWN ? ' and more' : '');
+      throw new InvalidInputError(`session id prefix "${idOrPrefix}" is ambiguous: it matches ${listed}; give more characters`);
+    }
+    return ids[0]!;
   }
 
   listSessions(): Session[] {

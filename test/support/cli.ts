@@ -1,6 +1,6 @@
-// The built CLI run as a user runs it: a child process with pipes, or one in a pseudo-terminal
-// (python's pty module) that can type into it. `npm run build` first (`npm test` does).
-import { spawn, spawnSync } from 'node:child_process';
+// The built CLI run as a user runs it: a child process with pipes (support/terminal.ts: on a
+// pseudo-terminal). `npm run build` first (`npm test` does).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,42 +51,6 @@ export function writeIn(dir: string, name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
-}
-
-// Runs argv in a pseudo-terminal and prints everything the terminal showed. With a pattern and
-// keys: once the screen shows the pattern, the keys are typed (once).
-const PTY = `
-import os, pty, sys
-pattern, keys = sys.argv[1].encode(), sys.argv[2].encode()
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[3], sys.argv[3:])
-out = b''
-sent = not pattern
-while True:
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-    if not sent and pattern in out:
-        os.write(fd, keys)
-        sent = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.exit(os.waitstatus_to_exitcode(status))
-`;
-
-/** Runs `maintctl ...args` on a terminal; `type` sends keys once `after` shows on screen. */
-export function inTerminal(args: string[], options: { env?: Record<string, string | undefined>; after?: string; type?: string } = {}) {
-  const r = spawnSync('python3', ['-c', PTY, options.after ?? '', options.type ?? '', process.execPath, BIN, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, CI: undefined, NO_COLOR: undefined, TERM: 'xterm-256color', ...options.env },
-  });
-  return { code: r.status, screen: r.stdout, plain: r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
 }
 
 /** A CLI process left running (an agent, a follower): its output line by line, and its end. */

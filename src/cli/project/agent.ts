@@ -49,20 +49,22 @@ export function register(project: Command, run: Run): void {
 
 export function parseAgentFlags(project: string, flags: AgentFlags): AgentOptions {
   if (flags.session && flags.all) throw new UsageError('give either --session or --all, not both');
-  if (flags.policy !== 'ack' && flags.policy !== 'nack') throw new UsageError(`invalid --policy "${flags.policy}": use ack or nack`);
-  if (!(INSTANCE_ACTIONS as readonly string[]).includes(flags.action)) {
+  const policy = flags.policy.toLowerCase();
+  const action = flags.action.toUpperCase();
+  if (policy !== 'ack' && policy !== 'nack') throw new UsageError(`invalid --policy "${flags.policy}": use ack or nack`);
+  if (!(INSTANCE_ACTIONS as readonly string[]).includes(action)) {
     throw new UsageError(`invalid --action "${flags.action}": use ${INSTANCE_ACTIONS.join(', ')}`);
   }
   const hooks: Record<string, string> = {};
   for (const pair of flags.hook) {
     const eq = pair.indexOf('=');
-    const state = pair.slice(0, eq);
+    const state = pair.slice(0, eq).toUpperCase();
     if (eq <= 0 || !(HOOK_STATES as readonly string[]).includes(state)) {
       throw new UsageError(`invalid --hook "${pair}": use STATE=COMMAND with STATE one of ${HOOK_STATES.join(', ')}`);
     }
     hooks[state] = pair.slice(eq + 1);
   }
-  return { project, session: flags.session ?? null, policy: flags.policy, action: flags.action, hooks };
+  return { project, session: flags.session ?? null, policy, action, hooks };
 }
 
 const POLL_MS = 100;

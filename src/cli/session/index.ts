@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import type { Deps } from '../deps.js';
 import * as create from './create.js';
 import * as del from './delete.js';
+import * as events from './events.js';
 import * as list from './list.js';
 import * as show from './show.js';
 import * as update from './update.js';
 
 export function register(program: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
   const session = program.command('session').description('create, follow and manage maintenance sessions');
-  for (const verb of [create, list, show, del, update]) verb.register(session, run);
+  for (const verb of [create, list, show, events, del, update]) verb.register(session, run);
 }
