@@ -9,6 +9,7 @@ import { maintctlIn, run, tempDir, writeIn } from './support/cli.js';
 const READERS = [
   ['session', 'list'],
   ['session', 'show', 'abc'],
+  ['session', 'events', 'abc'],
   ['session', 'delete', 'abc'],
   ['session', 'update', 'abc'],
   ['project', 'show', 'abc', 'proj-a'],
