@@ -79,7 +79,6 @@ export function typeInTerminal(
 ): Promise<{ code: number | null; screen: string; plain: string; stderr: string }> {
   const childEnv: NodeJS.ProcessEnv = { ...env, TERM: 'xterm-256color' };
   delete childEnv.NO_COLOR;
-  delete childEnv.CI;
   return new Promise((resolve, reject) => {
     const child = spawn('python3', ['-c', PTY_DRIVER, JSON.stringify(steps), process.execPath, BIN, ...args], {
       env: childEnv,
