@@ -139,6 +139,9 @@ describe('man page', () => {
       const text = EXIT_TEXT[key as keyof typeof EXIT];
       expect(exits, `EXIT STATUS describes ${code}`).toContain(` ${code} ${text}`);
     }
+    // serve exists: the page says what it answers, and nowhere that there is no server.
+    expect(page).toMatch(/reply_url and instance_ids name the Fenix API, which maintctl serve answers/);
+    expect(page).not.toMatch(/there is no (HTTP )?server|has no HTTP server/i);
     const files = flatten(section(stdout, 'FILES'));
     for (const name of STATE_FILES) expect(hasWord(files, name), `FILES lists ${name}`).toBe(true);
   });
