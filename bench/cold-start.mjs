@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { envInt, fixed, machineLine, percentile, printTable } from './format.mjs';
 import { distDir, fillStore } from './support.mjs';
 
-const BIN = fileURLToPath(new URL('../bin/maintctl.js', import.meta.url));
+// The entry point beside the build measured (BENCH_DIST=DIR/dist measures DIR/bin/maintctl.js).
+const BIN = join(distDir, '..', 'bin', 'maintctl.js');
 const sessions = envInt('BENCH_SESSIONS', 1000);
 const runs = envInt('BENCH_RUNS', 15);
 const dir = mkdtempSync(join(tmpdir(), 'maintctl-cold-'));
