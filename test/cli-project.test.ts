@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { maintctlIn } from './support/cli.js';
 import { KEY, typeInTerminal } from './support/terminal.js';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
@@ -46,15 +47,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 
 /** Runs `maintctl --state-dir DIR ...args` (stdin and stdout not a terminal) and resolves when it exits. */
 function maintctl(dir: string, args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--state-dir', dir, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return maintctlIn(dir, args, baseEnv());
 }
 
 async function ok(dir: string, args: string[]): Promise<string> {

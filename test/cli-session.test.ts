@@ -2,12 +2,12 @@
 // process (stdout piped, not a terminal) over a fresh state directory per test. Sessions run in
 // the background engine on real time, on sim clouds with zero timings so they end within about a
 // second; the tests never sleep, they block on the CLI (`--wait`, `show --watch`) instead.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { maintctlIn } from './support/cli.js';
 import { parse as parseYaml } from 'yaml';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
@@ -34,15 +34,7 @@ function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** Runs `maintctl --state-dir DIR ...args` and resolves when it exits. */
 function maintctl(dir: string, args: string[], env: NodeJS.ProcessEnv = baseEnv()): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--state-dir', dir, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return maintctlIn(dir, args, env);
 }
 
 function stateDir(): string {

@@ -26,6 +26,12 @@ describe('a state directory without a store', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('maintctl engine has nothing to run there: it says so, exits 0 and creates nothing', async () => {
+    const dir = join(tempDir(), 'fresh');
+    expect(await maintctlIn(dir, ['engine'])).toEqual({ code: 0, stdout: `no maintctl store at ${dir}: no session to run\n`, stderr: '' });
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('--state-dir "" is refused (exit 2) before anything is read', async () => {
     const r = await run(['--state-dir', '', 'session', 'list']);
     expect(r.code).toBe(2);

@@ -260,8 +260,10 @@ export class Engine {
     });
   }
 
-  /** Continues a failed session from the state it failed in (Fenix's "update", never built there). */
-  /** Continues a failed session from the state it failed in, with `changes` for the rest of it. */
+  /**
+   * Continues a failed session from the state it failed in (Fenix's "update", never built there),
+   * with `changes` to its options for the rest of it.
+   */
   async continueSession(sessionId: string, changes: SessionOptionChanges = {}): Promise<Session> {
     const now = this.clock.now();
     let continued!: Session;

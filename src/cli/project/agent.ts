@@ -104,12 +104,13 @@ async function follow(options: AgentOptions, deps: Deps, client: EngineClient, s
     const key = await answerOpenQuestion(client, sid, options, answered, say);
     if (key) answered.add(key);
   };
-  for (const s of await client.listSessions()) if (!sessionId || s.session_id === sessionId) await handle(s.session_id);
+  // A session that had failed when the agent started may be continued (session update): the agent
+  // waits for that, and ends at the first end after the session ran again.
+  const sessions = await client.listSessions();
+  let ranSinceFailure = !sessions.some((s) => s.session_id === sessionId && s.state === 'MAINTENANCE_FAILED');
+  for (const s of sessions) if (!sessionId || s.session_id === sessionId) await handle(s.session_id);
   // Whether the followed session may have ended: looked at first, then after each state change.
   let mayHaveEnded = true;
-  // A session that has failed may be continued (session update): the agent waits for that, and
-  // ends at the first end after the session ran again.
-  let ranSinceFailure = false;
   let toldWaiting = false;
   while (!stopping.now) {
     const all = await client.allEvents(after);
