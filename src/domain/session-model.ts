@@ -195,7 +195,7 @@ export class SessionModel {
 
   updateHost(name: string, patch: Partial<Host>): void {
     const row = this.hostRows.get(name);
-    if (!row) return;
+    if (!row || unchanged(row, patch)) return;
     // Once disabled, what was read of the host may predate an instance the scheduler put there.
     if (patch.disabled === true && !row.disabled) this.hostSyncs.delete(name);
     this.unindexHost(row);
@@ -203,10 +203,11 @@ export class SessionModel {
     this.dirtyHosts.add(name);
   }
 
-  putProject(project: Project): void {
+  /** `stored`: the store already holds this row as it is now (a reply another caller wrote): nothing to write. */
+  putProject(project: Project, stored = false): void {
     this.projectRows.set(project.projectId, project);
     this.indexQuestion(project);
-    this.dirtyProjects.add(project.projectId);
+    if (!stored) this.dirtyProjects.add(project.projectId);
   }
 
   updateProject(id: string, patch: Partial<Project>): void {
@@ -220,9 +221,9 @@ export class SessionModel {
     this.dirtyInstances.add(instance.instanceId);
   }
 
-  updateInstance(id: string, patch: Partial<Instance>): void {
+  updateInstance(id: string, patch: Partial<Instance>, stored = false): void {
     const row = this.instanceRows.get(id);
-    if (!row) return;
+    if (!row || unchanged(row, patch)) return;
     const next = { ...row, ...patch };
     const leftWave = next.host !== row.host && row.wave !== null && !row.actionDone;
     if (next.host !== row.host) this.departed(row.host);
@@ -231,7 +232,7 @@ export class SessionModel {
     if (leftWave) this.arrived.add(next.instanceId);
     this.indexInstance(next);
     this.removed.delete(next.instanceId);
-    this.dirtyInstances.add(next.instanceId);
+    if (!stored) this.dirtyInstances.add(next.instanceId);
   }
 
   /** INSTANCE_ACTION_DONE was sent: the instance is out of its wave. */
@@ -258,6 +259,20 @@ export class SessionModel {
     }
     this.indexOperation(op);
     this.dirtyOps.add(op);
+  }
+
+  /**
+   * When to look at a requested operation again. Kept in memory only: a restarted engine looks at
+   * every open operation at once, so writing each new time would only cost a row per look.
+   */
+  reschedule(key: string, checkAt: number): void {
+    const op = this.ops.get(key);
+    if (!op || op.checkAt === checkAt) return;
+    const next = { ...op, checkAt };
+    this.openOps.delete(op);
+    this.failedOperations.delete(op);
+    this.indexOperation(next);
+    if (this.dirtyOps.delete(op)) this.dirtyOps.add(next);
   }
 
   /** The rows changed since the last call; done lane steps are forgotten (their effect is in the rows). */
@@ -301,8 +316,16 @@ export class SessionModel {
   private readonly room = new Map<string, { lane: HostState; vcpus: number; memoryMb: number }>();
   private readonly roomTotals = new Map<HostState, { vcpus: number; memoryMb: number }>();
 
+  /** Hosts with room have an entry here per lane: a wave's targets are these, not every host of the lane. */
+  private readonly roomy = new Map<HostState, Set<string>>();
+
   freeRoom(lane: 'PENDING' | 'MAINTAINED'): { vcpus: number; memoryMb: number } {
     return this.roomTotals.get(lane) ?? { vcpus: 0, memoryMb: 0 };
+  }
+
+  /** The computes of the lane that can take at least a little more (enabled, some vCPUs and memory free). */
+  withRoom(lane: 'PENDING' | 'MAINTAINED'): ReadonlySet<string> {
+    return this.roomy.get(lane) ?? NO_HOSTS;
   }
 
   private refreshRoom(name: string): void {
@@ -311,7 +334,10 @@ export class SessionModel {
       this.roomTotals.set(lane, { vcpus: total.vcpus + vcpus, memoryMb: total.memoryMb + memoryMb });
     };
     const old = this.room.get(name);
-    if (old) add(old.lane, -old.vcpus, -old.memoryMb);
+    if (old) {
+      add(old.lane, -old.vcpus, -old.memoryMb);
+      this.roomy.get(old.lane)?.delete(name);
+    }
     this.room.delete(name);
     const h = this.hostRows.get(name);
     if (!h || h.type !== 'compute' || h.disabled || h.disabledBefore || (h.state !== 'PENDING' && h.state !== 'MAINTAINED')) return;
@@ -319,6 +345,11 @@ export class SessionModel {
     const r = { lane: h.state, vcpus: Math.max(0, h.vcpus - load.vcpus), memoryMb: h.memoryMb === null ? 0 : Math.max(0, h.memoryMb - load.memoryMb) };
     this.room.set(name, r);
     add(r.lane, r.vcpus, r.memoryMb);
+    if (r.vcpus > 0 && (h.memoryMb === null || r.memoryMb > 0)) {
+      let set = this.roomy.get(r.lane);
+      if (!set) this.roomy.set(r.lane, (set = new Set()));
+      set.add(name);
+    }
   }
 
   private indexHost(h: Host): void {
@@ -422,3 +453,10 @@ export class SessionModel {
 
 const EMPTY: ReadonlySet<string> = new Set();
 const NO_LOAD: Readonly<Load> = { vcpus: 0, memoryMb: 0 };
+const NO_HOSTS: ReadonlySet<string> = new Set();
+
+/** Whether a patch would leave the row as it is (scalar fields only: hosts and instances have no others). */
+function unchanged<T extends object>(row: T, patch: Partial<T>): boolean {
+  for (const key in patch) if (!Object.is(row[key], patch[key])) return false;
+  return true;
+}

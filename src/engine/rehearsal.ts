@@ -1,7 +1,7 @@
 // A rehearsal of a session: the infrastructure copied read-only into the simulator, the whole
-// session run there on a virtual clock in an in-memory store, and what happened summed up as a
+// session run there on a virtual clock in a private scratch store, and what happened summed up as a
 // plan. Nothing outside this process changes: the real infrastructure is only read (a driver's
-// listHosts and listInstances), and no store but the in-memory one is opened.
+// listHosts and listInstances), and no store but the scratch one is opened.
 import type { SessionEvent } from '../domain/model.js';
 import { createSessionSchema, type CloudFile, type CreateSessionBody } from '../domain/schemas.js';
 import { parseTime } from '../domain/time.js';
@@ -72,7 +72,7 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
   // Maintenance starts at --at when that is later than now: the rehearsal starts there.
   const now = input.now ?? new RealClock().now();
   const start = body.maintenance_at ? Math.max(now, parseTime(body.maintenance_at)) : now;
-  const store = Store.open(':memory:');
+  const store = Store.scratch();
   const engine = new Engine({ store, clock: new VirtualClock(start, { auto: true }), delivery: false });
   try {
     engine.start();

@@ -284,12 +284,12 @@ export class SessionRunner {
   }
 
   /** A project's answer as the model records it (a policy's, or one read from the store). */
-  private recordReply(project: Project, reply: Reply, persist = true): void {
+  private recordReply(project: Project, reply: Reply, persist = true, now = this.deps.clock.now()): void {
     const m = this.model;
-    const now = this.deps.clock.now();
     const rows = replyRows(project, (id) => m.instance(id), reply, now);
-    m.putProject(rows.project);
-    for (const i of rows.instances) m.updateInstance(i.instanceId, { action: i.action });
+    // A reply read from the store is there already, rows included: the model only takes it on.
+    m.putProject(rows.project, !persist);
+    for (const i of rows.instances) m.updateInstance(i.instanceId, { action: i.action }, !persist);
     if (!persist) return;
     this.pendingReplies.push({ projectId: project.projectId, state: reply.state, instanceActions: reply.actions, receivedAt: now });
     this.emit('maintctl.reply', { project_id: project.projectId, state: reply.state, instance_actions: reply.actions, by: reply.by });
@@ -323,7 +323,7 @@ export class SessionRunner {
       this.lastReplyId = r.id;
       const project = this.model.project(r.projectId);
       if (project && project.replyState === null) {
-        this.recordReply(project, { projectId: r.projectId, state: r.state, actions: r.instanceActions as Reply['actions'] }, false);
+        this.recordReply(project, { projectId: r.projectId, state: r.state, actions: r.instanceActions as Reply['actions'] }, false, r.receivedAt);
       }
     }
   }
@@ -489,9 +489,8 @@ export class SessionRunner {
     }
     if (seen.phase === 'unknown') return this.perform(op); // recorded before a crash, never requested: request it now
     if (seen.phase === 'running') {
-      if (op.status === 'started' || seen.checkAt !== op.checkAt) {
-        this.model.putOperation({ ...op, status: 'requested', checkAt: seen.checkAt, ...(op.status === 'started' ? { updatedAt: clock.now() } : {}) });
-      }
+      if (op.status === 'started') this.model.putOperation({ ...op, status: 'requested', checkAt: seen.checkAt, updatedAt: clock.now() });
+      else this.model.reschedule(op.key, seen.checkAt);
       return;
     }
     this.finish(op, seen);

@@ -132,7 +132,15 @@ const toAct = (r: Row): SimActRecord => ({
 });
 
 export class SimStore {
-  constructor(private readonly store: Store) {}
+  /**
+   * A scratch store (a rehearsal) is read by nobody else: once imported, its cloud lives in the
+   * SimCloud that holds it, and what happens to it is neither written to its tables nor logged.
+   */
+  private readonly keepsRows: boolean;
+
+  constructor(private readonly store: Store) {
+    this.keepsRows = !store.scratch;
+  }
 
   /** Runs fn in one transaction (nested calls become savepoints). */
   tx<T>(fn: () => T): T {
@@ -174,7 +182,7 @@ export class SimStore {
       const host = this.sql('INSERT INTO sim_hosts (cloud_id, name, type, vcpus, memory_mb) VALUES (?, ?, ?, ?, ?)');
       for (const h of cloud.hosts) host.run(cloudId, h.name, h.type, h.vcpus, h.memory_mb ?? null);
       for (const i of cloud.instances) {
-        this.insertInstance(cloudId, {
+        this.writeInstance(cloudId, {
           id: i.id ?? randomUUID(),
           name: i.name,
           projectId: i.project,
@@ -207,16 +215,22 @@ export class SimStore {
   }
 
   setEnabled(cloudId: string, host: string, enabled: boolean, reason: string | null): void {
+    if (!this.keepsRows) return;
     this.sql('UPDATE sim_hosts SET enabled = ?, disabled_reason = ? WHERE cloud_id = ? AND name = ?').run(
       enabled ? 1 : 0, reason, cloudId, host,
     );
   }
 
   bumpMaintained(cloudId: string, host: string): void {
+    if (!this.keepsRows) return;
     this.sql('UPDATE sim_hosts SET maintained_count = maintained_count + 1 WHERE cloud_id = ? AND name = ?').run(cloudId, host);
   }
 
   insertInstance(cloudId: string, i: SimInstanceRecord): void {
+    if (this.keepsRows) this.writeInstance(cloudId, i);
+  }
+
+  private writeInstance(cloudId: string, i: SimInstanceRecord): void {
     this.sql(
       'INSERT INTO sim_instances (cloud_id, id, name, project_id, host, vcpus, memory_mb, floating_ip, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(cloudId, i.id, i.name, i.projectId, i.host, i.vcpus, i.memoryMb, i.floatingIp ? 1 : 0, i.status);
@@ -224,20 +238,24 @@ export class SimStore {
 
   /** Where an instance is and what state it is in: the only fields of an instance that change. */
   updateInstance(cloudId: string, id: string, host: string, status: string): void {
+    if (!this.keepsRows) return;
     this.sql('UPDATE sim_instances SET host = ?, status = ? WHERE cloud_id = ? AND id = ?').run(host, status, cloudId, id);
   }
 
   deleteInstance(cloudId: string, id: string): void {
+    if (!this.keepsRows) return;
     this.sql('DELETE FROM sim_instances WHERE cloud_id = ? AND id = ?').run(cloudId, id);
   }
 
   insertOperation(cloudId: string, op: SimOperationRecord): void {
+    if (!this.keepsRows) return;
     this.sql(
       'INSERT INTO sim_operations (cloud_id, key, kind, target, from_host, to_host, due_at, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(cloudId, op.key, op.kind, op.target, op.from, op.to, op.dueAt, op.outcome, op.error);
   }
 
   finishOperation(cloudId: string, key: string, outcome: Exclude<SimOutcome, 'running'>, error: string | null): void {
+    if (!this.keepsRows) return;
     this.sql('UPDATE sim_operations SET outcome = ?, error = ? WHERE cloud_id = ? AND key = ?').run(outcome, error, cloudId, key);
   }
 
@@ -251,6 +269,7 @@ export class SimStore {
 
   /** The sim's own events (no session), in the store's event log. */
   appendEvent(cloudId: string, time: number, eventType: string, payload: Record<string, unknown>): void {
+    if (!this.keepsRows) return;
     this.store.appendEvent(null, time, eventType, { cloud_id: cloudId, ...payload });
   }
 }

@@ -2,7 +2,9 @@
 // is the truth; the engine reaches it through the async Repository (repository.ts), other layers
 // (views, the sim) through the few typed methods here. No SQL outside src/store/.
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type {
   ActionPluginSpec,
@@ -169,12 +171,25 @@ export interface HostClaim {
 /** How many matching ids an ambiguous prefix lists. */
 const AMBIGUOUS_SHOWN = 10;
 
+/** Units of work committed together by a private store (see Store.tx). */
+const UNITS_PER_COMMIT = 500;
+
 export class Store {
   readonly db: Db;
   private readonly statements = new Map<string, Statement<unknown[]>>();
+  /** Nobody else can read this store (in memory, or a scratch file): its commits are grouped. */
+  private readonly grouped: boolean;
+  /** A scratch store (Store.scratch): private, and thrown away on close. */
+  readonly scratch: boolean;
+  private unitsInGroup = 0;
+  private depth = 0;
+  private readonly onClose: () => void;
 
-  constructor(db: Db) {
+  constructor(db: Db, options: { scratch?: boolean; onClose?: () => void } = {}) {
     this.db = db;
+    this.scratch = options.scratch ?? false;
+    this.grouped = this.scratch || db.memory;
+    this.onClose = options.onClose ?? (() => undefined);
   }
 
   /** Opens (and with `create`, the default, makes when missing) the store at path. */
@@ -182,17 +197,47 @@ export class Store {
     return new Store(openDb(path, options));
   }
 
+  /**
+   * A private store in a scratch file, removed on close (rehearsals, benchmarks): its size is
+   * bounded by the disk rather than this process's memory, and nothing of it needs to survive.
+   */
+  static scratch(): Store {
+    const dir = mkdtempSync(join(tmpdir(), 'maintctl-scratch-'));
+    const db = openDb(join(dir, 'scratch.db'));
+    db.pragma('synchronous = OFF');
+    db.pragma('cache_size = -131072'); // 128 MiB of pages: the hot ones (open operations, indexes) stay in memory
+    return new Store(db, { scratch: true, onClose: () => rmSync(dir, { recursive: true, force: true }) });
+  }
+
   get isOpen(): boolean {
     return this.db.open;
   }
 
   close(): void {
+    if (this.db.open && this.grouped && this.db.inTransaction) this.db.exec('COMMIT');
     this.db.close();
+    this.onClose();
   }
 
-  /** Runs fn in one IMMEDIATE transaction: all of it is written, or none. */
+  /**
+   * Runs fn in one IMMEDIATE transaction: all of it is written, or none. A private store runs it
+   * as a savepoint of a longer transaction instead, committed every few hundred units: a commit
+   * of an in-memory SQLite database costs more the bigger the database is, and nobody waits to
+   * read these writes.
+   */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    if (!this.grouped) return this.db.transaction(fn).immediate();
+    if (!this.db.inTransaction) {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.unitsInGroup = 0;
+    }
+    this.depth++;
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.depth--;
+      if (this.depth === 0 && ++this.unitsInGroup >= UNITS_PER_COMMIT && this.db.inTransaction) this.db.exec('COMMIT');
+    }
   }
 
   /** A prepared statement, prepared once per store (for the store's own modules, e.g. the sim's tables). */
@@ -417,6 +462,14 @@ export class Store {
   }
 
   private writeOperation(op: Operation): number {
+    // A row written before is updated by its id (cheaper than the upsert on the key); when that
+    // finds nothing (its first write was rolled back), it is inserted after all.
+    if (op.id > 0) {
+      const updated = this.stmt(
+        'UPDATE operations SET status = ?, check_at = ?, deadline = ?, cause = ?, result = ?, updated_at = ? WHERE id = ? AND key = ?',
+      ).run(op.status, op.checkAt, op.deadline, op.cause, json(op.result), op.updatedAt, op.id, op.key);
+      if (updated.changes > 0) return op.id;
+    }
     const row = this.stmt(
       `INSERT INTO operations (session_id, kind, target, key, attempt, params, status, check_at, deadline, cause, result, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -492,6 +545,11 @@ export class Store {
         ? this.stmt('SELECT * FROM events WHERE id > ? ORDER BY id').all(afterId)
         : this.stmt('SELECT * FROM events WHERE session_id = ? AND id > ? ORDER BY id').all(sessionId, afterId);
     return (rows as Row[]).map(toEvent);
+  }
+
+  /** How many events a session has recorded (without reading them). */
+  eventCount(sessionId: string): number {
+    return Number(this.stmt('SELECT COUNT(*) FROM events WHERE session_id = ?').pluck().get(sessionId));
   }
 
   // ---- host claims
@@ -604,7 +662,7 @@ export class Store {
 
   /** Changes whenever another connection commits: lets an engine notice writes from other processes. */
   dataVersion(): number {
-    return Number(this.db.pragma('data_version', { simple: true }));
+    return Number(this.stmt('PRAGMA data_version').pluck().get());
   }
 }
 

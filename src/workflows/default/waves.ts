@@ -61,12 +61,11 @@ export function placeOnly(s: Snapshot, instanceIds: string[]): PlannedMove[] | n
   return placed ? [...placed].map(([instanceId, to]) => ({ instanceId, to })) : null;
 }
 
+/** The hosts with room that may take instances now (the model keeps them as an index: most hosts are full). */
 function targets(m: SessionModel, phase: Phase): TargetHost[] {
-  const names = phase === 'planned' ? m.inLane('compute', 'MAINTAINED') : m.inLane('compute', 'PENDING');
   const out: TargetHost[] = [];
-  for (const name of names) {
+  for (const name of m.withRoom(phase === 'planned' ? 'MAINTAINED' : 'PENDING')) {
     const h = m.host(name)!;
-    if (h.disabled || h.disabledBefore) continue;
     const load = m.load(name);
     out.push({ name, capacity: { vcpus: h.vcpus, memoryMb: h.memoryMb }, used: { vcpus: load.vcpus, memoryMb: load.memoryMb }, maintained: h.state === 'MAINTAINED' });
   }
@@ -84,7 +83,14 @@ function candidates(m: SessionModel): string[] {
   const room = m.freeRoom('PENDING');
   const revision = `${m.pendingRevision}|${room.vcpus}|${room.memoryMb}`;
   const cached = orders.get(m);
-  if (cached && cached.revision === revision) return cached.names;
+  if (cached && cached.revision === revision) {
+    // Hosts leave PENDING mostly from the front (they are taken in this order): drop those, so a
+    // plan does not step over every host already emptied.
+    let gone = 0;
+    while (gone < cached.names.length && m.host(cached.names[gone]!)?.state !== 'PENDING') gone++;
+    if (gone) cached.names = cached.names.slice(gone);
+    return cached.names;
+  }
   const rows = [...m.inLane('compute', 'PENDING')].map((name) => m.host(name)!);
   const key = (h: Host) => ({ fip: m.instancesOn(h.name).some((i) => i.floatingIp), load: m.load(h.name).vcpus, count: m.instanceCountOn(h.name) });
   const keyed = rows.map((h) => ({ name: h.name, ...key(h) }));
