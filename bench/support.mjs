@@ -185,3 +185,21 @@ export function openRecorder(storePath) {
     },
   };
 }
+
+// ---- a store with many sessions (for the CLI's cold start)
+
+/**
+ * Fills a store file with `count` sessions that nobody runs (one compute each on one sim cloud),
+ * as a state directory left with many sessions looks to `maintctl session list`.
+ */
+export async function fillStore(storePath, count) {
+  const store = Store.open(storePath);
+  const clock = new RealClock();
+  const engine = new Engine({ store, clock, delivery: false });
+  const cloud = uniformCloud({ computes: count, vcpus: 4, perCompute: 1, projects: [{ id: 'proj-a' }] });
+  const driver = { kind: 'sim', cloudId: importCloud(store, cloud, 'bench', clock.now()) };
+  const width = String(count).length;
+  for (let i = 0; i < count; i++) await engine.createSession({ hosts: [`compute-${String(i).padStart(width, '0')}`] }, driver);
+  await engine.stop();
+  store.close();
+}

@@ -22,8 +22,9 @@ _maintctl_ids() {
 
 _maintctl() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-  local global="-o --output --state-dir --no-color --endpoint --token -h --help"
+  local global="-o --output --state-dir --no-color --endpoint --token -h --help -V --version"
   local moves="MIGRATE LIVE_MIGRATE OWN_ACTION"
+  local states="MAINTENANCE SCALE_IN PREPARE_MAINTENANCE START_MAINTENANCE PLANNED_MAINTENANCE MAINTENANCE_COMPLETE MAINTENANCE_DONE MAINTENANCE_FAILED"
 
   # The words before the cursor that are neither options nor option values;
   # a --state-dir among them is passed on to `maintctl __complete sessions`.
@@ -73,6 +74,7 @@ _maintctl() {
     --action) [[ ${pos[0]} == project && ${pos[1]} == agent ]] && COMPREPLY=($(compgen -W "$moves" -- "$cur")); return ;;
     --hook) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "SCALE_IN= OWN_ACTION= MAINTENANCE_COMPLETE=" -- "$cur")); return ;;
     --unsubscribed) COMPREPLY=($(compgen -W "fail migrate live_migrate" -- "$cur")); return ;;
+    --state) [[ ${pos[0]} == session ]] && COMPREPLY=($(compgen -W "$states" -- "$cur")); return ;;
     --max-parallel|--parallel) COMPREPLY=($(compgen -W "auto" -- "$cur")); return ;;
     --timing) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "migrate= live_migrate= host= plugin=" -- "$cur")); return ;;
   esac
@@ -80,24 +82,27 @@ _maintctl() {
 
   local words="" opts="" ids=""
   case ${pos[0]} in
-    "") words="session project serve demo engine help" ;;
-    help) ((${#pos[@]} == 1)) && words="session project serve demo engine" ;;
+    "") words="session project serve demo engine version completion help" ;;
+    help) ((${#pos[@]} == 1)) && words="session project serve demo engine version completion" ;;
+    completion) ((${#pos[@]} == 1)) && words="bash zsh fish" ;;
     serve) opts="--cloud --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key --allow-webhook-host" ;;
     demo) opts="--cloud --speed" ;;
     engine) opts="--virtual-clock --listen" ;;
     session)
       case ${pos[1]} in
-        "") words="create list ls show delete rm update logs help" ;;
-        help) ((${#pos[@]} == 2)) && words="create list show delete update logs" ;;
+        "") words="create list ls show events delete rm update logs help" ;;
+        help) ((${#pos[@]} == 2)) && words="create list show events delete update logs" ;;
         create) opts="--hosts --at --workflow --metadata --action --download --plugin-dir --cloud --reply-timeout
                       --scale-in-timeout --max-parallel --parallel --max-migrations --unsubscribed
                       -f --file --wait --timeout --dry-run --timing" ;;
+        list|ls) opts="--state" ;;
         show) opts="--instances -w --watch" ;;
+        events) opts="--follow" ;;
         delete|rm) opts="--keep-disabled" ;;
-        update) opts="--wait --timeout" ;;
+        update) opts="--reply-timeout --scale-in-timeout --max-parallel --unsubscribed --cloud --wait --timeout" ;;
         logs) opts="--host --plugin -f --follow" ;;
       esac
-      case ${pos[1]} in show|delete|rm|update|logs) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
+      case ${pos[1]} in show|events|delete|rm|update|logs) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
     project)
       case ${pos[1]} in
         "") words="show reply subscribe unsubscribe subscriptions agent help" ;;

@@ -70,6 +70,7 @@ complete -c maintctl -l no-color -d 'no colour in output'
 complete -c maintctl -l endpoint -x -d 'a maintctl serve to work with instead of the state directory'
 complete -c maintctl -l token -x -d 'the token sent to --endpoint'
 complete -c maintctl -s h -l help -d 'show help'
+complete -c maintctl -s V -l version -d 'print the version'
 
 # Commands.
 complete -c maintctl -n '__maintctl_is' -a session -d 'create, follow and manage maintenance sessions'
@@ -77,19 +78,23 @@ complete -c maintctl -n '__maintctl_is' -a project -d 'what applications see and
 complete -c maintctl -n '__maintctl_is' -a serve -d 'run the engine behind the Fenix REST API'
 complete -c maintctl -n '__maintctl_is' -a demo -d 'run a complete rolling maintenance on a simulated cloud'
 complete -c maintctl -n '__maintctl_is' -a engine -d 'run the sessions of the state directory until none is active'
+complete -c maintctl -n '__maintctl_is' -a version -d 'print the version of maintctl'
+complete -c maintctl -n '__maintctl_is' -a completion -d 'print the completion script for bash, zsh or fish'
 complete -c maintctl -n '__maintctl_is' -a help -d 'show help for a command'
-complete -c maintctl -n '__maintctl_is help' -a 'session project serve demo engine'
+complete -c maintctl -n '__maintctl_is help' -a 'session project serve demo engine version completion'
+complete -c maintctl -n '__maintctl_is completion' -a 'bash zsh fish'
 
 # maintctl session <verb>
 complete -c maintctl -n '__maintctl_is session' -a create -d 'start a maintenance session'
 complete -c maintctl -n '__maintctl_is session' -a 'list ls' -d 'list maintenance sessions'
 complete -c maintctl -n '__maintctl_is session' -a show -d 'show a session'
+complete -c maintctl -n '__maintctl_is session' -a events -d 'print the events of a session, and follow new ones'
 complete -c maintctl -n '__maintctl_is session' -a 'delete rm' -d 'stop and delete a session'
 complete -c maintctl -n '__maintctl_is session' -a update -d 'continue a MAINTENANCE_FAILED session'
 complete -c maintctl -n '__maintctl_is session' -a logs -d 'show the output of the plug-ins of a session'
 complete -c maintctl -n '__maintctl_is session' -a help -d 'show help for a session command'
-complete -c maintctl -n '__maintctl_is session help' -a 'create list show delete update logs'
-for verb in show delete rm update logs
+complete -c maintctl -n '__maintctl_is session help' -a 'create list show events delete update logs'
+for verb in show events delete rm update logs
     complete -c maintctl -n "__maintctl_is session $verb" -a '(__maintctl_sessions)' -d 'session'
 end
 
@@ -119,6 +124,15 @@ complete -c maintctl -n $create -l timing -x -a 'migrate= live_migrate= host= pl
 complete -c maintctl -n '__maintctl_is session show +' -l instances -d 'also list every instance'
 complete -c maintctl -n '__maintctl_is session show +' -s w -l watch -d 'follow the session until it ends'
 complete -c maintctl -n '__maintctl_is session delete +; or __maintctl_is session rm +' -l keep-disabled -d 'leave the hosts this session disabled disabled'
+set -l states 'MAINTENANCE SCALE_IN PREPARE_MAINTENANCE START_MAINTENANCE PLANNED_MAINTENANCE MAINTENANCE_COMPLETE MAINTENANCE_DONE MAINTENANCE_FAILED'
+complete -c maintctl -n '__maintctl_is session list +; or __maintctl_is session ls +' -l state -x -a $states -d 'only sessions in this state'
+complete -c maintctl -n '__maintctl_is session events +' -l follow -d 'go on printing new events until the session ends'
+set -l update '__maintctl_is session update +'
+complete -c maintctl -n $update -l reply-timeout -x -d 'time each project has to answer, from now on'
+complete -c maintctl -n $update -l scale-in-timeout -x -d 'time to answer SCALE_IN and MAINTENANCE_COMPLETE, from now on'
+complete -c maintctl -n $update -l max-parallel -x -a auto -d 'hosts in flight at once, or auto'
+complete -c maintctl -n $update -l unsubscribed -x -a 'fail migrate live_migrate (__maintctl_after_eq fail migrate live_migrate)' -d '[PROJECT=]POLICY for projects nobody answers for (repeatable)'
+complete -c maintctl -n $update -l cloud -r -F -d 'reload the faults and timing of the sim cloud from this file'
 complete -c maintctl -n '__maintctl_is session update +' -l wait -d 'follow the session to its end'
 complete -c maintctl -n '__maintctl_is session update +' -l timeout -x -d 'with --wait: give up after this long'
 complete -c maintctl -n '__maintctl_is session logs +' -l host -x -d 'only the runs on this host'

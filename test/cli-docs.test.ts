@@ -5,9 +5,10 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
+import { typeInTerminal } from './support/terminal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'maintctl.js');
@@ -15,6 +16,7 @@ const BASH = join(ROOT, 'completions', 'maintctl.bash');
 const ZSH = join(ROOT, 'completions', '_maintctl');
 const FISH = join(ROOT, 'completions', 'maintctl.fish');
 const MAN = join(ROOT, 'man', 'maintctl.1');
+const README = join(ROOT, 'README.md');
 
 function sh(cmd: string, args: string[], options: SpawnSyncOptions = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000, ...options });
@@ -37,6 +39,7 @@ const EXIT_TEXT: Record<keyof typeof EXIT, string> = {
   timedOut: '--wait timed out',
   notFound: 'Not found',
   refused: 'Refused',
+  cancelled: 'Cancelled',
 };
 const ENV_VARS = ['MAINTCTL_STATE_DIR', 'XDG_STATE_HOME', 'NO_COLOR', 'CI', 'MAINTCTL_DEBUG', 'MAINTCTL_ENDPOINT', 'MAINTCTL_TOKEN', 'MAINTCTL_LISTEN'];
 const STATE_FILES = ['maintctl.db', 'engine.lock', 'engine.log', 'engine.url'];
@@ -136,6 +139,9 @@ describe('man page', () => {
       const text = EXIT_TEXT[key as keyof typeof EXIT];
       expect(exits, `EXIT STATUS describes ${code}`).toContain(` ${code} ${text}`);
     }
+    // serve exists: the page says what it answers, and nowhere that there is no server.
+    expect(page).toMatch(/reply_url and instance_ids name the Fenix API, which maintctl serve answers/);
+    expect(page).not.toMatch(/there is no (HTTP )?server|has no HTTP server/i);
     const files = flatten(section(stdout, 'FILES'));
     for (const name of STATE_FILES) expect(hasWord(files, name), `FILES lists ${name}`).toBe(true);
   });
@@ -181,6 +187,97 @@ describe('docs follow the CLI (drift check against --help)', () => {
       }
     }
   });
+});
+
+/** Every `maintctl ...` command line the README shows: in shell blocks, after `$ `, and in inline code. */
+function readmeExamples(): string[] {
+  const text = readFileSync(README, 'utf8');
+  const found: string[] = [];
+  for (const block of text.matchAll(/```(\w*)\n([\s\S]*?)```/g)) {
+    for (const line of block[2]!.split('\n')) {
+      const command = block[1] === 'sh' ? /(?:^|[\s($])maintctl (.*)/.exec(line) : /^\s*\$ maintctl (.*)/.exec(line);
+      if (command) found.push(command[1]!);
+    }
+  }
+  for (const inline of text.matchAll(/`maintctl ([^`]+)`/g)) found.push(inline[1]!);
+  return found.map((c) => c.replace(/\s+#.*$/, '').replace(/\\\|/g, '|'));
+}
+
+describe('README examples follow the CLI (drift check against --help)', () => {
+  let tree: HelpCommand[];
+  beforeAll(() => {
+    tree = helpTree();
+  }, 120_000);
+
+  /** The command an example runs and the long options it gives, or why it names none. */
+  function resolve(example: string): { command: HelpCommand; options: string[] } | string {
+    const words = example.split(/\s+/).filter(Boolean);
+    const root = tree.find((c) => c.path.length === 0)!;
+    let i = 0;
+    // Global options first (as `maintctl -o json session list` has them).
+    while (i < words.length && words[i]!.startsWith('-')) i += ['-o', '--output', '--state-dir'].includes(words[i]!) ? 2 : 1;
+    let command = root;
+    for (;;) {
+      const child = tree.find((c) => c.path.length === command.path.length + 1 && c.path.join(' ').startsWith(command.path.join(' ')) && c.names.includes(words[i] ?? ''));
+      if (!child) break;
+      command = child;
+      i++;
+    }
+    const hasVerbs = tree.some((c) => c.path.length === command.path.length + 1 && c.path.join(' ').startsWith(command.path.join(' ')));
+    if (hasVerbs && /^[a-z]/.test(words[i] ?? '')) return `unknown command "${[...command.path, words[i]].join(' ')}"`;
+    const options = words.flatMap((w) => [...w.matchAll(/(?:^|[[(|])(--[a-z][\w-]*)/g)].map((m) => m[1]!));
+    return { command, options: [...new Set(options)] };
+  }
+
+  it('finds the examples', () => {
+    const examples = readmeExamples();
+    expect(examples.length).toBeGreaterThan(30);
+    expect(examples).toContain('session list');
+  });
+
+  it('every command a README example runs exists, with every option it gives', () => {
+    const root = tree.find((c) => c.path.length === 0)!;
+    for (const example of readmeExamples()) {
+      const resolved = resolve(example);
+      expect(typeof resolved === 'string' ? resolved : '', `maintctl ${example}`).toBe('');
+      if (typeof resolved === 'string') continue;
+      const known = new Set([...resolved.command.longOptions, ...root.longOptions, '--help']);
+      for (const option of resolved.options) {
+        expect(known.has(option), `"maintctl ${example}": ${option} is not an option of "maintctl ${resolved.command.path.join(' ')}"`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('the demo and the CI rule, as the README states them', () => {
+  const readme = () => flatten(readFileSync(README, 'utf8'));
+
+  it('on a terminal (60x) the demo takes the "about ten seconds" the README says', async () => {
+    expect(readme()).toContain('On a terminal it plays at 60x (about ten seconds)');
+    // The demo's real-time pauses, added up instead of slept (the built command, in process).
+    const { runDemo } = (await import(pathToFileURL(join(ROOT, 'dist', 'cli', 'demo.js')).href)) as typeof import('../src/cli/demo.js');
+    const { bufferIO } = (await import(pathToFileURL(join(ROOT, 'dist', 'cli', 'io.js')).href)) as typeof import('../src/cli/io.js');
+    let slept = 0;
+    await runDemo({ speed: 60, sleep: async (ms) => void (slept += ms) }, bufferIO());
+    expect(slept).toBeGreaterThan(7_000);
+    expect(slept).toBeLessThan(13_000);
+  });
+
+  it('states the CI rule once, and the CLI follows it: colour on a terminal unless CI is set to anything but empty, false or 0', async () => {
+    const rule = '`CI` set to anything but empty, `false` or `0`';
+    expect(readme().split(rule).length - 1, 'the README states the CI rule once').toBe(1);
+    const dir = mkdtempSync(join(tmpdir(), 'maintctl-ci-'));
+    const cloud = join(dir, 'cloud.yaml');
+    writeFileSync(cloud, 'hosts: [{name: compute-0, vcpus: 2}]\ntiming: {host_maintenance_s: 0}\n');
+    const created = sh(process.execPath, [BIN, '--state-dir', dir, 'session', 'create', '--cloud', cloud, '--wait', '--timeout', '30s'], { env: { ...process.env, NO_COLOR: '1' } });
+    expect(created.code, created.stderr).toBe(0);
+    const env = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined };
+    for (const [ci, colour] of [[undefined, true], ['', true], ['false', true], ['0', true], ['FALSE', true], ['1', false], ['true', false], ['yes', false]] as const) {
+      const r = await typeInTerminal(['--state-dir', dir, 'session', 'list'], [], { ...env, CI: ci });
+      expect(r.code).toBe(0);
+      expect(r.screen.includes('\x1b[32mMAINTENANCE_DONE'), `CI=${String(ci)}`).toBe(colour);
+    }
+  }, 60_000);
 });
 
 describe('completion at work', () => {
@@ -235,9 +332,10 @@ describe('completion at work', () => {
   });
 
   it('bash: commands, verbs, options and values', () => {
-    expect(bashComplete('maintctl', '')).toEqual(['session', 'project', 'serve', 'demo', 'engine', 'help']);
+    expect(bashComplete('maintctl', '')).toEqual(['session', 'project', 'serve', 'demo', 'engine', 'version', 'completion', 'help']);
+    expect(bashComplete('maintctl', 'completion', '')).toEqual(['bash', 'zsh', 'fish']);
     expect(bashComplete('maintctl', 'session', 'sh')).toEqual(['show']);
-    expect(bashComplete('maintctl', 'session', '')).toEqual(['create', 'list', 'ls', 'show', 'delete', 'rm', 'update', 'logs', 'help']);
+    expect(bashComplete('maintctl', 'session', '')).toEqual(['create', 'list', 'ls', 'show', 'events', 'delete', 'rm', 'update', 'logs', 'help']);
     expect(bashComplete('maintctl', 'session', 'show', '--w')).toEqual(['--watch']);
     expect(bashComplete('maintctl', 'session', 'create', '--sc')).toEqual(['--scale-in-timeout']);
     expect(bashComplete('maintctl', '-o', '')).toEqual(['table', 'json', 'yaml']);

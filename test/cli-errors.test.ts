@@ -19,6 +19,6 @@ describe('unexpected errors', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr.split('\n').length).toBeGreaterThan(3);
-    expect(r.stderr).toMatch(/at new EmbeddedClient/);
+    expect(r.stderr).toMatch(/at EmbeddedClient\.store/);
   });
 });

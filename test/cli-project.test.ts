@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { maintctlIn } from './support/cli.js';
+import { KEY, typeInTerminal } from './support/terminal.js';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
 const root = mkdtempSync(join(tmpdir(), 'maintctl-project-'));
@@ -45,15 +47,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 
 /** Runs `maintctl --state-dir DIR ...args` (stdin and stdout not a terminal) and resolves when it exits. */
 function maintctl(dir: string, args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--state-dir', dir, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return maintctlIn(dir, args, baseEnv());
 }
 
 async function ok(dir: string, args: string[]): Promise<string> {
@@ -333,89 +327,8 @@ const computesAllMaintained = (doc: SessionDoc) => {
   for (const h of computes) expect(h, h.name).toMatchObject({ state: 'MAINTAINED', maintained: true, disabled: false });
 };
 
-// ---- a pseudo-terminal that types only once it has seen what it waits for
-
-// Usage: python3 -c PTY_DRIVER '[["text to wait for", "keys to type"], ...]' argv...
-// Runs argv in a pseudo-terminal. For each step it reads the screen until the text shows (escape
-// sequences removed; each search starts after the previous match), then writes the keys to the
-// terminal. Afterwards it reads until the program ends, prints everything the terminal showed, and
-// exits with the program's status; 124 (with the reason on stderr) if a step waited 20 s in vain.
-const PTY_DRIVER = String.raw`
-import json, os, pty, re, select, signal, sys, time
-
-steps = json.loads(sys.argv[1])
-argv = sys.argv[2:]
-STEP_TIMEOUT = 20.0
-ESCAPE = re.compile(rb'\x1b\[[0-9;?]*[ -/]*[@-~]')
-
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-
-screen = b''
-
-def read_more():
-    """Adds what the terminal shows within 100 ms to the screen; False once the program closed it."""
-    global screen
-    ready, _, _ = select.select([fd], [], [], 0.1)
-    if not ready:
-        return True
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        return False
-    screen += chunk
-    return bool(chunk)
-
-def give_up(why):
-    sys.stdout.buffer.write(screen)
-    sys.stderr.write(why + '\n')
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    sys.exit(124)
-
-seen = 0
-for text, keys in steps:
-    deadline = time.monotonic() + STEP_TIMEOUT
-    while True:
-        at = ESCAPE.sub(b'', screen).find(text.encode(), seen)
-        if at >= 0:
-            seen = at + len(text.encode())
-            break
-        if time.monotonic() > deadline:
-            give_up('pty: gave up waiting for %r' % text)
-        if not read_more():
-            give_up('pty: the program ended before showing %r' % text)
-    os.write(fd, keys.encode())
-
-deadline = time.monotonic() + STEP_TIMEOUT
-while read_more():
-    if time.monotonic() > deadline:
-        give_up('pty: the program did not end')
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(screen)
-sys.exit(os.waitstatus_to_exitcode(status))
-`;
-
-const KEY = { enter: '\r', down: '\x1b[B' };
-
 /** Runs maintctl in a pseudo-terminal, typing each step's keys once its text is on the screen. */
-function inTerminal(dir: string, args: string[], steps: Array<[waitFor: string, keys: string]>): Promise<{ code: number | null; screen: string; plain: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...baseEnv(), TERM: 'xterm-256color' };
-  delete env.NO_COLOR; // colours as a person would see them; the escapes are stripped to compare
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', PTY_DRIVER, JSON.stringify(steps), process.execPath, BIN, '--state-dir', dir, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let screen = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (screen += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, screen, plain: screen.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\r/g, ''), stderr }));
-  });
-}
+const inTerminal = (dir: string, args: string[], steps: Array<[waitFor: string, keys: string]>) => typeInTerminal(['--state-dir', dir, ...args], steps, baseEnv());
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
@@ -603,6 +516,27 @@ describe.concurrent('maintctl project', () => {
       expect(finishedOperations(end.doc, 'migrate')).toEqual([]);
       expect(end.doc.instances.find((i) => i.name === 'm-0')!.host).not.toBe('compute-0');
     });
+
+    it('Ctrl-C at a prompt prints "cancelled", exits 130 and sends nothing; replies take action and state names in any case', async () => {
+      const dir = stateDir();
+      await ok(dir, ['project', 'subscribe', 'proj-m']);
+      const id = await createSession(dir, ONE_PROJECT, TIME_TO_ANSWER);
+      const follower = followSession(dir, id);
+      await question(follower, dir, id, 'proj-m', 'MAINTENANCE');
+      const r = await inTerminal(dir, ['project', 'reply', id, 'proj-m'], [['MAINTENANCE for proj-m', KEY.ctrlC]]);
+      expect(r.code, r.plain).toBe(130);
+      expect(r.plain).toMatch(/maintctl: cancelled\n$/);
+      expect((JSON.parse(await ok(dir, ['-o', 'json', 'project', 'show', id, 'proj-m'])) as ProjectDoc).open).toBe(true);
+
+      expect(await ok(dir, ['project', 'reply', id.toUpperCase().slice(0, 8), 'proj-m', '--state', 'ack_maintenance'])).toBe(`replied ACK_MAINTENANCE for proj-m in session ${id}\n`);
+      await question(follower, dir, id, 'proj-m', 'PLANNED_MAINTENANCE');
+      expect(await ok(dir, ['project', 'reply', id, 'proj-m', '--all-actions', 'live_migrate'])).toMatch(/^replied ACK_PLANNED_MAINTENANCE for proj-m .*\(1 instance action\)\n$/);
+      await question(follower, dir, id, 'proj-m', 'MAINTENANCE_COMPLETE');
+      await ok(dir, ['project', 'reply', id, 'proj-m', '--ack']);
+      const end = await watch(dir, id);
+      expect(end.doc.state).toBe('MAINTENANCE_DONE');
+      expect(finishedOperations(end.doc, 'live_migrate')).toHaveLength(1);
+    });
   });
 
   describe.concurrent('one session, three kinds of project', () => {
@@ -740,7 +674,7 @@ describe.concurrent('maintctl project', () => {
       try {
         const end = await watch(dir, id);
         expect(end.code).toBe(3);
-        expect(end.stderr).toBe(`maintctl: session ${id} failed: project proj-m rejected MAINTENANCE (NACK_MAINTENANCE)\n`);
+        expect(end.stderr).toMatch(`maintctl: session ${id} failed: project proj-m rejected MAINTENANCE (NACK_MAINTENANCE) (once the cause is fixed: `);
         expect(await agent.ended()).toBe(0);
         expect(agent.lines[0]).toMatch(/agent for proj-m: session .*, policy nack, action MIGRATE$/);
         expect(agentAnswers(agent.lines)).toEqual(['MAINTENANCE -> NACK_MAINTENANCE']);
@@ -811,7 +745,8 @@ describe.concurrent('maintctl project', () => {
         expect(r.stderr).toMatch(ONE_ERROR_LINE);
         expect(r.stderr).toMatch(message);
       }
-      expect(JSON.parse(await ok(dir, ['-o', 'json', 'project', 'subscriptions']))).toEqual([]);
+      // Nothing was ever recorded there: the state directory has no store at all.
+      expect(await maintctl(dir, ['-o', 'json', 'project', 'subscriptions'])).toMatchObject({ code: 5, stdout: '' });
       const unsub = await maintctl(dir, ['project', 'unsubscribe', 'proj-w', '--event', 'nope']);
       expect(unsub.code).toBe(2);
       expect(unsub.stderr).toMatch(/^maintctl: invalid --event "nope"/);

@@ -2,12 +2,12 @@
 // process (stdout piped, not a terminal) over a fresh state directory per test. Sessions run in
 // the background engine on real time, on sim clouds with zero timings so they end within about a
 // second; the tests never sleep, they block on the CLI (`--wait`, `show --watch`) instead.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { maintctlIn } from './support/cli.js';
 import { parse as parseYaml } from 'yaml';
 
 const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
@@ -34,15 +34,7 @@ function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** Runs `maintctl --state-dir DIR ...args` and resolves when it exits. */
 function maintctl(dir: string, args: string[], env: NodeJS.ProcessEnv = baseEnv()): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--state-dir', dir, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return maintctlIn(dir, args, env);
 }
 
 function stateDir(): string {
@@ -232,7 +224,11 @@ describe.concurrent('maintctl session', () => {
       expect(r.stderr).toMatch(ONE_ERROR_LINE);
       const doc = JSON.parse(r.stdout) as Doc;
       expect(doc.state).toBe('MAINTENANCE_FAILED');
-      expect(r.stderr).toBe(`maintctl: session ${doc.session_id} failed: project proj-a rejected MAINTENANCE (NACK_MAINTENANCE)\n`);
+      // The hint works as pasted: it names the state directory, which is not the default one.
+      expect(r.stderr).toBe(
+        `maintctl: session ${doc.session_id} failed: project proj-a rejected MAINTENANCE (NACK_MAINTENANCE) ` +
+          `(once the cause is fixed: maintctl --state-dir ${dir} session update ${doc.session_id.slice(0, 8)})\n`,
+      );
       expect(doc.failure).toMatch(/proj-a.*NACK/);
     });
 
@@ -332,7 +328,8 @@ describe.concurrent('maintctl session', () => {
       for (let i = 0; i < ids[0]!.length && ids[0]![i] === ids[1]![i]; i++) common += ids[0]![i];
       if (common) {
         const ambiguous = await maintctl(dir, ['session', 'show', common]);
-        expect(ambiguous).toEqual({ code: 2, stdout: '', stderr: `maintctl: session id prefix "${common}" is ambiguous: give more characters\n` });
+        const both = [...ids].sort().join(', ');
+        expect(ambiguous).toEqual({ code: 2, stdout: '', stderr: `maintctl: session id prefix "${common}" is ambiguous: it matches ${both}; give more characters\n` });
       } else {
         for (const id of ids) expect((await showJson(dir, id[0]!)).session_id).toBe(id);
       }

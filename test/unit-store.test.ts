@@ -116,7 +116,12 @@ describe('resolveSessionId', () => {
 
   it('refuses an ambiguous prefix as invalid input', () => {
     expect(() => store.resolveSessionId('ab')).toThrow(InvalidInputError);
-    expect(() => store.resolveSessionId('ab')).toThrow('session id prefix "ab" is ambiguous');
+    expect(() => store.resolveSessionId('ab')).toThrow('session id prefix "ab" is ambiguous: it matches abc123, abd456; give more characters');
+  });
+
+  it('takes a prefix in any case', () => {
+    expect(store.resolveSessionId('ABC')).toBe('abc123');
+    expect(store.resolveSessionId('XYZ789')).toBe('xyz789');
   });
 
   it('reports NotFoundError when nothing matches', () => {

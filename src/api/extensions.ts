@@ -6,7 +6,7 @@ import { SUBSCRIPTION_FORMATS, type SessionEvent } from '../domain/model.js';
 import { parseWith } from '../domain/validate.js';
 import { checkWebhookUrl } from '../domain/webhook-url.js';
 import type { Engine } from '../engine/engine.js';
-import { sessionSummary } from '../engine/session-view.js';
+import { sessionSummaries } from '../engine/session-view.js';
 import { listSubscriptions, subscribe, unsubscribe } from '../store/subscriptions.js';
 import { HttpError } from './http.js';
 
@@ -49,7 +49,7 @@ export function eventsAfter(engine: Engine, sessionId: string | null, after: num
   });
 }
 
-export const summaries = (engine: Engine) => engine.store.listSessions().map((s) => sessionSummary(engine.store, s.id));
+export const summaries = (engine: Engine) => sessionSummaries(engine.store);
 
 export async function addSubscription(engine: Engine, projectId: string, body: unknown, allowHosts: readonly string[]) {
   const sub = parseWith(newSubscription, body, 'subscription');

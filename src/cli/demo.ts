@@ -70,7 +70,14 @@ export async function runDemo(options: DemoOptions, io: IO): Promise<void> {
   if (ended.state !== 'MAINTENANCE_DONE') throw new SessionFailedError(`session ended ${ended.state}: ${ended.failure ?? ''}`);
 }
 
-/** Moves simulated time from timer to timer, pausing in real time in proportion when asked. */
+/** Real time per step of a demo that plays at a speed: the output keeps flowing. */
+const TICK_MS = 250;
+
+/**
+ * Moves simulated time from timer to timer. At a speed, it moves at most a tick's worth at a time
+ * and sleeps in proportion, so the demo lasts its simulated time divided by the speed: a timer far
+ * ahead (a deadline) must not let everything before it happen at once.
+ */
 async function driveToEnd(engine: Engine, clock: VirtualClock, sessionId: string, speed: number, sleep: (ms: number) => Promise<void>) {
   const result: { session?: Awaited<ReturnType<Engine['waitForEnd']>> } = {};
   void engine.waitForEnd(sessionId).then((s) => (result.session = s));
@@ -79,8 +86,9 @@ async function driveToEnd(engine: Engine, clock: VirtualClock, sessionId: string
     if (result.session) return result.session;
     const next = clock.nextDue();
     if (next === null) throw new Error('the demo session stopped making progress');
-    if (speed > 0) await sleep(Math.min(2000, ((next - clock.now()) / speed) * 1000));
-    await clock.advanceTo(next);
+    const target = speed > 0 ? Math.min(next, clock.now() + speed * TICK_MS) : next;
+    if (speed > 0) await sleep((target - clock.now()) / speed);
+    await clock.advanceTo(target);
   }
 }
 

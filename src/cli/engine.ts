@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { RealClock, VirtualClock } from '../engine/clock.js';
 import { Engine, WATCH_MS } from '../engine/engine.js';
 import type { Clock } from '../domain/clock.js';
+import { NotFoundError } from '../domain/errors.js';
 import { Store } from '../store/store.js';
 import type { Server } from 'node:http';
 import { advertiseUrl, parseListen, releaseEngineLock, takeEngineLock, withdrawUrl } from '../client/background.js';
@@ -41,10 +42,25 @@ export function register(program: Command, run: Run): void {
 
 const VIRTUAL_NOW = 'virtual_clock_now';
 
+/** The state directory's store, never created by the engine; null when there is none. */
+function openExisting(stateDir: string): Store | null {
+  try {
+    return Store.open(storePath(stateDir), { create: false });
+  } catch (err) {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
+}
+
 export async function runEngine(options: EngineCommandOptions, io: IO): Promise<void> {
   const listen = listenAddress(options.listen, io);
   const baseUrl = listen ? `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}` : undefined;
-  const store = Store.open(storePath(options.stateDir));
+  const store = openExisting(options.stateDir);
+  if (!store) {
+    // Nothing was ever recorded here, so nothing is left to run (as at boot on a fresh machine).
+    io.out.write(`no maintctl store at ${options.stateDir}: no session to run\n`);
+    return;
+  }
   const clock = options.virtualClock ? virtualClock(store) : new RealClock();
   const engine = new Engine({
     store,

@@ -9,7 +9,16 @@ export const EXIT = {
   timedOut: 4,
   notFound: 5,
   refused: 6,
+  /** As shells report a command stopped by Ctrl-C (128 + SIGINT). */
+  cancelled: 130,
 } as const;
+
+/** The person at the terminal stopped a prompt (Ctrl-C). */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
 
 /** The session ended MAINTENANCE_FAILED. */
 export class SessionFailedError extends Error {}
@@ -26,5 +35,6 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof RefusedError) return EXIT.refused;
   if (err instanceof SessionFailedError) return EXIT.sessionFailed;
   if (err instanceof TimedOutError) return EXIT.timedOut;
+  if (err instanceof CancelledError) return EXIT.cancelled;
   return EXIT.error;
 }

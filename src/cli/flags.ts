@@ -1,6 +1,7 @@
 // Parsers for flag values; each error names the flag, what was wrong and an example that works.
+import { UNSUBSCRIBED_POLICIES, type UnsubscribedPolicy } from '../domain/model.js';
 import { PLUGIN_TYPES } from '../domain/states.js';
-import { MAX_DURATION_MS, TIME_RANGE, inTimeRange, parseTime } from '../domain/time.js';
+import { MAX_DURATION_MS, MAX_WAIT_MS, TIME_RANGE, inTimeRange, parseTime } from '../domain/time.js';
 import { UsageError } from './exit-codes.js';
 
 /** commander helper for repeatable flags. */
@@ -59,11 +60,23 @@ export function parseDuration(text: string, flag: string, maxMs?: number): numbe
   return ms;
 }
 
+/** A duration that must be more than zero (a deadline, a time-out), in ms. */
+export function parsePositiveDuration(text: string, flag: string, maxMs: number): number {
+  const ms = parseDuration(text, flag, maxMs);
+  if (ms <= 0) throw new UsageError(`invalid ${flag} "${text}": it must be more than zero, e.g. ${flag} 10m`);
+  return ms;
+}
+
 /** Seconds as a positive number up to `maxSeconds`, for reply deadlines. */
 export function parseSeconds(text: string, flag: string, maxSeconds: number): number {
-  const ms = parseDuration(text, flag, maxSeconds * 1000);
-  if (ms <= 0) throw new UsageError(`invalid ${flag} "${text}": it must be more than zero`);
-  return ms / 1000;
+  return parsePositiveDuration(text, flag, maxSeconds * 1000) / 1000;
+}
+
+/** `--wait [--timeout DURATION]` of the commands that follow a session to its end. */
+export function parseWait(flags: { wait?: boolean; timeout?: string }): { wait: boolean; timeoutMs?: number } {
+  if (flags.timeout !== undefined && !flags.wait) throw new UsageError('--timeout needs --wait');
+  if (flags.timeout === undefined) return { wait: Boolean(flags.wait) };
+  return { wait: true, timeoutMs: parsePositiveDuration(flags.timeout, '--timeout', MAX_WAIT_MS) };
 }
 
 /** A whole number from 1 to `max` (`what` says what is counted), or `auto` when `auto` is allowed. */
@@ -109,6 +122,24 @@ export function parseTiming(text: string, maxSeconds: number): Partial<Record<(t
     if (eq <= 0) throw new UsageError(`invalid --timing "${text}": use KEY=DURATION with KEY one of ${keys}, ${example}`);
     if (!Object.hasOwn(TIMING_KEYS, key)) throw new UsageError(`invalid --timing "${text}": unknown key "${key}": use ${keys}, ${example}`);
     out[TIMING_KEYS[key as TimingKey]] = parseDuration(entry.slice(eq + 1), `--timing ${key}`, maxSeconds * 1000) / 1000;
+  }
+  return out;
+}
+
+/**
+ * `--unsubscribed migrate` (every project) and `--unsubscribed proj-x=live_migrate` (one),
+ * repeatable; the policy in any case.
+ */
+export function parsePolicies(values: string[]): { default?: UnsubscribedPolicy; projects?: Record<string, UnsubscribedPolicy> } {
+  const out: { default?: UnsubscribedPolicy; projects?: Record<string, UnsubscribedPolicy> } = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const policy = (eq < 0 ? value : value.slice(eq + 1)).toLowerCase() as UnsubscribedPolicy;
+    if (!UNSUBSCRIBED_POLICIES.includes(policy) || eq === 0) {
+      throw new UsageError(`invalid --unsubscribed "${value}": use POLICY or PROJECT=POLICY with POLICY one of ${UNSUBSCRIBED_POLICIES.join(', ')}`);
+    }
+    if (eq < 0) out.default = policy;
+    else out.projects = { ...out.projects, [value.slice(0, eq)]: policy };
   }
   return out;
 }

@@ -1,6 +1,5 @@
 // All terminal behaviour goes through one IO object, with a test double that captures output.
 import { Writable } from 'node:stream';
-import ora from 'ora';
 
 export interface Spinner {
   text(text: string): void;
@@ -38,8 +37,22 @@ export function systemIO(env: NodeJS.ProcessEnv = process.env): IO {
     // The spinner goes to stderr, so it follows stderr's terminal (stdout may be a file).
     spinner: (text) => {
       if (!allowed || !process.stderr.isTTY) return NO_SPINNER;
-      const s = ora({ text, stream: process.stderr }).start();
-      return { text: (t) => void (s.text = t), stop: () => void s.stop() };
+      return oraSpinner(text);
+    },
+  };
+}
+
+/** ora, loaded only when a spinner is shown: it starts as soon as the module is in. */
+function oraSpinner(text: string): Spinner {
+  const state: { text: string; stopped: boolean; ora?: { text: string; stop(): void } } = { text, stopped: false };
+  void import('ora').then(({ default: ora }) => {
+    if (!state.stopped) state.ora = ora({ text: state.text, stream: process.stderr }).start();
+  });
+  return {
+    text: (t) => void (state.ora ? (state.ora.text = t) : (state.text = t)),
+    stop: () => {
+      state.stopped = true;
+      state.ora?.stop();
     },
   };
 }

@@ -1,30 +1,35 @@
-// The command table and the one place where errors become exit codes. Command modules are
-// imported only when their command runs, so start-up stays fast.
+// The command table and the one place where errors become exit codes. A command's module is
+// imported only when that command runs, and the engine client only when a command uses it, so
+// `maintctl --help` loads commander alone and `session list` the store, not the engine.
 import { Command, CommanderError } from 'commander';
 import { RealClock } from '../engine/clock.js';
 import type { EngineClient } from '../client/client.js';
-import { makeClient } from '../client/factory.js';
 import { resolveStateDir } from '../client/state-dir.js';
 import type { Deps } from './deps.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT, exitCodeFor, UsageError } from './exit-codes.js';
 import { quietSpinner, systemIO, type IO } from './io.js';
 import { parseFormat } from './render/output.js';
+import { packageVersion } from './version.js';
 
 export type Run = (action: (deps: Deps & { stateDir: string }) => Promise<void>) => Promise<void>;
 type Module = { register: (program: Command, run: Run) => void };
 
-const COMMANDS: Record<string, () => Promise<Module>> = {
-  session: () => import('./session/index.js'),
-  project: () => import('./project/index.js'),
-  serve: () => import('./serve.js'),
-  demo: () => import('./demo.js'),
-  engine: () => import('./engine.js'),
-  __complete: () => import('./complete.js'),
+/** Every command: its one-line summary (for `maintctl --help`) and its module, loaded when it runs. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Module> }> = {
+  session: { summary: 'create, follow and manage maintenance sessions', load: () => import('./session/index.js') },
+  project: { summary: 'what applications see and answer: notifications, questions, replies', load: () => import('./project/index.js') },
+  serve: { summary: 'run the engine behind the Fenix REST API (POST/GET /v1/maintenance, ...)', load: () => import('./serve.js') },
+  demo: { summary: 'run a complete rolling maintenance on a built-in simulated cloud, shown live', load: () => import('./demo.js') },
+  engine: { summary: 'run the sessions of the state directory until none is active (started for you by session create)', load: () => import('./engine.js') },
+  version: { summary: 'print the version of maintctl (and of Node.js running it)', load: () => import('./version.js') },
+  completion: { summary: 'print the completion script for bash, zsh or fish', load: () => import('./completion.js') },
+  __complete: { summary: '', load: () => import('./complete.js') },
 };
 
 export async function main(argv: string[], io: IO = systemIO()): Promise<number> {
   const program = new Command('maintctl')
     .description('rolling infrastructure maintenance that asks each application before its instances are touched')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .option('-o, --output <format>', 'output format: table, json or yaml', 'table')
     .option('--state-dir <dir>', 'state directory of the embedded engine (default $MAINTCTL_STATE_DIR or $XDG_STATE_HOME/maintctl)')
     .option('--no-color', 'no colour in output')
@@ -50,13 +55,13 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
       format,
       clock: new RealClock(),
       stateDir,
-      client: () => (client ??= makeClient({ stateDir, env: io.env, endpoint: opts.endpoint, token: opts.token })),
+      client: () =>
+        (client ??= lazyClient(() => import('../client/factory.js').then((m) => m.makeClient({ stateDir, env: io.env, endpoint: opts.endpoint, token: opts.token })))),
     };
     await action(deps);
   };
-  // Only the module of the command asked for is loaded (all of them for help).
-  const wanted = Object.keys(COMMANDS).filter((name) => argv.includes(name));
-  for (const name of wanted.length ? wanted : Object.keys(COMMANDS)) (await COMMANDS[name]!()).register(program, run);
+  await registerCommands(program, argv, run);
+  program.hook('preAction', (_program, command) => refuseEmptyValues(program, command));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -66,6 +71,56 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
   } finally {
     (client as EngineClient | null)?.close();
   }
+}
+
+/**
+ * The module of the command asked for is loaded and registers itself; without a command (e.g.
+ * `maintctl --help`) each command is named with its summary and nothing else is loaded.
+ */
+async function registerCommands(program: Command, argv: string[], run: Run): Promise<void> {
+  const wanted = Object.keys(COMMANDS).filter((name) => argv.includes(name));
+  if (wanted.length) {
+    for (const name of wanted) (await COMMANDS[name]!.load()).register(program, run);
+    return;
+  }
+  for (const [name, { summary }] of Object.entries(COMMANDS)) {
+    if (summary) program.command(name).description(summary);
+  }
+}
+
+/** An empty argument or option value (`project subscribe ""`, `--url ""`) is never what was meant. */
+function refuseEmptyValues(program: Command, command: Command): void {
+  const empty = (v: unknown) => typeof v === 'string' && v.trim() === '';
+  for (const [i, value] of command.processedArgs.entries()) {
+    const arg = command.registeredArguments[i];
+    if (empty(value) || (Array.isArray(value) && value.some(empty))) {
+      throw new UsageError(`empty ${arg?.name() ?? 'argument'}: give a ${arg?.description || 'value'}`);
+    }
+  }
+  for (const cmd of [program, command]) {
+    for (const [key, value] of Object.entries(cmd.opts())) {
+      if (!empty(value) && !(Array.isArray(value) && value.some(empty))) continue;
+      const option = cmd.options.find((o) => o.attributeName() === key);
+      throw new UsageError(`empty value for ${option?.long ?? key}: give a value${option?.long === '--state-dir' ? ', or leave it out for the default' : ''}`);
+    }
+  }
+}
+
+/**
+ * The client, made on its first call: its module (the store, better-sqlite3) is imported only by
+ * commands that talk to an engine. Every method but close() is async, so each waits for it.
+ */
+function lazyClient(make: () => Promise<EngineClient>): EngineClient {
+  let made: Promise<EngineClient> | null = null;
+  let ready: EngineClient | null = null;
+  const get = () => (made ??= make().then((c) => (ready = c)));
+  return new Proxy({} as EngineClient, {
+    get: (_target, name) => {
+      if (name === 'close') return () => ready?.close();
+      if (typeof name !== 'string' || name === 'then') return undefined; // not a promise itself
+      return (...args: unknown[]) => get().then((c) => (c[name as keyof EngineClient] as (...a: unknown[]) => unknown).apply(c, args));
+    },
+  });
 }
 
 function report(err: unknown, io: IO): number {

@@ -1,10 +1,11 @@
 // Embedded mode: one background engine process per state directory, started on demand. A lock
 // file holds its pid; the engine exits when no session is active, and logs to engine.log.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidInputError } from '../domain/errors.js';
+import { makeDirs } from '../store/db.js';
 import { processAlive } from '../store/process-alive.js';
 
 const BIN = fileURLToPath(new URL('../../bin/maintctl.js', import.meta.url));
@@ -28,7 +29,7 @@ export function runningEngine(stateDir: string): number | null {
 export function ensureEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): number {
   const running = runningEngine(stateDir);
   if (running) return running;
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  makeDirs(stateDir);
   const log = openSync(logPath(stateDir), 'a', 0o600);
   const child = spawn(process.execPath, [BIN, '--state-dir', stateDir, 'engine'], {
     detached: true,
@@ -45,7 +46,7 @@ export function ensureEngine(stateDir: string, env: NodeJS.ProcessEnv = process.
  * A lock left by a dead process is taken over.
  */
 export function takeEngineLock(stateDir: string): boolean {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  makeDirs(stateDir);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(lockPath(stateDir), `${process.pid}\n`, { flag: 'wx' });

@@ -1,6 +1,6 @@
 // What the CLI needs from an engine, whether it runs embedded (this machine's state directory)
 // or remote (a maintctl serve or any Fenix API server, later).
-import type { SessionEvent, Subscription } from '../domain/model.js';
+import type { SessionEvent, SessionOptionChanges, Subscription } from '../domain/model.js';
 import type { PluginRunDocument } from '../engine/plugin-view.js';
 import type { ProjectDocument } from '../engine/project-view.js';
 import type { SessionDocument, SessionSummary } from '../engine/session-view.js';
@@ -15,6 +15,13 @@ export interface CreateInput {
   pluginDirs?: string[];
 }
 
+/** What `session update` changes as it continues a failed session. */
+export interface ContinueChanges {
+  options?: SessionOptionChanges;
+  /** A sim cloud file whose faults and timing replace those of the session's simulated cloud. */
+  cloudFile?: string;
+}
+
 export interface EngineClient {
   createSession(input: CreateInput): Promise<string>;
   listSessions(): Promise<SessionSummary[]>;
@@ -22,7 +29,9 @@ export interface EngineClient {
   /** Events of the session after the given event id, oldest first. */
   events(id: string, afterId: number): Promise<SessionEvent[]>;
   deleteSession(id: string, options: { keepDisabled: boolean }): Promise<{ reenabled: string[] }>;
-  continueSession(id: string): Promise<SessionDocument>;
+  continueSession(id: string, changes?: ContinueChanges): Promise<SessionDocument>;
+  /** Whether an engine is running the session now (a server always is). */
+  engineRuns(id: string): Promise<boolean>;
   /** Makes sure an engine runs the session if it is unfinished (e.g. after a reboot). */
   ensureRunning(id: string): Promise<void>;
   /** A full session id from an unambiguous prefix. */

@@ -7,7 +7,7 @@ import type { SessionEvent, Subscription } from '../domain/model.js';
 import type { ProjectDocument } from '../engine/project-view.js';
 import type { SessionDocument, SessionSummary } from '../engine/session-view.js';
 import type { NewSubscription } from '../store/subscriptions.js';
-import type { CreateInput, EngineClient } from './client.js';
+import type { ContinueChanges, CreateInput, EngineClient } from './client.js';
 
 export interface RemoteOptions {
   /** The server's base URL, e.g. https://maint.example.org:12347 */
@@ -99,7 +99,10 @@ export class RemoteClient implements EngineClient {
     return { reenabled: answer.reenabled ?? [] };
   }
 
-  async continueSession(id: string): Promise<SessionDocument> {
+  async continueSession(id: string, changes: ContinueChanges = {}): Promise<SessionDocument> {
+    if (changes.cloudFile || Object.keys(changes.options ?? {}).length) {
+      throw new InvalidInputError('a server continues a session as it is: new options (session update --reply-timeout, --cloud, ...) work embedded only for now');
+    }
     const full = await this.resolveId(id);
     await this.call('PUT', `/v1/maintenance/${seg(full)}`, {});
     return this.showSession(full);
@@ -107,6 +110,10 @@ export class RemoteClient implements EngineClient {
 
   /** The server runs its sessions itself. */
   async ensureRunning(): Promise<void> {}
+
+  async engineRuns(): Promise<boolean> {
+    return true;
+  }
 
   /** A full id is used as it is (so plain Fenix servers work); a prefix is looked up. */
   async resolveId(idOrPrefix: string): Promise<string> {

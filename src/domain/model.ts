@@ -18,6 +18,26 @@ export interface SessionOptions {
   unsubscribed: { default: UnsubscribedPolicy; projects: Record<string, UnsubscribedPolicy> };
 }
 
+/** What `session update` may change for the rest of a session; the policies merge into the old ones. */
+export interface SessionOptionChanges {
+  projectMaintenanceReply?: number;
+  projectScaleInReply?: number;
+  maxParallelHosts?: number | 'auto';
+  unsubscribed?: { default?: UnsubscribedPolicy; projects?: Record<string, UnsubscribedPolicy> };
+}
+
+export function withChanges(options: SessionOptions, changes: SessionOptionChanges): SessionOptions {
+  const { unsubscribed, ...plain } = changes;
+  return {
+    ...options,
+    ...plain,
+    unsubscribed: {
+      default: unsubscribed?.default ?? options.unsubscribed.default,
+      projects: { ...options.unsubscribed.projects, ...unsubscribed?.projects },
+    },
+  };
+}
+
 export const DEFAULT_OPTIONS: SessionOptions = {
   projectMaintenanceReply: 20,
   projectScaleInReply: 60,

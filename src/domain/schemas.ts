@@ -3,14 +3,8 @@ import { z } from 'zod';
 import { HOST_TYPES, INSTANCE_ACTIONS, PLUGIN_TYPES } from './states.js';
 import { TIME_RANGE, inTimeRange, parseTime } from './time.js';
 
-/** Longest a project may be given to answer a notification, in seconds: 7 days. */
-export const MAX_REPLY_SECONDS = 7 * 24 * 3600;
-/** Most hosts a session may have in flight at once, when given as a number. */
-export const MAX_PARALLEL_HOSTS = 10_000;
-/** Most moves (migrations, live migrations) a session may have under way at once. */
-export const MAX_MIGRATIONS = 1000;
-/** Longest a step of the simulated cloud (a move, a host's maintenance, a scripted reply) may take, in seconds: 7 days. */
-export const MAX_SIM_SECONDS = 7 * 24 * 3600;
+export { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, MAX_SIM_SECONDS } from './limits.js';
+import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, MAX_SIM_SECONDS } from './limits.js';
 
 const name = z.string().trim().min(1, 'must not be empty');
 const metadata = z.record(z.string(), z.unknown());

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
-import { DEFAULT_OPTIONS, type DownloadEntry, type DriverSpec, type Host, type Session } from '../domain/model.js';
+import { DEFAULT_OPTIONS, withChanges, type DownloadEntry, type DriverSpec, type Host, type Session, type SessionOptionChanges } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
 import { replyRows } from '../domain/policy.js';
 import { hostProgress } from '../domain/progress.js';
@@ -264,8 +264,11 @@ export class Engine {
     });
   }
 
-  /** Continues a failed session from the state it failed in (Fenix's "update", never built there). */
-  async continueSession(sessionId: string): Promise<Session> {
+  /**
+   * Continues a failed session from the state it failed in (Fenix's "update", never built there),
+   * with `changes` to its options for the rest of it.
+   */
+  async continueSession(sessionId: string, changes: SessionOptionChanges = {}): Promise<Session> {
     const now = this.clock.now();
     let continued!: Session;
     const written = await this.repo.updateSession(
@@ -276,6 +279,7 @@ export class Engine {
         }
         continued = {
           ...session,
+          options: withChanges(session.options, changes),
           state: session.failedState,
           failure: null,
           failedState: null,

@@ -674,10 +674,15 @@ export class SessionRunner {
     return { projectId, policy, state: null, visit: -1, wave: null, replyState: null, replyAt: null, repliedAt: null };
   }
 
-  /** A project that subscribed since the last look is asked from now on (its policy no longer applies). */
+  /**
+   * A project that subscribed since the last look is asked from now on (its policy no longer
+   * applies); one still unsubscribed gets the policy the session has now (`session update --unsubscribed`).
+   */
   private async refreshPolicies(): Promise<void> {
     for (const p of [...this.model.projects()]) {
-      if (p.policy !== 'ask' && (await this.answered(p.projectId))) this.model.updateProject(p.projectId, { policy: 'ask' });
+      if (p.policy === 'ask') continue;
+      const policy = projectPolicy(await this.answered(p.projectId), this.model.session.options, p.projectId);
+      if (policy !== p.policy) this.model.updateProject(p.projectId, { policy });
     }
   }
 }

@@ -63,19 +63,18 @@ export interface SessionDocument {
   };
 }
 
-export function sessionSummary(store: Store, sessionId: string): SessionSummary {
-  const session = store.getSession(sessionId);
-  const hosts = store.hosts(sessionId);
-  return {
-    session_id: session.id,
-    state: session.state,
-    workflow: session.workflow,
-    hosts_maintained: hosts.filter((h) => h.state === 'MAINTAINED').length,
-    hosts_total: hosts.length,
-    percent_done: percentDone(session, hostProgress(hosts)),
-    created_at: formatIso(session.createdAt),
-    updated_at: formatIso(session.updatedAt),
-  };
+/** Every session, oldest first, from one query: listing a thousand sessions reads no session whole. */
+export function sessionSummaries(store: Store): SessionSummary[] {
+  return store.sessionCounts().map((row) => ({
+    session_id: row.id,
+    state: row.state,
+    workflow: row.workflow,
+    hosts_maintained: row.hostsMaintained,
+    hosts_total: row.hostsTotal,
+    percent_done: percentDone(row, { maintained: row.hostsMaintained, total: row.hostsTotal }),
+    created_at: formatIso(row.createdAt),
+    updated_at: formatIso(row.updatedAt),
+  }));
 }
 
 export function sessionDocument(store: Store, sessionId: string): SessionDocument {

@@ -1,21 +1,40 @@
 // Opens the SQLite store (WAL, so readers in other processes never block the engine) and migrates it.
+// Only a store is opened: a missing one is created only when asked to, and a file that is not
+// one of ours (empty, another program's database, not a database) is refused, naming it.
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { NotFoundError } from '../domain/errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
-export function openDb(path: string): Db {
-  if (path !== ':memory:') createPrivately(path);
-  const db = new Database(path);
-  // Another process (CLI, agent, engine) may hold the lock briefly, even while the store is
-  // first created: wait for it rather than fail, before anything else touches the file.
-  db.pragma('busy_timeout = 5000');
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  migrate(db, MIGRATIONS);
+export interface OpenOptions {
+  /** Create the store (and its directory) when missing; false for commands that only read. */
+  create?: boolean;
+}
+
+export function openDb(path: string, options: OpenOptions = {}): Db {
+  const create = options.create ?? true;
+  if (path !== ':memory:') {
+    if (create) createPrivately(path);
+    else mustBeThere(path);
+  }
+  const db = new Database(path, { fileMustExist: !create });
+  try {
+    // Another process (CLI, agent, engine) may hold the lock briefly, even while the store is
+    // first created: wait for it rather than fail, before anything else touches the file.
+    db.pragma('busy_timeout = 5000');
+    if (path !== ':memory:') mustBeOurs(db, path, create); // before anything is written to it
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, MIGRATIONS);
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_NOTADB') throw new Error(`${path} is not a maintctl store: it is not a database`);
+    throw err;
+  }
   return db;
 }
 
@@ -25,10 +44,49 @@ export function openDb(path: string): Db {
  */
 function createPrivately(path: string): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir);
   chmodSync(dir, 0o700);
   closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
+}
+
+/**
+ * mkdir -p that fails at once where it cannot create: Node's own recursive mkdir loops forever
+ * under /proc. Each missing directory is made in turn, so the first one refused names itself.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+function mustBeThere(path: string): void {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NotFoundError(`no maintctl store at ${dirname(path)}: give the --state-dir the sessions were created in (session create makes a store)`);
+    }
+    throw err;
+  }
+  if (size === 0) throw new Error(`${path} is empty, not a maintctl store`);
+}
+
+/** A database with tables but none of ours is another program's: never migrate it into a store. */
+function mustBeOurs(db: Db, path: string, create: boolean): void {
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+  if (tables.includes('schema_migrations')) return;
+  if (tables.length || !create) throw new Error(`${path} is not a maintctl store (a database without maintctl's tables)`);
 }
 
 export function schemaVersion(db: Db): number {

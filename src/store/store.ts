@@ -19,7 +19,7 @@ import type {
 } from '../domain/model.js';
 import type { AskedState, HostState, HostType, InstanceAction, PluginType, SessionState } from '../domain/states.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { openDb, type Db } from './db.js';
+import { openDb, type Db, type OpenOptions } from './db.js';
 import { processAlive } from './process-alive.js';
 
 type Row = Record<string, unknown>;
@@ -172,6 +172,9 @@ export interface HostClaim {
   sessionId: string;
 }
 
+/** How many matching ids an ambiguous prefix lists. */
+const AMBIGUOUS_SHOWN = 10;
+
 /** Units of work committed together by a private store (see Store.tx). */
 const UNITS_PER_COMMIT = 500;
 
@@ -193,8 +196,9 @@ export class Store {
     this.onClose = options.onClose ?? (() => undefined);
   }
 
-  static open(path: string): Store {
-    return new Store(openDb(path));
+  /** Opens (and with `create`, the default, makes when missing) the store at path. */
+  static open(path: string, options: OpenOptions = {}): Store {
+    return new Store(openDb(path, options));
   }
 
   /**
@@ -303,23 +307,48 @@ export class Store {
     return session;
   }
 
-  /** Resolves a full id or an unambiguous prefix of one. */
+  /** Resolves a full id or an unambiguous prefix of one, in any case (ids are lower-case). */
   resolveSessionId(idOrPrefix: string): string {
     if (!idOrPrefix) throw new InvalidInputError('a session id (or a prefix of one) is needed');
-    // substr, not LIKE: ids are compared as written, case included.
-    const rows = this.stmt('SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 3').all(
-      idOrPrefix.length,
-      idOrPrefix,
+    const prefix = idOrPrefix.toLowerCase();
+    // substr, not LIKE: % and _ in what was typed are characters, not patterns.
+    const rows = this.stmt('SELECT id FROM sessions WHERE lower(substr(id, 1, ?)) = ? ORDER BY id LIMIT ?').all(
+      prefix.length,
+      prefix,
+      AMBIGUOUS_SHOWN + 1,
     ) as Row[];
-    const exact = rows.find((r) => r.id === idOrPrefix);
-    if (exact) return idOrPrefix;
-    if (rows.length === 0) throw new NotFoundError(`no session ${idOrPrefix}`);
-    if (rows.length > 1) throw new InvalidInputError(`session id prefix "${idOrPrefix}" is ambiguous: give more characters`);
-    return String(rows[0]!.id);
+    const ids = rows.map((r) => String(r.id));
+    const exact = ids.find((id) => id.toLowerCase() === prefix);
+    if (exact) return exact;
+    if (ids.length === 0) throw new NotFoundError(`no session ${idOrPrefix}`);
+    if (ids.length > 1) {
+      const listed = ids.slice(0, AMBIGUOUS_SHOWN).join(', ') + (ids.length > AMBIGUOUS_SHOWN ? ' and more' : '');
+      throw new InvalidInputError(`session id prefix "${idOrPrefix}" is ambiguous: it matches ${listed}; give more characters`);
+    }
+    return ids[0]!;
   }
 
   listSessions(): Session[] {
     return (this.stmt('SELECT id FROM sessions ORDER BY created_at, id').all() as Row[]).map((r) => this.getSession(String(r.id)));
+  }
+
+  /** Each session's state and host counts, oldest first, in one query (for listing many sessions). */
+  sessionCounts(): Array<{ id: string; state: SessionState; workflow: string; createdAt: number; updatedAt: number; hostsTotal: number; hostsMaintained: number }> {
+    const rows = this.stmt(
+      `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
+         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
+         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id AND h.state = 'MAINTAINED') AS maintained
+       FROM sessions s ORDER BY s.created_at, s.id`,
+    ).all() as Row[];
+    return rows.map((r) => ({
+      id: String(r.id),
+      state: r.state as SessionState,
+      workflow: String(r.workflow),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+      hostsTotal: Number(r.total),
+      hostsMaintained: Number(r.maintained),
+    }));
   }
 
   activeSessionIds(): string[] {

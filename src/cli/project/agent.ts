@@ -4,6 +4,7 @@
 // document) as JSON on stdin, and acknowledges only if the hook exits 0.
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { NotFoundError } from '../../domain/errors.js';
 import type { SessionEvent } from '../../domain/model.js';
 import { SESSION_EVENT } from '../../domain/notifications.js';
 import { INSTANCE_ACTIONS, isTerminal, type SessionState } from '../../domain/states.js';
@@ -11,6 +12,7 @@ import type { EngineClient } from '../../client/client.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
 import { collect } from '../flags.js';
+import { hintCommand } from '../hint.js';
 import type { Run } from '../main.js';
 
 export const HOOK_STATES = ['SCALE_IN', 'OWN_ACTION', 'MAINTENANCE_COMPLETE'] as const;
@@ -47,23 +49,31 @@ export function register(project: Command, run: Run): void {
 
 export function parseAgentFlags(project: string, flags: AgentFlags): AgentOptions {
   if (flags.session && flags.all) throw new UsageError('give either --session or --all, not both');
-  if (flags.policy !== 'ack' && flags.policy !== 'nack') throw new UsageError(`invalid --policy "${flags.policy}": use ack or nack`);
-  if (!(INSTANCE_ACTIONS as readonly string[]).includes(flags.action)) {
+  const policy = flags.policy.toLowerCase();
+  const action = flags.action.toUpperCase();
+  if (policy !== 'ack' && policy !== 'nack') throw new UsageError(`invalid --policy "${flags.policy}": use ack or nack`);
+  if (!(INSTANCE_ACTIONS as readonly string[]).includes(action)) {
     throw new UsageError(`invalid --action "${flags.action}": use ${INSTANCE_ACTIONS.join(', ')}`);
   }
   const hooks: Record<string, string> = {};
   for (const pair of flags.hook) {
     const eq = pair.indexOf('=');
-    const state = pair.slice(0, eq);
+    const state = pair.slice(0, eq).toUpperCase();
     if (eq <= 0 || !(HOOK_STATES as readonly string[]).includes(state)) {
       throw new UsageError(`invalid --hook "${pair}": use STATE=COMMAND with STATE one of ${HOOK_STATES.join(', ')}`);
     }
     hooks[state] = pair.slice(eq + 1);
   }
-  return { project, session: flags.session ?? null, policy: flags.policy, action: flags.action, hooks };
+  return { project, session: flags.session ?? null, policy, action, hooks };
 }
 
 const POLL_MS = 100;
+
+/** An agent may be the first to use a state directory: it has no subscriptions then. */
+function noStoreYet(err: unknown): never[] {
+  if (err instanceof NotFoundError) return [];
+  throw err;
+}
 
 export async function runAgent(options: AgentOptions, deps: Deps): Promise<void> {
   const client = deps.client();
@@ -71,7 +81,7 @@ export async function runAgent(options: AgentOptions, deps: Deps): Promise<void>
   // Being subscribed is what makes the engine ask this project rather than apply its default
   // policy. A subscription the agent made is removed when it stops, so no later session waits
   // for answers from an agent that is gone.
-  const existed = new Set((await client.subscriptions(options.project)).map((s) => s.id));
+  const existed = new Set((await client.subscriptions(options.project).catch(noStoreYet)).map((s) => s.id));
   const own = await client.subscribe({ projectId: options.project, eventType: 'maintenance.planned', url: null, format: 'fenix', sessionId });
   const stopping = { now: false };
   const stop = () => void (stopping.now = true);
@@ -94,9 +104,14 @@ async function follow(options: AgentOptions, deps: Deps, client: EngineClient, s
     const key = await answerOpenQuestion(client, sid, options, answered, say);
     if (key) answered.add(key);
   };
-  for (const s of await client.listSessions()) if (!sessionId || s.session_id === sessionId) await handle(s.session_id);
+  // A session that had failed when the agent started may be continued (session update): the agent
+  // waits for that, and ends at the first end after the session ran again.
+  const sessions = await client.listSessions();
+  let ranSinceFailure = !sessions.some((s) => s.session_id === sessionId && s.state === 'MAINTENANCE_FAILED');
+  for (const s of sessions) if (!sessionId || s.session_id === sessionId) await handle(s.session_id);
   // Whether the followed session may have ended: looked at first, then after each state change.
   let mayHaveEnded = true;
+  let toldWaiting = false;
   while (!stopping.now) {
     const all = await client.allEvents(after);
     if (all.length) after = all.at(-1)!.id;
@@ -105,14 +120,19 @@ async function follow(options: AgentOptions, deps: Deps, client: EngineClient, s
       if (e.payload.state === 'INSTANCE_ACTION_DONE') say(`session ${short(e.sessionId)} INSTANCE_ACTION_DONE ${String((e.payload.instance_ids as string[])[0])}`);
       else await handle(e.sessionId!);
     }
-    mayHaveEnded ||= events.some((e) => e.eventType === SESSION_EVENT);
+    const changes = events.filter((e) => e.eventType === SESSION_EVENT);
+    mayHaveEnded ||= changes.length > 0;
+    ranSinceFailure ||= changes.some((e) => !isTerminal(e.payload.state as SessionState));
     if (sessionId && mayHaveEnded) {
       mayHaveEnded = false;
       const doc = await client.showSession(sessionId);
-      if (isTerminal(doc.state as SessionState)) {
+      if (doc.state === 'MAINTENANCE_FAILED' && !ranSinceFailure) {
+        if (!toldWaiting) say(`session ${short(sessionId)} is MAINTENANCE_FAILED: waiting for it to be continued (${hintCommand(deps, `session update ${short(sessionId)}`)})`);
+        toldWaiting = true;
+      } else if (isTerminal(doc.state as SessionState)) {
         say(`session ${short(sessionId)} ended ${doc.state}`);
         return;
-      }
+      } else ranSinceFailure = true;
     }
     await new Promise<void>((resolve) => deps.clock.at(deps.clock.now() + POLL_MS, resolve));
   }

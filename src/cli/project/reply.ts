@@ -51,21 +51,24 @@ export function parseReplyFlags(session: string, project: string, flags: ReplyFl
   for (const pair of flags.action) {
     const eq = pair.lastIndexOf('=');
     if (eq <= 0) throw new UsageError(`invalid --action "${pair}": use INSTANCE=ACTION, e.g. --action vnf-a-0=MIGRATE`);
-    actions[pair.slice(0, eq)] = pair.slice(eq + 1);
+    actions[pair.slice(0, eq)] = pair.slice(eq + 1).toUpperCase();
   }
   if (flags.allActions && flags.action.length) throw new UsageError('give either --all-actions or --action, not both');
-  const rejecting = flags.nack || flags.state?.startsWith('NACK_');
+  const rejecting = flags.nack || flags.state?.toUpperCase().startsWith('NACK_');
   if (rejecting && (flags.allActions || flags.action.length)) throw new UsageError('instance actions go with an acknowledgement, not with NACK');
-  if (flags.state && !/^(ACK|NACK)_[A-Z_]+$/.test(flags.state)) {
+  // Action and state names in any case, as people type them (migrate, ack_maintenance).
+  const state = flags.state?.toUpperCase();
+  const allActions = flags.allActions?.toUpperCase();
+  if (state && !/^(ACK|NACK)_[A-Z_]+$/.test(state)) {
     throw new UsageError(`invalid --state "${flags.state}": use ACK_<STATE> or NACK_<STATE>, e.g. ACK_PLANNED_MAINTENANCE`);
   }
   return {
     session,
     project,
     verdict: flags.ack ? 'ACK' : flags.nack ? 'NACK' : undefined,
-    state: flags.state,
+    state,
     actions,
-    allActions: flags.allActions,
+    allActions,
   };
 }
 

@@ -45,9 +45,13 @@ const FORMATS: Record<string, (p: Payload, nameOf: NameOf) => string | null> = {
 
 /** Formats an event as `+HH:MM:SS  text`, relative to `start`; null for events people need not see. */
 export function eventLine(event: SessionEvent, start: number, nameOf: NameOf = () => undefined): string | null {
-  const text = FORMATS[event.eventType]?.(event.payload, nameOf);
-  if (!text) return null;
-  return `${elapsed(event.time - start)}  ${text}`;
+  const text = eventText(event, nameOf);
+  return text ? `${elapsed(event.time - start)}  ${text}` : null;
+}
+
+/** What an event says to people, without a time; null for events people need not see. */
+export function eventText(event: SessionEvent, nameOf: NameOf = () => undefined): string | null {
+  return FORMATS[event.eventType]?.(event.payload, nameOf) ?? null;
 }
 
 export function elapsed(ms: number): string {

@@ -1,5 +1,5 @@
 // One output helper for -o table|json|yaml: a command builds its data once and hands it over.
-import { stringify } from 'yaml';
+import { createRequire } from 'node:module';
 import { UsageError } from '../exit-codes.js';
 import type { IO } from '../io.js';
 
@@ -15,6 +15,9 @@ export function parseFormat(text: string | undefined): OutputFormat {
 /** Writes `data` as JSON or YAML, or calls `table` for people. */
 export function emit(io: IO, format: OutputFormat, data: unknown, table: () => string): void {
   if (format === 'json') io.out.write(`${JSON.stringify(data, null, 2)}\n`);
-  else if (format === 'yaml') io.out.write(stringify(data));
+  else if (format === 'yaml') io.out.write(yaml().stringify(data));
   else io.out.write(table().replace(/\n?$/, '\n'));
 }
+
+/** The yaml package, loaded only for -o yaml (synchronously: emit is called from sync code too). */
+const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');

@@ -2,12 +2,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, MAX_SIM_SECONDS } from '../../domain/schemas.js';
+import { MAX_MIGRATIONS, MAX_PARALLEL_HOSTS, MAX_REPLY_SECONDS, MAX_SIM_SECONDS } from '../../domain/limits.js';
 import type { RehearsalTiming } from '../../engine/rehearsal.js';
-import { MAX_WAIT_MS } from '../../domain/time.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
-import { checkTime, collect, parseAction, parseCount, parseDuration, parseHosts, parseMetadata, parseSeconds, parseTiming } from '../flags.js';
+import { checkTime, collect, parseAction, parseCount, parseHosts, parseMetadata, parsePolicies, parseSeconds, parseTiming, parseWait } from '../flags.js';
 import { emit } from '../render/output.js';
 import { followToEnd } from './follow.js';
 
@@ -77,13 +76,11 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
 }
 
 export function parseCreateFlags(flags: CreateFlags): CreateOptions {
-  if (flags.timeout && !flags.wait) throw new UsageError('--timeout needs --wait');
   if (flags.timing !== undefined && !flags.dryRun) throw new UsageError('--timing needs --dry-run: it sets the durations of a rehearsal');
   if (flags.dryRun && flags.wait) throw new UsageError('--dry-run always runs the rehearsal to its end: leave out --wait');
-  const timeoutMs = flags.timeout ? parseDuration(flags.timeout, '--timeout', MAX_WAIT_MS) : undefined;
   const dryRun = flags.dryRun ? { timing: flags.timing !== undefined ? parseTiming(flags.timing, MAX_SIM_SECONDS) : {} } : undefined;
   const pluginDirs = (flags.pluginDir ?? []).map(pluginDir);
-  const options = { cloudFile: flags.cloud, wait: Boolean(flags.wait), timeoutMs, pluginDirs, ...(dryRun ? { dryRun } : {}) };
+  const options = { cloudFile: flags.cloud, ...parseWait(flags), pluginDirs, ...(dryRun ? { dryRun } : {}) };
   if (flags.file) {
     const fields = ['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'maxParallel', 'parallel', 'maxMigrations'] as const;
     const mixed = fields.filter((k) => flags[k] !== undefined);
@@ -112,7 +109,9 @@ export function parseCreateFlags(flags: CreateFlags): CreateOptions {
     request.max_parallel_hosts = parseCount(parallel, flag, 'hosts', MAX_PARALLEL_HOSTS, true);
   }
   if (flags.maxMigrations !== undefined) request.max_migrations = parseCount(flags.maxMigrations, '--max-migrations', 'moves', MAX_MIGRATIONS);
-  Object.assign(request, parsePolicies(flags.unsubscribed));
+  const policies = parsePolicies(flags.unsubscribed);
+  if (policies.default) request.unsubscribed_policy = policies.default;
+  if (policies.projects) request.project_policies = policies.projects;
   return { ...options, request };
 }
 
@@ -127,23 +126,6 @@ function pluginDir(dir: string): string {
   }
   if (!isDir) throw new UsageError(`invalid --plugin-dir "${dir}": no such directory`);
   return path;
-}
-
-const POLICIES = ['fail', 'migrate', 'live_migrate'];
-
-/** `--unsubscribed migrate` (everyone) and `--unsubscribed proj-x=live_migrate` (one project). */
-function parsePolicies(values: string[]): Record<string, unknown> {
-  const out: { unsubscribed_policy?: string; project_policies?: Record<string, string> } = {};
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    const policy = eq < 0 ? value : value.slice(eq + 1);
-    if (!POLICIES.includes(policy) || eq === 0) {
-      throw new UsageError(`invalid --unsubscribed "${value}": use POLICY or PROJECT=POLICY with POLICY one of ${POLICIES.join(', ')}`);
-    }
-    if (eq < 0) out.unsubscribed_policy = policy;
-    else out.project_policies = { ...out.project_policies, [value.slice(0, eq)]: policy };
-  }
-  return out;
 }
 
 function readRequestFile(path: string): Record<string, unknown> {

@@ -21,7 +21,12 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
 export async function runDelete(options: DeleteOptions, deps: Deps): Promise<void> {
   const client = deps.client();
   const id = await client.resolveId(options.id);
+  // The hosts --keep-disabled leaves out of scheduling: someone has to enable them later.
+  const kept = options.keepDisabled ? (await client.showSession(id)).hosts.filter((h) => h.disabled && !h.disabled_before).map((h) => h.name) : [];
   const { reenabled } = await client.deleteSession(id, { keepDisabled: options.keepDisabled });
-  const text = `deleted session ${id}${reenabled.length ? `; enabled again: ${reenabled.join(', ')}` : ''}`;
-  emit(deps.io, deps.format, { session_id: id, deleted: true, reenabled }, () => text);
+  const text =
+    `deleted session ${id}` +
+    (reenabled.length ? `; enabled again: ${reenabled.join(', ')}` : '') +
+    (kept.length ? `; left disabled: ${kept.join(', ')}` : '');
+  emit(deps.io, deps.format, { session_id: id, deleted: true, reenabled, kept_disabled: kept }, () => text);
 }

@@ -9,6 +9,7 @@ import { emit } from '../render/output.js';
 import { eventLine } from '../render/event-line.js';
 import { sessionView } from '../render/session.js';
 import { styleFor } from '../render/style.js';
+import { hintCommand } from '../hint.js';
 
 export type FollowMode = 'live' | 'lines' | 'quiet';
 
@@ -16,6 +17,8 @@ export interface FollowOptions {
   mode: FollowMode;
   timeoutMs?: number;
   instances?: boolean;
+  /** Events up to this id are not shown (0: the whole history). */
+  after?: number;
 }
 
 const POLL_MS = 100;
@@ -61,7 +64,7 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
   await client.ensureRunning(id);
   let doc = await client.showSession(id);
   const view = renderer(deps, options, doc);
-  let after = 0;
+  let after = options.after ?? 0;
   try {
     for (let first = true; ; first = false) {
       const events = await client.events(id, after);
@@ -72,8 +75,9 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
       view.draw(doc, events, first);
       if (isTerminal(doc.state as SessionState)) return doc;
       if (options.timeoutMs !== undefined && clock.now() - started >= options.timeoutMs) {
-        throw new TimedOutError(
-          `session ${id} is still ${doc.state} after ${seconds(options.timeoutMs)}; it goes on (follow it with: maintctl session show ${id.slice(0, 8)} --watch)`,
+        throw new FollowTimedOut(
+          `session ${id} is still ${doc.state} after ${seconds(options.timeoutMs)}; it goes on (follow it with: ${hintCommand(deps, `session show ${id.slice(0, 8)} --watch`)})`,
+          doc,
         );
       }
       await new Promise<void>((resolve) => clock.at(clock.now() + POLL_MS, resolve));
@@ -89,9 +93,29 @@ const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).
  * Follows a session to its end for --wait and --watch: prints the final document (unless the
  * live view already shows it), and a failed session is an error (exit 3).
  */
-export async function followToEnd(id: string, deps: Deps, options: { timeoutMs?: number; instances?: boolean } = {}): Promise<void> {
+export async function followToEnd(id: string, deps: Deps, options: Omit<FollowOptions, 'mode'> = {}): Promise<void> {
   const mode = followMode(deps);
-  const doc = await follow(id, deps, { mode, ...options });
-  if (mode !== 'live') emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now(), { instances: options.instances }));
-  if (doc.state === 'MAINTENANCE_FAILED') throw new SessionFailedError(`session ${id} failed: ${doc.failure ?? 'no cause recorded'}`);
+  const show = (doc: SessionDocument) => emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now(), { instances: options.instances }));
+  let doc: SessionDocument;
+  try {
+    doc = await follow(id, deps, { mode, ...options });
+  } catch (err) {
+    // A script that gave up waiting still gets the document, as it stands (exit 4 says the rest).
+    if (err instanceof FollowTimedOut && mode === 'quiet') show(err.doc);
+    throw err;
+  }
+  if (mode !== 'live') show(doc);
+  if (doc.state === 'MAINTENANCE_FAILED') {
+    throw new SessionFailedError(`session ${id} failed: ${doc.failure ?? 'no cause recorded'} (once the cause is fixed: ${hintCommand(deps, `session update ${id.slice(0, 8)}`)})`);
+  }
+}
+
+/** --wait gave up; the session as it was then goes with it. */
+class FollowTimedOut extends TimedOutError {
+  constructor(
+    message: string,
+    readonly doc: SessionDocument,
+  ) {
+    super(message);
+  }
 }

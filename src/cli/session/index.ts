@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Deps } from '../deps.js';
 import * as create from './create.js';
 import * as del from './delete.js';
+import * as events from './events.js';
 import * as list from './list.js';
 import * as logs from './logs.js';
 import * as show from './show.js';
@@ -10,5 +11,5 @@ import * as update from './update.js';
 
 export function register(program: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
   const session = program.command('session').description('create, follow and manage maintenance sessions');
-  for (const verb of [create, list, show, del, update, logs]) verb.register(session, run);
+  for (const verb of [create, list, show, events, del, update, logs]) verb.register(session, run);
 }

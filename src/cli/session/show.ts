@@ -4,6 +4,8 @@ import type { Deps } from '../deps.js';
 import { emit } from '../render/output.js';
 import { sessionView } from '../render/session.js';
 import { styleFor } from '../render/style.js';
+import { isTerminal, type SessionState } from '../../domain/states.js';
+import { hintCommand } from '../hint.js';
 import { followToEnd } from './follow.js';
 
 export interface ShowOptions {
@@ -32,5 +34,18 @@ export async function runShow(options: ShowOptions, deps: Deps): Promise<void> {
     return;
   }
   const doc = await client.showSession(id);
-  emit(deps.io, deps.format, doc, () => sessionView(styleFor(deps.io), doc, deps.clock.now(), { instances: options.instances }));
+  const idle = !isTerminal(doc.state as SessionState) && !(await client.engineRuns(id));
+  emit(deps.io, deps.format, doc, () => {
+    const view = sessionView(styleFor(deps.io), doc, deps.clock.now(), { instances: options.instances });
+    return idle ? `${view}\n\n${noEngine(deps, id)}` : view;
+  });
+}
+
+/** An active session nobody runs (the machine restarted, the engine was killed) goes nowhere: say how to go on. */
+function noEngine(deps: Deps, id: string): string {
+  const short = id.slice(0, 8);
+  return (
+    `No engine is running this session, so it does not progress. Start one: ${hintCommand(deps, 'engine')} ` +
+    `(in the foreground), or ${hintCommand(deps, `session show ${short} --watch`)} (starts one in the background).`
+  );
 }

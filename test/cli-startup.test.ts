@@ -1,0 +1,33 @@
+// Start-up: a command loads the packages it uses and no other (the figures are in bench/cold-start.mjs).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT, cliEnv, maintctlIn, tempDir, writeIn } from './support/cli.js';
+
+const TRACE = join(ROOT, 'test', 'support', 'load-trace.mjs');
+
+/** The packages `maintctl ...args` imports, in the order it first does. */
+function packagesLoaded(args: string[]): string[] {
+  const r = spawnSync(process.execPath, ['--import', TRACE, BIN, ...args], { env: cliEnv(), encoding: 'utf8', timeout: 30_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return [...r.stderr.matchAll(/^loaded: (\S+)$/gm)].map((m) => m[1]!);
+}
+
+const HEAVY = ['undici', 'ora', 'zod', 'yaml', 'cli-table3', '@inquirer/prompts'];
+
+describe('start-up', () => {
+  it('maintctl --help loads commander only', () => {
+    expect(packagesLoaded(['--help'])).toEqual(['commander']);
+    expect(packagesLoaded(['--version'])).toEqual(['commander']);
+  });
+
+  it('session list loads the store and colours, not the engine, the HTTP client, spinners, schemas or YAML', async () => {
+    const dir = tempDir();
+    const cloud = writeIn(dir, 'cloud.yaml', 'hosts: [{name: compute-0, vcpus: 2}]\ninstances: []\ntiming: {host_maintenance_s: 0}\n');
+    const created = await maintctlIn(dir, ['session', 'create', '--cloud', cloud, '--wait', '--timeout', '20s']);
+    expect(created.code, created.stderr).toBe(0);
+    const loaded = packagesLoaded(['--state-dir', dir, 'session', 'list']);
+    expect(loaded).toEqual(expect.arrayContaining(['commander', 'better-sqlite3']));
+    expect(loaded.filter((p) => HEAVY.includes(p))).toEqual([]);
+  });
+});
