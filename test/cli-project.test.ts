@@ -294,7 +294,8 @@ function startAgent(dir: string, project: string, args: string[]): Agent {
     lines,
     started,
     stderr: () => stderr,
-    ended: async (timeoutMs = 20_000) => {
+    // A guard only: a whole session on a machine busy with the rest of the suite can take a while.
+    ended: async (timeoutMs = 90_000) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       try {
         return await exited;
