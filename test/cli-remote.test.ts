@@ -68,6 +68,7 @@ async function scenario(mode: Mode): Promise<string[]> {
     return r;
   };
   const created = await step('-o', 'json', 'session', 'create', '--cloud', mode.cloud, '--wait', '--timeout', '60s');
+  if (!created.out) throw new Error(`${mode.name}: ${created.err}`);
   const id = String((JSON.parse(created.out) as { session_id: string }).session_id);
   await step('-o', 'json', 'session', 'list');
   await step('-o', 'json', 'session', 'show', id.slice(0, 8));

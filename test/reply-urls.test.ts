@@ -121,6 +121,7 @@ describe('embedded mode and webhook replies', () => {
     writeFileSync(cloud, SMALL_CLOUD);
     const r = await cli(stateDir, { MAINTCTL_LISTEN: '0.0.0.0:12347' }, 'session', 'create', '--cloud', cloud);
     expect(r).toEqual({ code: 2, out: '', err: 'maintctl: invalid listen address "0.0.0.0:12347": give a loopback HOST:PORT such as 127.0.0.1:12347 (for more, run maintctl serve)\n' });
-    expect((await cli(stateDir, {}, '-o', 'json', 'session', 'list')).out.trim()).toBe('[]');
+    // No store was made: listing says so.
+    expect((await cli(stateDir, {}, '-o', 'json', 'session', 'list')).code).toBe(5);
   });
 });

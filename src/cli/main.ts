@@ -118,7 +118,12 @@ function lazyClient(make: () => Promise<EngineClient>): EngineClient {
     get: (_target, name) => {
       if (name === 'close') return () => ready?.close();
       if (typeof name !== 'string' || name === 'then') return undefined; // not a promise itself
-      return (...args: unknown[]) => get().then((c) => (c[name as keyof EngineClient] as (...a: unknown[]) => unknown).apply(c, args));
+      return (...args: unknown[]) =>
+        get().then((c) => {
+          const method = c[name as keyof EngineClient] as ((...a: unknown[]) => unknown) | undefined;
+          if (typeof method !== 'function') throw new Error(`internal error: this engine client has no ${name}`);
+          return method.apply(c, args);
+        });
     },
   });
 }

@@ -47,9 +47,9 @@ export interface EngineClient {
   subscribe(subscription: NewSubscription): Promise<Subscription>;
   unsubscribe(projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }): Promise<number>;
   subscriptions(projectId?: string): Promise<Subscription[]>;
-  /** Runs of the session's plug-ins with their output (`session logs`); not every endpoint keeps them. */
-  pluginRuns?(sessionId: string, filter: { host?: string; plugin?: string }): Promise<PluginRunDocument[]>;
+  /** Runs of the session's plug-ins with their output (`session logs`); an endpoint that keeps none refuses. */
+  pluginRuns(sessionId: string, filter: { host?: string; plugin?: string }): Promise<PluginRunDocument[]>;
   /** Why webhook subscribers could not reply over HTTP to sessions created now, or null (they can). */
-  replyProblem?(): Promise<string | null>;
+  replyProblem(): Promise<string | null>;
   close(): void;
 }

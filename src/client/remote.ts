@@ -4,6 +4,7 @@
 import type { Agent, Dispatcher } from 'undici';
 import { InvalidInputError, MaintctlError, NotFoundError, RefusedError } from '../domain/errors.js';
 import type { SessionEvent, Subscription } from '../domain/model.js';
+import type { PluginRunDocument } from '../engine/plugin-view.js';
 import type { ProjectDocument } from '../engine/project-view.js';
 import type { SessionDocument, SessionSummary } from '../engine/session-view.js';
 import type { NewSubscription } from '../store/subscriptions.js';
@@ -113,6 +114,15 @@ export class RemoteClient implements EngineClient {
 
   async engineRuns(): Promise<boolean> {
     return true;
+  }
+
+  /** A server's notifications carry its own reply URLs. */
+  async replyProblem(): Promise<string | null> {
+    return null;
+  }
+
+  async pluginRuns(): Promise<PluginRunDocument[]> {
+    throw new InvalidInputError('this endpoint does not keep plug-in output: run session logs against the state directory the session runs in');
   }
 
   /** A full id is used as it is (so plain Fenix servers work); a prefix is looked up. */

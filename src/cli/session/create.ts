@@ -151,7 +151,7 @@ export async function runCreate(options: CreateOptions, deps: Deps): Promise<voi
     return runDryRun({ request: options.request, cloud: options.cloudFile, timing: options.dryRun.timing }, deps);
   }
   const id = await deps.client().createSession({ request: options.request, cloudFile: options.cloudFile, pluginDirs: options.pluginDirs });
-  const problem = await deps.client().replyProblem?.();
+  const problem = await deps.client().replyProblem();
   if (problem) deps.io.err.write(`maintctl: warning: ${problem}\n`);
   if (!options.wait) {
     emit(deps.io, deps.format, { session_id: id }, () => id);

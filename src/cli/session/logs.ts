@@ -35,7 +35,6 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
 export async function runLogs(options: LogsOptions, deps: Deps): Promise<void> {
   if (options.follow && deps.format !== 'table') throw new UsageError('--follow prints output as it comes: leave out -o json/yaml');
   const client = deps.client();
-  if (!client.pluginRuns) throw new UsageError('this endpoint does not keep plug-in output: run session logs against the state directory the session runs in');
   const id = await client.resolveId(options.id);
   const filter = { host: options.host, plugin: options.plugin };
   if (!options.follow) {
@@ -58,7 +57,7 @@ async function follow(id: string, options: LogsOptions, deps: Deps): Promise<voi
       lastEvent = e.id;
       if (e.eventType === SESSION_EVENT && isTerminal(e.payload.state as SessionState)) ended = true;
     }
-    const runs = await client.pluginRuns!(id, { host: options.host, plugin: options.plugin });
+    const runs = await client.pluginRuns(id, { host: options.host, plugin: options.plugin });
     for (const r of runs) write(deps, r, printed);
     if (ended && runs.every((r) => r.status !== 'running')) return;
     await new Promise<void>((resolve) => deps.clock.at(deps.clock.now() + POLL_MS, resolve));
