@@ -1,6 +1,7 @@
 // maintctl serve: the engine behind the Fenix REST API, for VNFMs that answer over HTTP and for
 // the CLI elsewhere (--endpoint). Safe to run for a team: tokens or Keystone, Host allow-list,
 // bounded bodies, optional TLS; a non-loopback listen without authentication is refused.
+import { statePlugins } from '../client/state-plugins.js';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { Authenticator } from '../api/auth.js';
@@ -224,7 +225,8 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
     throw err;
   }
   const baseUrl = (options.publicUrl ?? defaultPublicUrl(options.host, port, Boolean(tls))).replace(/\/+$/, '');
-  const engine = new Engine({ store, clock, baseUrl, watchMs: WATCH_MS });
+  // The state directory's plug-ins, as the embedded engine finds them.
+  const engine = new Engine({ store, clock, baseUrl, watchMs: WATCH_MS, plugins: statePlugins(options.stateDir) });
   engine.bus.subscribe((event) => {
     const line = eventLine(event, event.time, namesIn(store, event.sessionId));
     if (line) io.out.write(`${new Date(event.time).toISOString()} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);
