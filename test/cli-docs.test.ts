@@ -140,7 +140,7 @@ describe('man page', () => {
       expect(exits, `EXIT STATUS describes ${code}`).toContain(` ${code} ${text}`);
     }
     // serve exists: the page says what it answers, and nowhere that there is no server.
-    expect(page).toMatch(/reply_url and instance_ids name the Fenix API, which maintctl serve answers/);
+    expect(page).toMatch(/reply_url names the Fenix API of the engine running the session: serve/);
     expect(page).not.toMatch(/there is no (HTTP )?server|has no HTTP server/i);
     const files = flatten(section(stdout, 'FILES'));
     for (const name of STATE_FILES) expect(hasWord(files, name), `FILES lists ${name}`).toBe(true);

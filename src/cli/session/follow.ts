@@ -72,8 +72,11 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
         after = events.at(-1)!.id;
         doc = await client.showSession(id);
       }
+      const ended = isTerminal(doc.state as SessionState);
+      // It may have ended after the events were read: the last ones are read once it has.
+      if (ended) events.push(...(await client.events(id, after)));
       view.draw(doc, events, first);
-      if (isTerminal(doc.state as SessionState)) return doc;
+      if (ended) return doc;
       if (options.timeoutMs !== undefined && clock.now() - started >= options.timeoutMs) {
         throw new FollowTimedOut(
           `session ${id} is still ${doc.state} after ${seconds(options.timeoutMs)}; it goes on (follow it with: ${hintCommand(deps, `session show ${id.slice(0, 8)} --watch`)})`,
