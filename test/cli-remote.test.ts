@@ -119,6 +119,14 @@ describe('the CLI, embedded and remote', () => {
     const r = await cli({ name: 'remote', flags: ['--endpoint', 'http://127.0.0.1:9'], cloud: 'lab' }, 'session', 'list');
     expect(r).toEqual({ code: 1, out: '', err: 'maintctl: cannot reach http://127.0.0.1:9: ECONNREFUSED (check --endpoint or MAINTCTL_ENDPOINT)\n' });
   });
+
+  it('prints hints that work as pasted: with the --endpoint it was given', async () => {
+    const remote = modes()[1]!;
+    // A host plug-in that fails fails the session: the hint says how to continue it, on that server.
+    const r = await cli(remote, 'session', 'create', '--cloud', 'lab', '--action', 'host:shell:command=false', '--wait');
+    expect(r.code, r.err).toBe(3);
+    expect(r.err).toMatch(new RegExp(`\\(once the cause is fixed: maintctl --endpoint ${server.url.replace(/[.]/g, '\\.')} session update [0-9a-f]{8}\\)`));
+  });
 });
 
 describe('the CLI against a plain Fenix server', () => {

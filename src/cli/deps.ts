@@ -13,6 +13,8 @@ export interface Deps {
   client: () => EngineClient;
   /** The state directory of the embedded engine (read, never written, by a rehearsal). */
   stateDir?: string;
+  /** The --endpoint given on the command line (hints printed for pasting carry it). */
+  endpoint?: string;
   /** Runs a rehearsal (default: src/engine/rehearsal.ts, loaded when first needed). */
   rehearse?: (input: RehearseInput) => Promise<RehearsalPlan>;
 }

@@ -55,6 +55,7 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
       format,
       clock: new RealClock(),
       stateDir,
+      endpoint: opts.endpoint,
       client: () =>
         (client ??= lazyClient(() => import('../client/factory.js').then((m) => m.makeClient({ stateDir, env: io.env, endpoint: opts.endpoint, token: opts.token })))),
     };
