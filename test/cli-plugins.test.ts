@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { maintctl, startMaintctl } from './support/cli.js';
-import { blockUntil, pluginBench, untilExists } from './support/plugins.js';
+import { maintctlIn as maintctl, start } from './support/cli.js';
+import { blockUntil, pluginBench } from './support/plugins.js';
 
 const root = mkdtempSync(join(tmpdir(), 'maintctl-cli-plugins-'));
 const benches: Array<ReturnType<typeof pluginBench>> = [];
@@ -81,13 +81,13 @@ describe('plug-ins from the CLI', () => {
     bench.write('upgrade', `echo "fetching packages on $MAINTCTL_HOST"\n${blockUntil('release')}\necho "no space left on device" >&2\nexit 100`);
     const created = await maintctl(dir, ['session', 'create', '--cloud', cloud, '--hosts', 'compute-0', '--plugin-dir', bench.dir, '--action', 'host:upgrade']);
     const id = idOf(created.stdout);
-    const following = startMaintctl(dir, ['session', 'logs', id, '--follow']);
-    await untilExists(() => following.stdout().includes('fetching packages on compute-0\n'));
+    const following = start(['--state-dir', dir, 'session', 'logs', id, '--follow']);
+    await following.waitFor(/^fetching packages on compute-0$/);
     const running = await maintctl(dir, ['session', 'show', id]);
     expect(running.stdout).toContain('Plug-ins  0 done, 1 running, 0 failed');
     expect(running.stdout).toContain('  compute-0  upgrade (host)  RUNNING\n    | fetching packages on compute-0');
     writeFileSync(join(bench.out, 'release'), '');
-    const followed = await following.done;
+    const followed = { code: await following.ended(), stdout: `${following.lines.join('\n')}\n` };
     expect(followed.code).toBe(0);
     expect(followed.stdout).toMatch(/^== compute-0 upgrade \(host\)  started \S+\nfetching packages on compute-0\nno space left on device\n-- compute-0 upgrade \(host\) FAILED exit 100: exit status 100\n$/);
     const show = await maintctl(dir, ['session', 'show', id]);

@@ -1,10 +1,9 @@
 // The built CLI run as a user runs it: a child process with pipes (support/terminal.ts: on a
 // pseudo-terminal). `npm run build` first (`npm test` does).
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -104,25 +103,3 @@ export function start(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Runnin
   };
 }
 
-/** A running `maintctl --state-dir DIR ...args` whose whole output is wanted: its output so far, and its end. */
-export interface CliRun {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  stdout: () => string;
-  done: Promise<CliResult>;
-}
-
-export function startMaintctl(dir: string, args: string[], env: NodeJS.ProcessEnv = cliEnv()): CliRun {
-  const child = spawn(process.execPath, [BIN, '--state-dir', dir, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, stdout: () => stdout, done };
-}
-
-/** Runs `maintctl --state-dir DIR ...args` and resolves when it exits. */
-export const maintctl = (dir: string, args: string[], env?: NodeJS.ProcessEnv) => startMaintctl(dir, args, env).done;
