@@ -149,9 +149,9 @@ describe('people', () => {
     expect(running.stdout).not.toMatch(/No engine/);
     process.kill(pid, 'SIGKILL'); // the engine this test's session create started
     // The kernel ends the process a moment after the signal (later on a busy machine, in the middle
-    // of a write): look again, a bounded number of times, until the engine is gone.
+    // of a write): look again, a bounded number of times (enough for its 30 s lease to lapse), until the engine is gone.
     let stopped = await maintctlIn(dir, ['session', 'show', id]);
-    for (let tries = 0; tries < 30 && !stopped.stdout.includes('No engine'); tries++) stopped = await maintctlIn(dir, ['session', 'show', id]);
+    for (let tries = 0; tries < 150 && !stopped.stdout.includes('No engine'); tries++) stopped = await maintctlIn(dir, ['session', 'show', id]);
     expect(stopped.stdout.trim().split('\n').at(-1)).toBe(
       `No engine is running this session, so it does not progress. Start one: maintctl --state-dir ${dir} engine ` +
         `(in the foreground), or maintctl --state-dir ${dir} session show ${id.slice(0, 8)} --watch (starts one in the background).`,
