@@ -26,6 +26,8 @@ export interface CliWorld {
   storeDir: string;
   /** The global flags a hint printed for pasting carries: --state-dir DIR or --endpoint URL. */
   hintFlags(): string;
+  /** The global flags that point the built CLI at this world (a child process, e.g. on a terminal). */
+  globalFlags(): Promise<string[]>;
   /** Writes a sim cloud file and returns what `session create --cloud` takes for it. */
   cloud(name: string, yaml: string): string;
   /** Runs `maintctl ...args` to its end. */
@@ -38,7 +40,10 @@ export interface CliWorld {
 }
 
 /** A command running in this process: nothing can stop it but its own end. */
-export type Started = Omit<Running, 'stop'>;
+export interface Started extends Omit<Running, 'stop'> {
+  /** Resolves with the next line matching, after the one the previous call took (rejects if the command ends first). */
+  next(pattern: RegExp): Promise<RegExpExecArray>;
+}
 
 export async function cliWorld(mode: CliMode): Promise<CliWorld> {
   return mode === 'embedded' ? embeddedWorld() : remoteWorld();
@@ -65,6 +70,7 @@ function embeddedWorld(): CliWorld {
     dir,
     storeDir: dir,
     hintFlags: () => `--state-dir ${dir}`,
+    globalFlags: async () => flags,
     cloud: (name, yaml) => writeFile(dir, name, yaml),
     run: (args, env) => runHere([...flags, ...args], env),
     start: (args, env) => startHere([...flags, ...args], env),
@@ -105,6 +111,7 @@ function remoteWorld(): CliWorld {
     dir,
     storeDir,
     hintFlags: () => `--endpoint ${server?.url ?? '(not started)'}`,
+    globalFlags: flags,
     cloud: (name, yaml) => {
       const path = writeFile(dir, name, yaml);
       clouds[path] = path;
@@ -165,6 +172,7 @@ function startHere(argv: string[] | Promise<string[]>, env?: NodeJS.ProcessEnv):
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   let closed = false;
+  let taken = 0;
   const io = lineIO(commandEnv(env), (line) => {
     lines.push(line);
     waiters.forEach((w) => w());
@@ -175,21 +183,28 @@ function startHere(argv: string[] | Promise<string[]>, env?: NodeJS.ProcessEnv):
       closed = true;
       waiters.forEach((w) => w());
     });
+  /** The first line from `from` on that matches, once printed, and its index. */
+  const find = (pattern: RegExp, from: number) =>
+    new Promise<[number, RegExpExecArray]>((resolve, reject) => {
+      const check = () => {
+        for (let i = from; i < lines.length; i++) {
+          const m = pattern.exec(lines[i]!);
+          if (m) return void (waiters.delete(check), resolve([i, m]));
+        }
+        if (closed) waiters.delete(check), reject(new Error(`maintctl ended without printing ${pattern}:\n${lines.join('\n')}\n${io.stderr()}`));
+      };
+      waiters.add(check);
+      check();
+    });
   return {
     lines,
     stderr: () => io.stderr(),
     ended: () => exit,
-    waitFor: (pattern) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.find((l) => pattern.test(l));
-          if (found !== undefined) resolve(found);
-          else if (closed) reject(new Error(`maintctl ended without printing ${pattern}:\n${lines.join('\n')}\n${io.stderr()}`));
-          else return;
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
+    waitFor: async (pattern) => lines[(await find(pattern, 0))[0]]!,
+    next: async (pattern) => {
+      const [i, m] = await find(pattern, taken);
+      taken = i + 1;
+      return m;
+    },
   };
 }
