@@ -90,6 +90,7 @@ export class Engine {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private serving: Promise<void> = Promise.resolve();
+  private adopting: Promise<void> = Promise.resolve();
   private readonly deliverer: Deliverer | null;
 
   constructor(options: EngineOptions) {
@@ -133,9 +134,13 @@ export class Engine {
   }
 
   /** Takes on unfinished sessions no engine runs (e.g. created while this one was finishing). */
-  async adoptSessions(): Promise<void> {
-    await this.autoRollback();
-    for (const id of await this.repo.activeSessionIds()) await this.launch(id);
+  adoptSessions(): Promise<void> {
+    const adopting = (async () => {
+      await this.autoRollback();
+      for (const id of await this.repo.activeSessionIds()) await this.launch(id);
+    })();
+    this.adopting = adopting.catch(() => undefined);
+    return adopting;
   }
 
   /** Sessions this engine is running now. */
@@ -145,8 +150,8 @@ export class Engine {
 
   /** Resolves once this engine runs no session. */
   whenIdle(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    // Sessions being taken on (at start, or rolled back by themselves) are not idle time.
+    return this.adopting.then(() => (this.running.size === 0 ? undefined : new Promise((resolve) => this.idleWaiters.push(resolve))));
   }
 
   // ---- sessions

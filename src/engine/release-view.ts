@@ -16,6 +16,7 @@ import {
   insertRelease,
   listClusters,
   listNotifications,
+  listReleases,
   notificationPayload,
   type NotificationFilter,
 } from '../store/releases.js';
@@ -127,6 +128,8 @@ export function createCluster(store: Store, input: unknown, now: number): Cluste
   });
 }
 
+export const releaseDocuments = (store: Store) => listReleases(store).map(releaseDocument);
+export const showRelease = (store: Store, name: string) => releaseDocument(getRelease(store, name));
 export const clusterDocuments = (store: Store) => listClusters(store).map((c) => clusterDocument(store, c));
 export const showCluster = (store: Store, name: string) => clusterDocument(store, getCluster(store, name));
 
