@@ -227,6 +227,15 @@ describe('release rules', () => {
     expect(() => removeRelease(h.store, 'r2')).toThrow(RefusedError);
     await refused({ cluster: 'prod', release: 'r2' }, RefusedError, `cluster prod is update: wait for session ${s.id} to end first`, 6);
     expect(removeRelease(h.store, 'far').name).toBe('far');
+    // A release made for another maintctl is refused (exit 6), the store unchanged.
+    addRelease(h.store, { name: 'future', version: '1.1', can_update_from: ['1.0'], compatible_with: '>=99' }, h.clock.now());
+    // Deleting the update settles the cluster on its current release, saying so.
+    await h.engine.deleteSession(s.id);
+    expect(showCluster(h.store, 'prod')).toMatchObject({ status: 'operational', current_release: 'r1', pending_release: null });
+    expect(notificationDocuments(h.store, {}).at(-1)).toMatchObject({ topic: 'warning', message: `session ${s.id} (update of cluster prod to r2) was deleted: the cluster is operational on r1` });
+    const before = JSON.stringify({ sessions: h.store.listSessions(), cluster: showCluster(h.store, 'prod') });
+    await expect(create({ cluster: 'prod', release: 'future' })).rejects.toThrow(/^release future works with maintctl >=99; this is maintctl \d/);
+    expect(JSON.stringify({ sessions: h.store.listSessions(), cluster: showCluster(h.store, 'prod') })).toBe(before);
     expect(() => removeRelease(h.store, 'far')).toThrow(NotFoundError);
   });
 });

@@ -11,7 +11,7 @@ import { projectDocument } from '../engine/project-view.js';
 import { sessionDocument } from '../engine/session-view.js';
 import * as releases from '../engine/release-view.js';
 import { NOTIFICATION_TOPICS } from '../domain/releases.js';
-import { findCluster } from '../store/releases.js';
+import { getCluster } from '../store/releases.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
 import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, subscriptionsOf, summaries } from './extensions.js';
 import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
@@ -89,7 +89,8 @@ function pickDriver(body: unknown, { driver, clouds = {} }: ApiOptions): { drive
 function withClusterCloud(store: Engine['store'], body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body) || 'cloud' in body) return body;
   const name = (body as { cluster?: unknown }).cluster;
-  const cloud = typeof name === 'string' ? findCluster(store, name)?.cloud : null;
+  if (typeof name !== 'string') return body;
+  const cloud = getCluster(store, name).cloud;
   return cloud ? { ...body, cloud } : body;
 }
 

@@ -203,6 +203,22 @@ export function releaseProgress(op: ClusterOperation, cluster: Cluster, changes:
   return out;
 }
 
+/**
+ * A session deleted before its operation was settled: the cluster is operational again on its
+ * current release, its hosts keep the release each runs, and a warning says which moved.
+ */
+export function deletedSession(op: ClusterOperation, cluster: Cluster, now: number): { cluster: Cluster; notice: NewNotification } | null {
+  if (cluster.sessionId !== op.sessionId || cluster.status === 'operational') return null;
+  const moved = cluster.hosts.filter((h) => h.release !== cluster.currentRelease).map((h) => `${h.host} (${h.release})`);
+  const message =
+    `session ${op.sessionId} (${op.kind} of cluster ${op.cluster} to ${op.to}) was deleted: the cluster is operational on ${cluster.currentRelease}` +
+    (moved.length ? `; hosts on another release: ${moved.join(', ')}` : '');
+  return {
+    cluster: { ...cluster, status: 'operational', pendingRelease: null, updatedAt: now },
+    notice: { topic: 'warning', message, cluster: op.cluster, host: null, sessionId: op.sessionId },
+  };
+}
+
 /** The target release as projects (in the notification metadata) and plug-ins see it. */
 export function releaseMetadata(op: ClusterOperation, from: Release, to: Release): Record<string, unknown> {
   return {

@@ -7,7 +7,7 @@ import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors
 import { DEFAULT_OPTIONS, withChanges, type DownloadEntry, type DriverSpec, type Host, type Session, type SessionOptionChanges } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
 import { replyRows } from '../domain/policy.js';
-import { checkRollback, checkStartable, chooseOperation, releaseMetadata, rollbackOf, type Cluster, type ClusterOperation } from '../domain/releases.js';
+import { checkRollback, checkStartable, chooseOperation, inRange, releaseMetadata, rollbackOf, type Cluster, type ClusterOperation } from '../domain/releases.js';
 import { hostProgress } from '../domain/progress.js';
 import { affectedInstances, checkReply } from '../domain/replies.js';
 import { createSessionSchema, projectReplySchema } from '../domain/schemas.js';
@@ -25,6 +25,7 @@ import { getWorkflow } from '../workflows/registry.js';
 import type { Workflow } from '../workflows/types.js';
 import { failedSession, sessionNotice } from './notices.js';
 import { downloadName, entryUrl, isPluginBundle } from './downloads.js';
+import { packageVersion } from './package-version.js';
 import { PluginRegistry } from './plugins.js';
 import { retryDelay } from './retry.js';
 import { SessionRunner } from './runner.js';
@@ -234,6 +235,9 @@ export class Engine {
     if (!to) throw new NotFoundError(`no release ${target}: release list shows those there are`);
     const from = find(cluster.currentRelease)!;
     const kind = chooseOperation(name, from, to, releases);
+    if (to.compatibleWith && !inRange(packageVersion(), to.compatibleWith)) {
+      throw new RefusedError(`release ${to.name} works with maintctl ${to.compatibleWith}; this is maintctl ${packageVersion()}: use a maintctl it works with`);
+    }
     checkStartable(cluster);
     const operation: ClusterOperation = { sessionId, cluster: name, kind, from: from.name, to: to.name, rollbackOf: null, rollbackSession: null, autoRollback, createdAt: now };
     return { cluster, metadata: { ...metadata, release: releaseMetadata(operation, from, to) }, operation };
@@ -413,7 +417,7 @@ export class Engine {
           reenabled.push(host.name);
         }
       }
-      await this.repo.deleteSession(sessionId);
+      this.bus.publish(await this.repo.deleteSession(sessionId, this.clock.now()));
       return { reenabled };
     } finally {
       this.deleting.delete(sessionId);

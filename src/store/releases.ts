@@ -5,6 +5,7 @@ import type { Host, Session, SessionEvent } from '../domain/model.js';
 import { NotFoundError, RefusedError } from '../domain/errors.js';
 import {
   checkStartable,
+  deletedSession,
   releaseProgress,
   startedCluster,
   startNotice,
@@ -234,4 +235,14 @@ export function recordProgress(store: Store, sessionId: string, changes: { sessi
   writeHostReleases(store, op.cluster, progress.hosts, now);
   if (progress.cluster) writeCluster(store, progress.cluster);
   return progress.notifications.map((n) => addNotification(store, n, now));
+}
+
+/** A deleted session's cluster is settled (call inside the delete's transaction). */
+export function recordDeletion(store: Store, sessionId: string, now: number): SessionEvent[] {
+  const op = findOperation(store, sessionId);
+  const cluster = op ? findCluster(store, op.cluster) : null;
+  const settled = op && cluster ? deletedSession(op, cluster, now) : null;
+  if (!settled) return [];
+  writeCluster(store, settled.cluster);
+  return [addNotification(store, settled.notice, now)];
 }

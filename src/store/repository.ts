@@ -61,7 +61,8 @@ export interface Repository {
   findSession(id: string): Promise<Session | null>;
   loadSession(id: string): Promise<SessionRows | null>;
   activeSessionIds(): Promise<string[]>;
-  deleteSession(id: string): Promise<void>;
+  /** Deletes the session; a cluster operation it had under way or failed is settled (notices returned). */
+  deleteSession(id: string, now: number): Promise<SessionEvent[]>;
   /** Writes a runner's batch in one transaction, if the fence still holds (else LeaseLostError). */
   commit(sessionId: string, fence: Fence, write: Write, now: number): Promise<SessionEvent[]>;
   /**

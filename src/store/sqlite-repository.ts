@@ -8,7 +8,7 @@ import type { NewEvent, SessionRows, Store } from './store.js';
 import { insertPluginRun, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
 import { isSubscribed, nextDeliveryAt } from './subscriptions.js';
 import type { Cluster, ClusterOperation, NewNotification } from '../domain/releases.js';
-import { addNotification, findCluster, findOperation, listReleases, pendingAutoRollbacks, recordProgress, startOperation, writeCluster } from './releases.js';
+import { addNotification, findCluster, findOperation, listReleases, pendingAutoRollbacks, recordDeletion, recordProgress, startOperation, writeCluster } from './releases.js';
 
 export class SqliteRepository implements Repository {
   constructor(readonly store: Store) {}
@@ -65,8 +65,11 @@ export class SqliteRepository implements Repository {
     return this.store.activeSessionIds();
   }
 
-  async deleteSession(id: string) {
-    this.store.tx(() => this.store.deleteSession(id));
+  async deleteSession(id: string, now: number) {
+    return this.store.tx(() => {
+      this.store.deleteSession(id);
+      return recordDeletion(this.store, id, now);
+    });
   }
 
   async commit(sessionId: string, fence: Fence, write: Write, now: number) {
