@@ -174,7 +174,6 @@ export class Engine {
     const release = body.cluster ? await this.planRelease(id, body.cluster, body.release, body.auto_rollback ?? false, body.metadata, now) : null;
     const session: Session = {
       id,
-      state: 'MAINTENANCE',
       workflow: body.workflow,
       maintenanceAt,
       metadata: release?.metadata ?? body.metadata,
@@ -190,16 +189,7 @@ export class Engine {
       download: body.download,
       pluginDirs,
       actions,
-      createdAt: now,
-      updatedAt: now,
-      stateEnteredAt: now,
-      visit: 0,
-      attempt: 0,
-      failure: null,
-      failedState: null,
-      discovered: false,
-      syncedAt: 0,
-      data: {},
+      ...freshRun(now),
     };
     return this.recordSession(session, clusterHosts(body.hosts, release?.cluster ?? null), release?.operation);
   }
@@ -270,19 +260,9 @@ export class Engine {
     const session: Session = {
       ...undone,
       id,
-      state: 'MAINTENANCE',
       maintenanceAt: now,
       metadata: { ...undone.metadata, release: releaseMetadata(operation, find(back.from), find(back.to)) },
-      createdAt: now,
-      updatedAt: now,
-      stateEnteredAt: now,
-      visit: 0,
-      attempt: 0,
-      failure: null,
-      failedState: null,
-      discovered: false,
-      syncedAt: 0,
-      data: {},
+      ...freshRun(now),
     };
     return { session: await this.recordSession(session, back.hosts, operation), hosts: back.hosts };
   }
@@ -578,6 +558,23 @@ export class Engine {
       await this.repo.finishRequest(request.id, result, this.clock.now());
     }
   }
+}
+
+/** Where a new session starts: MAINTENANCE, nothing read or tried yet. */
+function freshRun(now: number) {
+  return {
+    state: 'MAINTENANCE' as const,
+    createdAt: now,
+    updatedAt: now,
+    stateEnteredAt: now,
+    visit: 0,
+    attempt: 0,
+    failure: null,
+    failedState: null,
+    discovered: false,
+    syncedAt: 0,
+    data: {},
+  };
 }
 
 /** Two downloads saved under the same file name would overwrite each other. */
