@@ -156,10 +156,25 @@ describe('releases, updates and rollbacks', () => {
     expect(h.store.hosts(rollbackId!).map((x) => x.name)).toEqual(['compute-0', 'compute-1']);
   });
 
+  it('settle the cluster at once when the update failed before any host moved', async () => {
+    setUp({ '2.0': 'compute-0' });
+    const session = await update('r2');
+    await h.engine.waitForEnd(session.id);
+    expect(releases()).toEqual(Object.fromEntries(HOSTS.map((x) => [x, 'r1'])));
+    expect(await h.engine.rollbackSession(session.id)).toEqual({ session: null, hosts: [] });
+    expect(showCluster(h.store, 'prod')).toMatchObject({ status: 'operational', current_release: 'r1', pending_release: null });
+    expect(notices().at(-1)).toBe('done: no host of cluster prod had moved to r2: it is operational on r1');
+    expect(h.store.listSessions()).toHaveLength(1);
+  });
+
   it('roll back a done update over every host', async () => {
     setUp();
     const session = await update('r2');
     await h.engine.waitForEnd(session.id);
+    // Its old release, no longer used, may be deleted: the rollback then asks for it back.
+    removeRelease(h.store, 'r1');
+    await expect(h.engine.rollbackSession(session.id)).rejects.toThrow('release r1 was deleted since: add it again (release add) to roll back to it');
+    addRelease(h.store, { name: 'r1', version: '1.0', can_update_from: ['0.9'] }, h.clock.now());
     const { session: rollback, hosts } = await h.engine.rollbackSession(session.id);
     expect(hosts).toEqual(HOSTS);
     await h.engine.waitForEnd(rollback!.id);

@@ -254,7 +254,11 @@ export class Engine {
       return { session: null, hosts: [] };
     }
     const releases = await this.repo.releases();
-    const find = (r: string) => releases.find((x) => x.name === r)!;
+    const find = (name: string) => {
+      const found = releases.find((x) => x.name === name);
+      if (!found) throw new RefusedError(`release ${name} was deleted since: add it again (release add) to roll back to it`);
+      return found;
+    };
     const id = randomUUID();
     const operation: ClusterOperation = { sessionId: id, cluster: op.cluster, kind: 'rollback', from: back.from, to: back.to, rollbackOf: sessionId, rollbackSession: null, autoRollback: false, createdAt: now };
     const session: Session = {
