@@ -231,7 +231,8 @@ describe('release rules', () => {
     await refused({ cluster: 'prod', release: 'nope' }, NotFoundError, 'no release nope: release list shows those there are', 5);
     await refused({ cluster: 'qa', release: 'r2' }, NotFoundError, 'no cluster qa: cluster list shows those there are', 5);
     await refused({ cluster: 'prod', release: 'r2', hosts: ['compute-9'] }, InvalidInputError, `host compute-9 is not in cluster prod: it has ${HOSTS.join(', ')}`, 2);
-    await refused({ release: 'r2' }, InvalidInputError, 'invalid session request: release: release needs cluster: name the cluster to update', 2);
+    await refused({ release: 'r2' }, InvalidInputError, 'invalid session request: release needs cluster: name the cluster to update', 2);
+    await refused({ cluster: 'prod', auto_rollback: true }, InvalidInputError, 'invalid session request: auto_rollback needs release: only an update or downgrade is rolled back', 2);
   });
 
   it('refuse deleting a release a cluster uses, and a second operation while one runs', async () => {

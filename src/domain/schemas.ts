@@ -70,9 +70,7 @@ export const createSessionSchema = z.strictObject({
   release: name.optional(),
   /** With release: a failed update or downgrade is rolled back by itself. */
   auto_rollback: z.boolean('must be true or false').optional(),
-})
-  .refine((b) => b.release === undefined || b.cluster !== undefined, { message: 'release needs cluster: name the cluster to update', path: ['release'] })
-  .refine((b) => !b.auto_rollback || b.release !== undefined, { message: 'auto_rollback needs release: only an update or downgrade is rolled back', path: ['auto_rollback'] });
+});
 export type CreateSessionBody = z.output<typeof createSessionSchema>;
 
 const instanceAction = z.enum(INSTANCE_ACTIONS, { error: `must be one of ${INSTANCE_ACTIONS.join(', ')}` });

@@ -171,6 +171,8 @@ export class Engine {
     const now = this.clock.now();
     const maintenanceAt = body.maintenance_at ? parseTime(body.maintenance_at) : now;
     const id = randomUUID();
+    if (body.release !== undefined && body.cluster === undefined) throw new InvalidInputError('invalid session request: release needs cluster: name the cluster to update');
+    if (body.auto_rollback && body.release === undefined) throw new InvalidInputError('invalid session request: auto_rollback needs release: only an update or downgrade is rolled back');
     const release = body.cluster ? await this.planRelease(id, body.cluster, body.release, body.auto_rollback ?? false, body.metadata, now) : null;
     const session: Session = {
       id,
