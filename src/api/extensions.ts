@@ -58,7 +58,7 @@ export async function addSubscription(engine: Engine, projectId: string, body: u
     await checkWebhookUrl(sub.url, allowHosts, resolveAll);
   }
   if (sub.session_id !== null) sub.session_id = engine.store.resolveSessionId(sub.session_id);
-  if (sub.url === null && (sub.event_type !== 'maintenance.planned' && sub.event_type !== 'maintenance.scheduled')) {
+  if (sub.url === null && ['maintenance.host', 'maintenance.session', 'maintctl.notification'].includes(sub.event_type)) {
     throw new HttpError(400, `${sub.event_type} notices are only delivered by webhook: give a url`);
   }
   return subscribe(engine.store, { projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id }, engine.clock.now());

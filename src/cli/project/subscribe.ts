@@ -51,7 +51,7 @@ export function register(project: Command, run: Run): void {
           throw new UsageError(`invalid --format "${flags.format}": use fenix or aodh`);
         }
         const sessionId = flags.session ? await deps.client().resolveId(flags.session) : null;
-        if (!flags.url && (flags.event !== 'maintenance.planned' && flags.event !== 'maintenance.scheduled')) {
+        if (!flags.url && ['maintenance.host', 'maintenance.session', 'maintctl.notification'].includes(flags.event)) {
           throw new UsageError(`${flags.event} notices are only delivered by webhook: give --url`);
         }
         const options = {
