@@ -15,7 +15,6 @@ import { projectDocument } from '../engine/project-view.js';
 import { storePath } from './state-dir.js';
 import type { ContinueChanges, CreateInput, EngineClient, NotificationQuery } from './client.js';
 import { ensureEngine, parseListen, runningEngine, servedUrl } from './background.js';
-import * as releases from '../engine/release-view.js';
 import { findCluster } from '../store/releases.js';
 
 export interface EmbeddedOptions {
@@ -217,36 +216,41 @@ export class EmbeddedClient implements EngineClient {
     return pluginRunDocuments(this.store(), this.store().resolveSessionId(sessionId), filter);
   }
 
+  /** The release commands and documents, loaded by the release commands only (they bring the schemas). */
+  private releases() {
+    return import('../engine/release-view.js');
+  }
+
   async addRelease(body: Record<string, unknown>) {
-    return releases.addRelease(this.store(true), body, this.clock.now());
+    return (await this.releases()).addRelease(this.store(true), body, this.clock.now());
   }
 
   async listReleases() {
-    return releases.releaseDocuments(this.store());
+    return (await this.releases()).releaseDocuments(this.store());
   }
 
   async showRelease(name: string) {
-    return releases.showRelease(this.store(), name);
+    return (await this.releases()).showRelease(this.store(), name);
   }
 
   async deleteRelease(name: string) {
-    return releases.removeRelease(this.store(), name);
+    return (await this.releases()).removeRelease(this.store(), name);
   }
 
   async createCluster(body: Record<string, unknown>) {
-    return releases.createCluster(this.store(true), body, this.clock.now());
+    return (await this.releases()).createCluster(this.store(true), body, this.clock.now());
   }
 
   async listClusters() {
-    return releases.clusterDocuments(this.store());
+    return (await this.releases()).clusterDocuments(this.store());
   }
 
   async showCluster(name: string) {
-    return releases.showCluster(this.store(), name);
+    return (await this.releases()).showCluster(this.store(), name);
   }
 
   async notifications(query: NotificationQuery) {
-    return releases.notificationDocuments(this.store(), query);
+    return (await this.releases()).notificationDocuments(this.store(), query);
   }
 
   async rollbackSession(idOrPrefix: string) {
