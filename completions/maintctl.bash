@@ -8,7 +8,8 @@ _maintctl_valued() {
     -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|--plugin-dir|--plugin|\
     --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--timing|--speed|\
     --state|--all-actions|--url|--event|--format|--session|--policy|--hook|\
-    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen) return 0 ;;
+    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen|\
+    --cluster|--release|--version|--can-update-from|--compatible-with|--repo-source|--hosts|--topic) return 0 ;;
   esac
   return 1
 }
@@ -67,7 +68,8 @@ _maintctl() {
     --cloud|-f|--file|--tokens|--tls-cert|--tls-key) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --auth) COMPREPLY=($(compgen -W "keystone" -- "$cur")); return ;;
     --session) _maintctl_ids "$dir" "$cur"; return ;;
-    --event) COMPREPLY=($(compgen -W "maintenance.planned maintenance.scheduled maintenance.host maintenance.session" -- "$cur")); return ;;
+    --event) COMPREPLY=($(compgen -W "maintenance.planned maintenance.scheduled maintenance.host maintenance.session maintctl.notification" -- "$cur")); return ;;
+    --topic) COMPREPLY=($(compgen -W "discover done error warning" -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W "fenix aodh" -- "$cur")); return ;;
     --policy) COMPREPLY=($(compgen -W "ack nack" -- "$cur")); return ;;
     --all-actions) COMPREPLY=($(compgen -W "$moves" -- "$cur")); return ;;
@@ -82,27 +84,41 @@ _maintctl() {
 
   local words="" opts="" ids=""
   case ${pos[0]} in
-    "") words="session project serve demo engine version completion help" ;;
-    help) ((${#pos[@]} == 1)) && words="session project serve demo engine version completion" ;;
+    "") words="session project release cluster notifications serve demo engine version completion help" ;;
+    help) ((${#pos[@]} == 1)) && words="session project release cluster notifications serve demo engine version completion" ;;
     completion) ((${#pos[@]} == 1)) && words="bash zsh fish" ;;
     serve) opts="--cloud --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key --allow-webhook-host" ;;
     demo) opts="--cloud --speed" ;;
     engine) opts="--virtual-clock --listen" ;;
     session)
       case ${pos[1]} in
-        "") words="create list ls show events delete rm update logs help" ;;
-        help) ((${#pos[@]} == 2)) && words="create list show events delete update logs" ;;
+        "") words="create list ls show events delete rm update logs rollback help" ;;
+        help) ((${#pos[@]} == 2)) && words="create list show events delete update logs rollback" ;;
         create) opts="--hosts --at --workflow --metadata --action --download --plugin-dir --cloud --reply-timeout
                       --scale-in-timeout --max-parallel --parallel --max-migrations --unsubscribed
-                      -f --file --wait --timeout --dry-run --timing" ;;
+                      -f --file --wait --timeout --dry-run --timing --cluster --release --auto-rollback" ;;
         list|ls) opts="--state" ;;
         show) opts="--instances -w --watch" ;;
         events) opts="--follow" ;;
         delete|rm) opts="--keep-disabled" ;;
         update) opts="--reply-timeout --scale-in-timeout --max-parallel --unsubscribed --cloud --wait --timeout" ;;
         logs) opts="--host --plugin -f --follow" ;;
+        rollback) opts="--wait --timeout" ;;
       esac
-      case ${pos[1]} in show|events|delete|rm|update|logs) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
+      case ${pos[1]} in show|events|delete|rm|update|logs|rollback) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
+    release)
+      case ${pos[1]} in
+        "") words="add list ls show delete rm help" ;;
+        help) ((${#pos[@]} == 2)) && words="add list show delete" ;;
+        add) opts="--version --can-update-from --compatible-with --repo-source --metadata" ;;
+      esac ;;
+    cluster)
+      case ${pos[1]} in
+        "") words="create list ls show help" ;;
+        help) ((${#pos[@]} == 2)) && words="create list show" ;;
+        create) opts="--release --hosts --cloud" ;;
+      esac ;;
+    notifications) opts="--cluster --topic --follow" ;;
     project)
       case ${pos[1]} in
         "") words="show reply subscribe unsubscribe subscriptions agent help" ;;

@@ -16,7 +16,8 @@ function __maintctl_args
                 --unsubscribed --timeout --timing --speed \
                 --state --all-actions --url --event --format --session --policy --hook \
                 --endpoint --token --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key \
-                --allow-webhook-host --listen
+                --allow-webhook-host --listen --cluster --release --version --can-update-from --compatible-with \
+                --repo-source --topic
                 set skip 1
             case '-*'
             case '*'
@@ -75,13 +76,16 @@ complete -c maintctl -s V -l version -d 'print the version'
 # Commands.
 complete -c maintctl -n '__maintctl_is' -a session -d 'create, follow and manage maintenance sessions'
 complete -c maintctl -n '__maintctl_is' -a project -d 'what applications see and answer: notifications, questions, replies'
+complete -c maintctl -n '__maintctl_is' -a release -d 'releases clusters are updated to'
+complete -c maintctl -n '__maintctl_is' -a cluster -d 'clusters of hosts on a release'
+complete -c maintctl -n '__maintctl_is' -a notifications -d 'notifications about clusters, hosts and sessions'
 complete -c maintctl -n '__maintctl_is' -a serve -d 'run the engine behind the Fenix REST API'
 complete -c maintctl -n '__maintctl_is' -a demo -d 'run a complete rolling maintenance on a simulated cloud'
 complete -c maintctl -n '__maintctl_is' -a engine -d 'run the sessions of the state directory until none is active'
 complete -c maintctl -n '__maintctl_is' -a version -d 'print the version of maintctl'
 complete -c maintctl -n '__maintctl_is' -a completion -d 'print the completion script for bash, zsh or fish'
 complete -c maintctl -n '__maintctl_is' -a help -d 'show help for a command'
-complete -c maintctl -n '__maintctl_is help' -a 'session project serve demo engine version completion'
+complete -c maintctl -n '__maintctl_is help' -a 'session project release cluster notifications serve demo engine version completion'
 complete -c maintctl -n '__maintctl_is completion' -a 'bash zsh fish'
 
 # maintctl session <verb>
@@ -92,9 +96,10 @@ complete -c maintctl -n '__maintctl_is session' -a events -d 'print the events o
 complete -c maintctl -n '__maintctl_is session' -a 'delete rm' -d 'stop and delete a session'
 complete -c maintctl -n '__maintctl_is session' -a update -d 'continue a MAINTENANCE_FAILED session'
 complete -c maintctl -n '__maintctl_is session' -a logs -d 'show the output of the plug-ins of a session'
+complete -c maintctl -n '__maintctl_is session' -a rollback -d 'roll back a failed or done update of a cluster'
 complete -c maintctl -n '__maintctl_is session' -a help -d 'show help for a session command'
-complete -c maintctl -n '__maintctl_is session help' -a 'create list show events delete update logs'
-for verb in show events delete rm update logs
+complete -c maintctl -n '__maintctl_is session help' -a 'create list show events delete update logs rollback'
+for verb in show events delete rm update logs rollback
     complete -c maintctl -n "__maintctl_is session $verb" -a '(__maintctl_sessions)' -d 'session'
 end
 
@@ -139,6 +144,36 @@ complete -c maintctl -n '__maintctl_is session logs +' -l host -x -d 'only the r
 complete -c maintctl -n '__maintctl_is session logs +' -l plugin -x -d 'only the runs of this plug-in'
 complete -c maintctl -n '__maintctl_is session logs +' -s f -l follow -d 'keep printing output until the session ends'
 
+complete -c maintctl -n '__maintctl_is session create +' -l cluster -x -d "maintain this cluster's hosts"
+complete -c maintctl -n '__maintctl_is session create +' -l release -x -d 'with --cluster: update or downgrade it to this release'
+complete -c maintctl -n '__maintctl_is session create +' -l auto-rollback -d 'with --release: roll back by itself if the session fails'
+complete -c maintctl -n '__maintctl_is session rollback +' -l wait -d 'follow the rollback to its end'
+complete -c maintctl -n '__maintctl_is session rollback +' -l timeout -x -d 'with --wait: give up after this long'
+
+# maintctl release <verb>, maintctl cluster <verb>, maintctl notifications
+complete -c maintctl -n '__maintctl_is release' -a add -d 'add a release'
+complete -c maintctl -n '__maintctl_is release' -a 'list ls' -d 'list releases'
+complete -c maintctl -n '__maintctl_is release' -a show -d 'show a release'
+complete -c maintctl -n '__maintctl_is release' -a 'delete rm' -d 'delete a release no cluster uses'
+complete -c maintctl -n '__maintctl_is release' -a help -d 'show help for a release command'
+complete -c maintctl -n '__maintctl_is release help' -a 'add list show delete'
+complete -c maintctl -n '__maintctl_is release add +' -l version -x -d 'its version'
+complete -c maintctl -n '__maintctl_is release add +' -l can-update-from -x -d 'versions it updates from (v1,v2,...)'
+complete -c maintctl -n '__maintctl_is release add +' -l compatible-with -x -d 'maintctl versions it works with'
+complete -c maintctl -n '__maintctl_is release add +' -l repo-source -x -d 'where its packages are'
+complete -c maintctl -n '__maintctl_is release add +' -l metadata -x -d 'what it brings: KEY=VALUE (repeatable)'
+complete -c maintctl -n '__maintctl_is cluster' -a create -d 'create a cluster'
+complete -c maintctl -n '__maintctl_is cluster' -a 'list ls' -d 'list clusters'
+complete -c maintctl -n '__maintctl_is cluster' -a show -d 'show a cluster'
+complete -c maintctl -n '__maintctl_is cluster' -a help -d 'show help for a cluster command'
+complete -c maintctl -n '__maintctl_is cluster help' -a 'create list show'
+complete -c maintctl -n '__maintctl_is cluster create +' -l release -x -d 'the release its hosts run now'
+complete -c maintctl -n '__maintctl_is cluster create +' -l hosts -x -d 'its hosts (a,b,...)'
+complete -c maintctl -n '__maintctl_is cluster create +' -l cloud -r -F -d 'the cloud its sessions run on'
+complete -c maintctl -n '__maintctl_is notifications +' -l cluster -x -d "only this cluster's"
+complete -c maintctl -n '__maintctl_is notifications +' -l topic -x -a 'discover done error warning' -d 'only this topic'
+complete -c maintctl -n '__maintctl_is notifications +' -l follow -d 'go on printing new ones'
+
 # maintctl serve, maintctl demo, maintctl engine
 complete -c maintctl -n '__maintctl_is serve +' -l cloud -r -F -d 'openstack, openstack:NAME or a sim cloud file'
 complete -c maintctl -n '__maintctl_is serve +' -l host -x -d 'address to listen on'
@@ -177,7 +212,7 @@ complete -c maintctl -n $reply -l action -x -a '(__maintctl_after_eq MIGRATE LIV
 complete -c maintctl -n $reply -l all-actions -x -a 'MIGRATE LIVE_MIGRATE OWN_ACTION' -d 'the same action for every affected instance'
 
 # maintctl project subscribe|unsubscribe PROJECT, maintctl project subscriptions [PROJECT]
-set -l events 'maintenance.planned maintenance.scheduled maintenance.host maintenance.session'
+set -l events 'maintenance.planned maintenance.scheduled maintenance.host maintenance.session maintctl.notification'
 for verb in subscribe unsubscribe
     complete -c maintctl -n "__maintctl_is project $verb +" -l url -x -d 'webhook URL'
     complete -c maintctl -n "__maintctl_is project $verb +" -l event -x -a $events -d 'event type'

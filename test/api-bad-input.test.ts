@@ -54,6 +54,15 @@ const routes = () => [
   { method: 'GET', path: '/v1/projects/proj-a/subscriptions' },
   { method: 'POST', path: '/v1/projects/proj-a/subscriptions', body: true },
   { method: 'DELETE', path: '/v1/projects/proj-a/subscriptions?event_type=none' },
+  { method: 'POST', path: `/v1/sessions/${sid}/rollback`, body: true },
+  { method: 'GET', path: '/v1/releases' },
+  { method: 'POST', path: '/v1/releases', body: true },
+  { method: 'GET', path: '/v1/releases/r1' },
+  { method: 'DELETE', path: '/v1/releases/r1' },
+  { method: 'GET', path: '/v1/clusters' },
+  { method: 'POST', path: '/v1/clusters', body: true },
+  { method: 'GET', path: '/v1/clusters/prod' },
+  { method: 'GET', path: '/v1/notifications?topic=done' },
 ];
 
 const BAD_SEGMENTS = ['%', '%zz', '%C0%AE', '%E2%82', '%00', '%2F', '%2e%2e', '..', '%5C'];

@@ -11,6 +11,8 @@ import { Engine } from '../src/engine/engine.js';
 import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
 import { SimCloud } from '../src/infra/sim/sim-cloud.js';
 import { Store } from '../src/store/store.js';
+import { addRelease, createCluster, showCluster } from '../src/engine/release-view.js';
+import { findOperation } from '../src/store/releases.js';
 import { T0 } from './helpers.js';
 import { brokenInvariants, expectationsOf, mostInMaintenance } from './invariants.js';
 import { alive, blockUntil, pluginBench, untilExists } from './support/plugins.js';
@@ -212,6 +214,62 @@ log "end $MAINTCTL_HOST"`,
       const after = Store.open(join(dir, 'maintctl.db'));
       const cloud = SimCloud.open(after, new VirtualClock(Number(after.getMeta('virtual_clock_now'))), cloudId);
       expect(brokenInvariants(after, cloud, session.id, expected)).toEqual([]);
+      after.close();
+    } finally {
+      bench.remove();
+    }
+  });
+  it('finishes an automatic rollback although the engine is killed during it, each host rolled back once', async () => {
+    const dir = fresh();
+    const bench = pluginBench();
+    try {
+      // The update fails on the third host; its rollback moves compute-0 and compute-1 back.
+      bench.write('upgrade', `log "$MAINTCTL_HOST $MAINTCTL_RELEASE_TO"; [ "$MAINTCTL_HOST" = compute-2 ] && [ "$MAINTCTL_RELEASE_TO" = 2.0 ] && exit 4; exit 0`);
+      const hosts = ['compute-0', 'compute-1', 'compute-2', 'compute-3', 'compute-4'];
+      const store = Store.open(join(dir, 'maintctl.db'));
+      const clock = new VirtualClock(T0);
+      const cloudId = importCloud(store, parseCloudText(`hosts:\n${hosts.map((h) => `  - {name: ${h}, vcpus: 4}`).join('\n')}\n`, 'crash cloud'), 'crash', T0);
+      addRelease(store, { name: 'r1', version: '1.0' }, T0);
+      addRelease(store, { name: 'r2', version: '2.0', can_update_from: ['1.0'] }, T0);
+      createCluster(store, { name: 'prod', release: 'r1', hosts }, T0);
+      const engine = new Engine({ store, clock, plugins: bench.registry }); // not started: it only records the session
+      const request = { cluster: 'prod', release: 'r2', auto_rollback: true, actions: [{ plugin: 'upgrade', type: 'compute' }] };
+      const update = await engine.createSession(request, { kind: 'sim', cloudId }, { pluginDirs: [bench.dir] });
+      store.setMeta('virtual_clock_now', String(T0));
+      store.close();
+
+      // Killed after 1 to 4 checkpoints a run until a run finishes by itself; some kills fall in the rollback.
+      let killedInRollback = 0;
+      for (let i = 0; ; i++) {
+        const run = await runEngine(dir, 1 + ((i * 3) % 4));
+        if (run.halted === null) {
+          expect(run.code, run.output).toBe(0);
+          break;
+        }
+        expect(i, 'the engine never got to the end').toBeLessThan(200);
+        const seen = Store.open(join(dir, 'maintctl.db'));
+        const rollback = findOperation(seen, update.id)?.rollbackSession;
+        if (rollback && seen.getSession(rollback).state !== 'MAINTENANCE_DONE') killedInRollback++;
+        seen.close();
+      }
+      expect(killedInRollback).toBeGreaterThanOrEqual(3);
+
+      const after = Store.open(join(dir, 'maintctl.db'));
+      const rollbackId = findOperation(after, update.id)!.rollbackSession!;
+      expect(after.getSession(update.id).state).toBe('MAINTENANCE_FAILED');
+      expect(after.getSession(rollbackId).state).toBe('MAINTENANCE_DONE');
+      expect(showCluster(after, 'prod')).toMatchObject({ status: 'operational', current_release: 'r1', pending_release: null });
+      expect(showCluster(after, 'prod').hosts.map((h) => h.release)).toEqual(['r1', 'r1', 'r1', 'r1', 'r1']);
+      // Each moved host completed its rollback once, and was told of once; no other host was touched.
+      const events = after.events(null);
+      const completed = events.filter((e) => e.sessionId === rollbackId && e.eventType === 'maintenance.host' && e.payload.state === 'MAINTENANCE_COMPLETE');
+      expect(completed.map((e) => e.payload.host)).toEqual(['compute-0', 'compute-1']);
+      const movedBack = events.filter((e) => e.eventType === 'maintctl.notification' && /runs r1 \(rollback/.test(String(e.payload.message)));
+      expect(movedBack.map((e) => e.payload.host)).toEqual(['compute-0', 'compute-1']);
+      expect(after.hosts(rollbackId).map((h) => `${h.name} ${h.state}`)).toEqual(['compute-0 MAINTAINED', 'compute-1 MAINTAINED']);
+      // A rollback run of the plug-in ended (exit 0) once per moved host; a run killed with the engine was run again.
+      const done = (host: string) => after.operations(rollbackId).filter((op) => op.kind === 'plugin' && op.target === host && op.status === 'done').length;
+      expect([done('compute-0'), done('compute-1')]).toEqual([1, 1]);
       after.close();
     } finally {
       bench.remove();

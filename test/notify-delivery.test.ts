@@ -12,6 +12,7 @@ import { httpPoster, type Poster } from '../src/notify/deliverer.js';
 import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
 import { listSubscriptions, nextDeliveryAt, sessionDeliveries, subscribe, unsubscribe } from '../src/store/subscriptions.js';
 import { Store } from '../src/store/store.js';
+import { addRelease, createCluster } from '../src/engine/release-view.js';
 
 const CLOUD = `
 hosts:
@@ -547,5 +548,26 @@ describe('the same webhook subscribed under both names of the project event', ()
     expect(rows.every((d) => d.status === 'delivered')).toBe(true);
     expect(collapse(rx.accepted('/a')).length).toBe(rows.length);
     expect(rx.accepted('/a').length).toBe(rows.length);
+  });
+});
+
+describe('notifications of a cluster update', () => {
+  it('POSTs every notification to a webhook subscribed to maintctl.notification, in order, once each', async () => {
+    const r = rig();
+    const rx = await receiver().listen();
+    sub(r.store, 'admin', 'maintctl.notification', rx.url('/notices'));
+    addRelease(r.store, { name: 'r1', version: '1.0' }, Date.now());
+    addRelease(r.store, { name: 'r2', version: '2.0', can_update_from: ['1.0'] }, Date.now());
+    createCluster(r.store, { name: 'prod', release: 'r1', hosts: ['compute-0', 'compute-1', 'compute-2'] }, Date.now());
+    const created = await r.engine.createSession({ cluster: 'prod', release: 'r2' }, { kind: 'sim', cloudId: r.cloudId });
+    expect((await r.engine.waitForEnd(created.id)).state).toBe('MAINTENANCE_DONE');
+    const notices = ofType(r.store.events(null), 'maintctl.notification');
+    expect(notices).toHaveLength(5); // started, three hosts, done
+    await rx.acceptedCount('/notices', notices.length);
+    const bodies = rx.accepted('/notices');
+    expect(bodies.every((b) => b.event_type === 'maintctl.notification')).toBe(true);
+    expect(collapse(bodies)).toEqual(ids(notices));
+    expect(bodies.map((b) => b.payload.topic)).toEqual(['warning', 'done', 'done', 'done', 'done']);
+    expect(bodies.at(-1)!.payload).toMatchObject({ cluster: 'prod', host: null, session_id: created.id, message: 'update of cluster prod to r2 done: it is operational on r2' });
   });
 });

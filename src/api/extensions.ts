@@ -13,7 +13,7 @@ import { HttpError } from './http.js';
 /** The longest a request for events waits for one (ms). */
 export const MAX_WAIT_MS = 30_000;
 
-const EVENT_TYPES = ['maintenance.planned', 'maintenance.scheduled', 'maintenance.host', 'maintenance.session'] as const;
+const EVENT_TYPES = ['maintenance.planned', 'maintenance.scheduled', 'maintenance.host', 'maintenance.session', 'maintctl.notification'] as const;
 
 const newSubscription = z.strictObject({
   event_type: z.enum(EVENT_TYPES).default('maintenance.planned'),
@@ -58,7 +58,7 @@ export async function addSubscription(engine: Engine, projectId: string, body: u
     await checkWebhookUrl(sub.url, allowHosts, resolveAll);
   }
   if (sub.session_id !== null) sub.session_id = engine.store.resolveSessionId(sub.session_id);
-  if (sub.url === null && (sub.event_type === 'maintenance.host' || sub.event_type === 'maintenance.session')) {
+  if (sub.url === null && ['maintenance.host', 'maintenance.session', 'maintctl.notification'].includes(sub.event_type)) {
     throw new HttpError(400, `${sub.event_type} notices are only delivered by webhook: give a url`);
   }
   return subscribe(engine.store, { projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id }, engine.clock.now());

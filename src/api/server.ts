@@ -9,6 +9,9 @@ import { isTerminal } from '../domain/states.js';
 import type { Engine } from '../engine/engine.js';
 import { projectDocument } from '../engine/project-view.js';
 import { sessionDocument } from '../engine/session-view.js';
+import * as releases from '../engine/release-view.js';
+import { NOTIFICATION_TOPICS } from '../domain/releases.js';
+import { getCluster } from '../store/releases.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
 import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, subscriptionsOf, summaries } from './extensions.js';
 import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
@@ -82,6 +85,15 @@ function pickDriver(body: unknown, { driver, clouds = {} }: ApiOptions): { drive
   return { driver: named, request };
 }
 
+/** A cluster session names no cloud: it runs on the cluster's, when that is one this server serves by name. */
+function withClusterCloud(store: Engine['store'], body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || 'cloud' in body) return body;
+  const name = (body as { cluster?: unknown }).cluster;
+  if (typeof name !== 'string') return body;
+  const cloud = getCluster(store, name).cloud;
+  return cloud ? { ...body, cloud } : body;
+}
+
 /** The API's routes, in the order they are tried; `detail` before `{project}`. */
 function routes(options: ApiOptions): Route[] {
   const { engine } = options;
@@ -91,7 +103,7 @@ function routes(options: ApiOptions): Route[] {
   return [
     // Fenix (seeds 000/001).
     route('POST', '/v1/maintenance', 'admin', async ({ body }) => {
-      const { driver, request } = pickDriver(body, options);
+      const { driver, request } = pickDriver(withClusterCloud(store, body), options);
       return { session_id: (await engine.createSession(request, driver)).id };
     }),
     route('GET', '/v1/maintenance', 'admin', () => ({
@@ -126,7 +138,39 @@ function routes(options: ApiOptions): Route[] {
     route('GET', '/v1/projects/{project}/subscriptions', 'project', ({ params }) => subscriptionsOf(engine, params.project!)),
     route('POST', '/v1/projects/{project}/subscriptions', 'project', ({ params, body }) => addSubscription(engine, params.project!, body, options.allowWebhookHosts ?? [])),
     route('DELETE', '/v1/projects/{project}/subscriptions', 'project', ({ params, query }) => removeSubscriptions(engine, params.project!, query)),
+    // Releases, clusters and notifications (seed 003; README "Releases and clusters").
+    ...releaseRoutes(engine),
+    route('POST', '/v1/sessions/{session}/rollback', 'admin', async ({ params, body }) => {
+      noFields(body, 'POST /v1/sessions/{session}/rollback rolls back a failed or done update');
+      const { session, hosts } = await engine.rollbackSession(sessionId(params));
+      return { session_id: session?.id ?? null, hosts };
+    }),
   ];
+}
+
+function releaseRoutes(engine: Engine): Route[] {
+  const { store, clock } = engine;
+  return [
+    route('GET', '/v1/releases', 'admin', () => releases.releaseDocuments(store)),
+    route('POST', '/v1/releases', 'admin', ({ body }) => releases.addRelease(store, body, clock.now())),
+    route('GET', '/v1/releases/{release}', 'admin', ({ params }) => releases.showRelease(store, params.release!)),
+    route('DELETE', '/v1/releases/{release}', 'admin', ({ params }) => releases.removeRelease(store, params.release!)),
+    route('GET', '/v1/clusters', 'admin', () => releases.clusterDocuments(store)),
+    route('POST', '/v1/clusters', 'admin', ({ body }) => releases.createCluster(store, body, clock.now())),
+    route('GET', '/v1/clusters/{cluster}', 'admin', ({ params }) => releases.showCluster(store, params.cluster!)),
+    route('GET', '/v1/notifications', 'admin', ({ query }) =>
+      releases.notificationDocuments(store, {
+        ...(query.get('cluster') ? { cluster: query.get('cluster')! } : {}),
+        ...(query.get('topic') ? { topic: checkTopic(query.get('topic')!) } : {}),
+        afterId: intParam(query, 'after', 0),
+      }),
+    ),
+  ];
+}
+
+function checkTopic(topic: string): string {
+  if (!(NOTIFICATION_TOPICS as readonly string[]).includes(topic)) throw new HttpError(400, `invalid topic=${topic.slice(0, 20)}: use one of ${NOTIFICATION_TOPICS.join(', ')}`);
+  return topic;
 }
 
 /** A route that takes no body accepts none, or an empty object. */

@@ -18,6 +18,9 @@ type Module = { register: (program: Command, run: Run) => void };
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Module> }> = {
   session: { summary: 'create, follow and manage maintenance sessions', load: () => import('./session/index.js') },
   project: { summary: 'what applications see and answer: notifications, questions, replies', load: () => import('./project/index.js') },
+  release: { summary: 'releases clusters are updated to: versions, the versions they update from', load: () => import('./release/index.js') },
+  cluster: { summary: 'clusters of hosts on a release: status, and the release each host runs', load: () => import('./cluster/index.js') },
+  notifications: { summary: 'notifications about clusters, hosts and sessions (discover, done, error, warning)', load: () => import('./notifications.js') },
   serve: { summary: 'run the engine behind the Fenix REST API (POST/GET /v1/maintenance, ...)', load: () => import('./serve.js') },
   demo: { summary: 'run a complete rolling maintenance on a built-in simulated cloud, shown live', load: () => import('./demo.js') },
   engine: { summary: 'run the sessions of the state directory until none is active (started for you by session create)', load: () => import('./engine.js') },
@@ -35,7 +38,8 @@ export interface MainOptions {
 export async function main(argv: string[], io: IO = systemIO(), options: MainOptions = {}): Promise<number> {
   const program = new Command('maintctl')
     .description('rolling infrastructure maintenance that asks each application before its instances are touched')
-    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    // In `release add NAME --version V`, --version is the release's.
+    .version(packageVersion(), argv.includes('release') ? '-V' : '-V, --version', 'print the version and exit')
     .option('-o, --output <format>', 'output format: table, json or yaml', 'table')
     .option('--state-dir <dir>', 'state directory of the embedded engine (default $MAINTCTL_STATE_DIR or $XDG_STATE_HOME/maintctl)')
     .option('--no-color', 'no colour in output')

@@ -1,14 +1,10 @@
 // maintctl version: which maintctl this is (as `kubectl version` / `gh version`), for people and scripts.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { packageVersion } from '../engine/package-version.js';
 import { emit } from './render/output.js';
 import type { Run } from './main.js';
 
-/** The version in package.json, read once (the package ships it beside dist/). */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export { packageVersion };
 
 export function register(program: Command, run: Run): void {
   program

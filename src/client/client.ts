@@ -5,6 +5,14 @@ import type { PluginRunDocument } from '../engine/plugin-view.js';
 import type { ProjectDocument } from '../engine/project-view.js';
 import type { SessionDocument, SessionSummary } from '../engine/session-view.js';
 import type { NewSubscription } from '../store/subscriptions.js';
+import type { ClusterDocument, NotificationDocument, ReleaseDocument } from '../engine/release-view.js';
+
+/** Which notifications to read: of one cluster or topic, after an id (for following). */
+export interface NotificationQuery {
+  cluster?: string;
+  topic?: string;
+  afterId?: number;
+}
 
 export interface CreateInput {
   /** The Fenix create-session body (POST /v1/maintenance), plus our extensions. */
@@ -49,6 +57,20 @@ export interface EngineClient {
   subscriptions(projectId?: string): Promise<Subscription[]>;
   /** Runs of the session's plug-ins with their output (`session logs`); an endpoint that keeps none refuses. */
   pluginRuns(sessionId: string, filter: { host?: string; plugin?: string }): Promise<PluginRunDocument[]>;
+  // ---- releases and clusters (seed 003)
+  /** release add (POST /v1/releases body). */
+  addRelease(body: Record<string, unknown>): Promise<ReleaseDocument>;
+  listReleases(): Promise<ReleaseDocument[]>;
+  showRelease(name: string): Promise<ReleaseDocument>;
+  /** Refused while a cluster uses it; returns what was deleted. */
+  deleteRelease(name: string): Promise<ReleaseDocument>;
+  /** cluster create (POST /v1/clusters body). */
+  createCluster(body: Record<string, unknown>): Promise<ClusterDocument>;
+  listClusters(): Promise<ClusterDocument[]>;
+  showCluster(name: string): Promise<ClusterDocument>;
+  notifications(query: NotificationQuery): Promise<NotificationDocument[]>;
+  /** session rollback: the new session (null when no host had moved) and the hosts it rolls back. */
+  rollbackSession(id: string): Promise<{ session_id: string | null; hosts: string[] }>;
   /** Why webhook subscribers could not reply over HTTP to sessions created now, or null (they can). */
   replyProblem(): Promise<string | null>;
   close(): void;

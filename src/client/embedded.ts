@@ -13,8 +13,9 @@ import { listSubscriptions, subscribe, unsubscribe, type NewSubscription } from 
 import { pluginRunDocuments } from '../engine/plugin-view.js';
 import { projectDocument } from '../engine/project-view.js';
 import { storePath } from './state-dir.js';
-import type { ContinueChanges, CreateInput, EngineClient } from './client.js';
+import type { ContinueChanges, CreateInput, EngineClient, NotificationQuery } from './client.js';
 import { ensureEngine, parseListen, runningEngine, servedUrl } from './background.js';
+import { findCluster } from '../store/releases.js';
 
 export interface EmbeddedOptions {
   stateDir: string;
@@ -73,6 +74,7 @@ export class EmbeddedClient implements EngineClient {
     parseWith(createSessionSchema, input.request, 'session request');
     const listen = (this.options.env ?? process.env).MAINTCTL_LISTEN;
     if (listen) parseListen(listen);
+    input = { ...input, cloudFile: input.cloudFile ?? this.clusterCloud(input.request.cluster) };
     if (!input.cloudFile) {
       throw new InvalidInputError('no infrastructure to maintain: give --cloud openstack[:NAME] or --cloud FILE (a sim cloud file)');
     }
@@ -93,6 +95,14 @@ export class EmbeddedClient implements EngineClient {
       removeCloud(store, cloudId); // leave the store as it was
       throw err;
     }
+  }
+
+  /** A cluster session runs on the cluster's cloud unless --cloud says otherwise. */
+  private clusterCloud(cluster: unknown): string | undefined {
+    if (typeof cluster !== 'string') return undefined;
+    const found = findCluster(this.store(true), cluster);
+    if (!found) throw new NotFoundError(`no cluster ${cluster}: cluster list shows those there are`);
+    return found.cloud ?? undefined;
   }
 
   async listSessions() {
@@ -207,6 +217,50 @@ export class EmbeddedClient implements EngineClient {
 
   async pluginRuns(sessionId: string, filter: { host?: string; plugin?: string }) {
     return pluginRunDocuments(this.store(), this.store().resolveSessionId(sessionId), filter);
+  }
+
+  /** The release commands and documents, loaded by the release commands only (they bring the schemas). */
+  private releases() {
+    return import('../engine/release-view.js');
+  }
+
+  async addRelease(body: Record<string, unknown>) {
+    return (await this.releases()).addRelease(this.store(true), body, this.clock.now());
+  }
+
+  async listReleases() {
+    return (await this.releases()).releaseDocuments(this.store());
+  }
+
+  async showRelease(name: string) {
+    return (await this.releases()).showRelease(this.store(), name);
+  }
+
+  async deleteRelease(name: string) {
+    return (await this.releases()).removeRelease(this.store(), name);
+  }
+
+  async createCluster(body: Record<string, unknown>) {
+    return (await this.releases()).createCluster(this.store(true), body, this.clock.now());
+  }
+
+  async listClusters() {
+    return (await this.releases()).clusterDocuments(this.store());
+  }
+
+  async showCluster(name: string) {
+    return (await this.releases()).showCluster(this.store(), name);
+  }
+
+  async notifications(query: NotificationQuery) {
+    return (await this.releases()).notificationDocuments(this.store(), query);
+  }
+
+  async rollbackSession(idOrPrefix: string) {
+    const id = this.store().resolveSessionId(idOrPrefix);
+    const { session, hosts } = await (await this.recorder()).rollbackSession(id);
+    if (session) this.startEngine();
+    return { session_id: session?.id ?? null, hosts };
   }
 
   /** Webhooks get reply URLs; they work when an engine here serves the API, or the next one will. */

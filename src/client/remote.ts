@@ -8,7 +8,8 @@ import type { PluginRunDocument } from '../engine/plugin-view.js';
 import type { ProjectDocument } from '../engine/project-view.js';
 import type { SessionDocument, SessionSummary } from '../engine/session-view.js';
 import type { NewSubscription } from '../store/subscriptions.js';
-import type { ContinueChanges, CreateInput, EngineClient } from './client.js';
+import type { ContinueChanges, CreateInput, EngineClient, NotificationQuery } from './client.js';
+import type { ClusterDocument, NotificationDocument, ReleaseDocument } from '../engine/release-view.js';
 
 export interface RemoteOptions {
   /** The server's base URL, e.g. https://maint.example.org:12347 */
@@ -19,7 +20,7 @@ export interface RemoteOptions {
 }
 
 /** Routes of maintctl serve that a plain Fenix server does not have. */
-const EXTENSION = /^\/v1\/(sessions|events|subscriptions|projects)(\/|$)/;
+const EXTENSION = /^\/v1\/(sessions|events|subscriptions|projects|releases|clusters|notifications)(\/|$)/;
 const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The server could not be reached, or answered something that is not the API. */
@@ -170,6 +171,47 @@ export class RemoteClient implements EngineClient {
 
   subscriptions(projectId?: string): Promise<Subscription[]> {
     return this.call('GET', projectId ? `/v1/projects/${seg(projectId)}/subscriptions` : '/v1/subscriptions');
+  }
+
+  addRelease(body: Record<string, unknown>): Promise<ReleaseDocument> {
+    return this.call('POST', '/v1/releases', body);
+  }
+
+  listReleases(): Promise<ReleaseDocument[]> {
+    return this.call('GET', '/v1/releases');
+  }
+
+  showRelease(name: string): Promise<ReleaseDocument> {
+    return this.call('GET', `/v1/releases/${seg(name)}`);
+  }
+
+  deleteRelease(name: string): Promise<ReleaseDocument> {
+    return this.call('DELETE', `/v1/releases/${seg(name)}`);
+  }
+
+  createCluster(body: Record<string, unknown>): Promise<ClusterDocument> {
+    return this.call('POST', '/v1/clusters', body);
+  }
+
+  listClusters(): Promise<ClusterDocument[]> {
+    return this.call('GET', '/v1/clusters');
+  }
+
+  showCluster(name: string): Promise<ClusterDocument> {
+    return this.call('GET', `/v1/clusters/${seg(name)}`);
+  }
+
+  notifications(query: NotificationQuery): Promise<NotificationDocument[]> {
+    const q = new URLSearchParams();
+    if (query.cluster !== undefined) q.set('cluster', query.cluster);
+    if (query.topic !== undefined) q.set('topic', query.topic);
+    if (query.afterId !== undefined) q.set('after', String(query.afterId));
+    const text = q.toString();
+    return this.call('GET', `/v1/notifications${text ? `?${text}` : ''}`);
+  }
+
+  async rollbackSession(id: string): Promise<{ session_id: string | null; hosts: string[] }> {
+    return this.call('POST', `/v1/sessions/${seg(await this.resolveId(id))}/rollback`, {});
   }
 
   close(): void {

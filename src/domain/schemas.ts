@@ -64,6 +64,12 @@ export const createSessionSchema = z.strictObject({
   /** For projects nobody answers for: fail (as Fenix), or move their instances without asking. */
   unsubscribed_policy: z.enum(['fail', 'migrate', 'live_migrate']).optional(),
   project_policies: z.record(z.string(), z.enum(['fail', 'migrate', 'live_migrate'])).optional(),
+  /** The cluster whose hosts are maintained (all of them unless hosts names some). */
+  cluster: name.optional(),
+  /** With cluster: the release it is updated or downgraded to. */
+  release: name.optional(),
+  /** With release: a failed update or downgrade is rolled back by itself. */
+  auto_rollback: z.boolean('must be true or false').optional(),
 });
 export type CreateSessionBody = z.output<typeof createSessionSchema>;
 
@@ -170,3 +176,23 @@ export const cloudFileSchema = z
     });
   });
 export type CloudFile = z.output<typeof cloudFileSchema>;
+
+const version = z.string().trim().regex(/^[0-9A-Za-z][0-9A-Za-z._+-]*$/, 'must be a version such as 2.0 or 5.1.1');
+
+/** POST /v1/releases (release add): a release with the versions it can be updated from. */
+export const newReleaseSchema = z.strictObject({
+  name: name.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a name of letters, digits, "_", "-" and "."'),
+  version,
+  can_update_from: z.array(version).default([]),
+  compatible_with: z.string().trim().min(1, 'must not be empty').nullable().default(null),
+  repo_source: z.url({ error: 'must be a URL' }).nullable().default(null),
+  metadata: z.record(z.string(), z.string()).default({}),
+});
+
+/** POST /v1/clusters (cluster create): a cluster of hosts on a release. */
+export const newClusterSchema = z.strictObject({
+  name: name.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a name of letters, digits, "_", "-" and "."'),
+  release: name,
+  hosts: z.array(name).min(1, 'must name at least one host'),
+  cloud: z.string().trim().min(1, 'must not be empty').nullable().default(null),
+});

@@ -7,6 +7,7 @@ import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors
 import { DEFAULT_OPTIONS, withChanges, type DownloadEntry, type DriverSpec, type Host, type Session, type SessionOptionChanges } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
 import { replyRows } from '../domain/policy.js';
+import { checkRollback, checkStartable, chooseOperation, inRange, releaseMetadata, rollbackOf, type Cluster, type ClusterOperation } from '../domain/releases.js';
 import { hostProgress } from '../domain/progress.js';
 import { affectedInstances, checkReply } from '../domain/replies.js';
 import { createSessionSchema, projectReplySchema } from '../domain/schemas.js';
@@ -24,6 +25,7 @@ import { getWorkflow } from '../workflows/registry.js';
 import type { Workflow } from '../workflows/types.js';
 import { failedSession, sessionNotice } from './notices.js';
 import { downloadName, entryUrl, isPluginBundle } from './downloads.js';
+import { packageVersion } from './package-version.js';
 import { PluginRegistry } from './plugins.js';
 import { retryDelay } from './retry.js';
 import { SessionRunner } from './runner.js';
@@ -89,6 +91,7 @@ export class Engine {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private serving: Promise<void> = Promise.resolve();
+  private adopting: Promise<void> = Promise.resolve();
   private readonly deliverer: Deliverer | null;
 
   constructor(options: EngineOptions) {
@@ -132,8 +135,13 @@ export class Engine {
   }
 
   /** Takes on unfinished sessions no engine runs (e.g. created while this one was finishing). */
-  async adoptSessions(): Promise<void> {
-    for (const id of await this.repo.activeSessionIds()) await this.launch(id);
+  adoptSessions(): Promise<void> {
+    const adopting = (async () => {
+      await this.autoRollback();
+      for (const id of await this.repo.activeSessionIds()) await this.launch(id);
+    })();
+    this.adopting = adopting.catch(() => undefined);
+    return adopting;
   }
 
   /** Sessions this engine is running now. */
@@ -143,8 +151,8 @@ export class Engine {
 
   /** Resolves once this engine runs no session. */
   whenIdle(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    // Sessions being taken on (at start, or rolled back by themselves) are not idle time.
+    return this.adopting.then(() => (this.running.size === 0 ? undefined : new Promise((resolve) => this.idleWaiters.push(resolve))));
   }
 
   // ---- sessions
@@ -162,14 +170,15 @@ export class Engine {
     if (problem) throw new InvalidInputError(problem);
     const now = this.clock.now();
     const maintenanceAt = body.maintenance_at ? parseTime(body.maintenance_at) : now;
-    const driver = this.openDriver(driverSpec, { store: this.store, clock: this.clock });
-    const hosts = await selectHosts(driver, body.hosts, now);
+    const id = randomUUID();
+    if (body.release !== undefined && body.cluster === undefined) throw new InvalidInputError('invalid session request: release needs cluster: name the cluster to update');
+    if (body.auto_rollback && body.release === undefined) throw new InvalidInputError('invalid session request: auto_rollback needs release: only an update or downgrade is rolled back');
+    const release = body.cluster ? await this.planRelease(id, body.cluster, body.release, body.auto_rollback ?? false, body.metadata, now) : null;
     const session: Session = {
-      id: randomUUID(),
-      state: 'MAINTENANCE',
+      id,
       workflow: body.workflow,
       maintenanceAt,
-      metadata: body.metadata,
+      metadata: release?.metadata ?? body.metadata,
       options: {
         ...DEFAULT_OPTIONS,
         ...(body.project_maintenance_reply ? { projectMaintenanceReply: body.project_maintenance_reply } : {}),
@@ -182,26 +191,98 @@ export class Engine {
       download: body.download,
       pluginDirs,
       actions,
-      createdAt: now,
-      updatedAt: now,
-      stateEnteredAt: now,
-      visit: 0,
-      attempt: 0,
-      failure: null,
-      failedState: null,
-      discovered: false,
-      syncedAt: 0,
-      data: {},
+      ...freshRun(now),
     };
+    return this.recordSession(session, clusterHosts(body.hosts, release?.cluster ?? null), release?.operation);
+  }
+
+  /** Writes a new session (with its hosts, looked up on its infrastructure, and its cluster operation) and runs it. */
+  private async recordSession(session: Session, hostNames: string[], operation?: ClusterOperation): Promise<Session> {
+    const now = session.createdAt;
+    const driver = this.openDriver(session.driver, { store: this.store, clock: this.clock });
+    const hosts = await selectHosts(driver, hostNames, now);
     const events = [
       ...hosts
         .filter((x) => x.disabledBefore)
         .map((h) => ({ eventType: 'maintctl.host.disabled_before', payload: { host: h.name, note: 'disabled before the session: it is maintained but left disabled' } })),
       { eventType: SESSION_EVENT, payload: sessionNotice(session, hostProgress(hosts), null) },
     ];
-    this.bus.publish(await this.repo.createSession(session, hosts, driver.identity, events, now));
+    this.bus.publish(await this.repo.createSession(session, hosts, driver.identity, events, now, operation));
     await this.launch(session.id);
     return session;
+  }
+
+  /**
+   * A session over a cluster: with a release, the update or downgrade it is (refused when it is
+   * neither), and the session metadata projects and plug-ins see the target release in.
+   */
+  private async planRelease(sessionId: string, name: string, target: string | undefined, autoRollback: boolean, metadata: Record<string, unknown>, now: number) {
+    const cluster = await this.repo.cluster(name);
+    if (!cluster) throw new NotFoundError(`no cluster ${name}: cluster list shows those there are`);
+    if (target === undefined) return { cluster, metadata, operation: undefined };
+    if ('release' in metadata) throw new InvalidInputError('metadata key "release" is the target release of a cluster session: give your metadata another key');
+    const releases = await this.repo.releases();
+    const find = (r: string) => releases.find((x) => x.name === r);
+    const to = find(target);
+    if (!to) throw new NotFoundError(`no release ${target}: release list shows those there are`);
+    const from = find(cluster.currentRelease)!;
+    const kind = chooseOperation(name, from, to, releases);
+    if (to.compatibleWith && !inRange(packageVersion(), to.compatibleWith)) {
+      throw new RefusedError(`release ${to.name} works with maintctl ${to.compatibleWith}; this is maintctl ${packageVersion()}: use a maintctl it works with`);
+    }
+    checkStartable(cluster);
+    const operation: ClusterOperation = { sessionId, cluster: name, kind, from: from.name, to: to.name, rollbackOf: null, rollbackSession: null, autoRollback, createdAt: now };
+    return { cluster, metadata: { ...metadata, release: releaseMetadata(operation, from, to) }, operation };
+  }
+
+  /**
+   * `session rollback`: a new session over the hosts a failed or done update (or downgrade) moved,
+   * with the versions swapped and the same workflow, plug-ins and options. With no host moved,
+   * the cluster is settled on its old release at once and no session is needed (null).
+   */
+  async rollbackSession(sessionId: string): Promise<{ session: Session | null; hosts: string[] }> {
+    const op = await this.repo.clusterOperation(sessionId);
+    const undone = await this.repo.findSession(sessionId);
+    if (!undone) throw new NotFoundError(`no session ${sessionId}`);
+    if (!op) throw new RefusedError(`session ${sessionId} changes no cluster's release: there is nothing to roll back`);
+    const cluster = (await this.repo.cluster(op.cluster))!;
+    checkRollback(op, undone, cluster);
+    const back = rollbackOf(op, cluster);
+    const now = this.clock.now();
+    if (!back.hosts.length) {
+      const settled = { ...cluster, status: 'operational' as const, currentRelease: back.to, pendingRelease: null, updatedAt: now };
+      const notice = { topic: 'done' as const, message: `no host of cluster ${op.cluster} had moved to ${op.to}: it is operational on ${back.to}`, cluster: op.cluster, host: null, sessionId };
+      this.bus.publish(await this.repo.settleCluster(settled, notice, now));
+      return { session: null, hosts: [] };
+    }
+    const releases = await this.repo.releases();
+    const find = (name: string) => {
+      const found = releases.find((x) => x.name === name);
+      if (!found) throw new RefusedError(`release ${name} was deleted since: add it again (release add) to roll back to it`);
+      return found;
+    };
+    const id = randomUUID();
+    const operation: ClusterOperation = { sessionId: id, cluster: op.cluster, kind: 'rollback', from: back.from, to: back.to, rollbackOf: sessionId, rollbackSession: null, autoRollback: false, createdAt: now };
+    const session: Session = {
+      ...undone,
+      id,
+      maintenanceAt: now,
+      metadata: { ...undone.metadata, release: releaseMetadata(operation, find(back.from), find(back.to)) },
+      ...freshRun(now),
+    };
+    return { session: await this.recordSession(session, back.hosts, operation), hosts: back.hosts };
+  }
+
+  /** Failed updates created with auto_rollback are rolled back (also those a crash left without their rollback). */
+  private async autoRollback(): Promise<void> {
+    for (const id of await this.repo.pendingAutoRollbacks()) {
+      try {
+        await this.rollbackSession(id);
+      } catch (err) {
+        const payload = { message: `automatic rollback of session ${id} failed: ${(err as Error).message}`, attempt: 1 };
+        this.bus.publish(await this.repo.record(id, { changes: {}, events: [{ eventType: 'maintctl.engine_error', payload }] }, this.clock.now()).catch(() => []));
+      }
+    }
   }
 
   /** A project's answer (PUT /v1/maintenance/{session}/{project}): checked, recorded, and the session woken. */
@@ -270,10 +351,12 @@ export class Engine {
    */
   async continueSession(sessionId: string, changes: SessionOptionChanges = {}): Promise<Session> {
     const now = this.clock.now();
+    const rolledBack = (await this.repo.clusterOperation(sessionId))?.rollbackSession;
     let continued!: Session;
     const written = await this.repo.updateSession(
       sessionId,
       ({ session, hosts }): Write => {
+        if (rolledBack) throw new RefusedError(`session ${sessionId} was rolled back by session ${rolledBack}: it cannot be continued`);
         if (session.state !== 'MAINTENANCE_FAILED' || !session.failedState) {
           throw new RefusedError(`session ${sessionId} is ${session.state}: only a failed session can be continued`);
         }
@@ -320,7 +403,7 @@ export class Engine {
           reenabled.push(host.name);
         }
       }
-      await this.repo.deleteSession(sessionId);
+      this.bus.publish(await this.repo.deleteSession(sessionId, this.clock.now()));
       return { reenabled };
     } finally {
       this.deleting.delete(sessionId);
@@ -371,6 +454,8 @@ export class Engine {
       )
       .then(async (cleanExit) => {
         stopCompanions();
+        // A failed update with auto_rollback is rolled back before this engine can look idle.
+        if (cleanExit && !this.stopped && this.store.isOpen) await this.autoRollback().catch(() => undefined);
         this.running.delete(sessionId);
         if (!this.store.isOpen) return;
         await this.repo.releaseLease(sessionId, this.owner).catch(() => undefined);
@@ -481,6 +566,23 @@ export class Engine {
   }
 }
 
+/** Where a new session starts: MAINTENANCE, nothing read or tried yet. */
+function freshRun(now: number) {
+  return {
+    state: 'MAINTENANCE' as const,
+    createdAt: now,
+    updatedAt: now,
+    stateEnteredAt: now,
+    visit: 0,
+    attempt: 0,
+    failure: null,
+    failedState: null,
+    discovered: false,
+    syncedAt: 0,
+    data: {},
+  };
+}
+
 /** Two downloads saved under the same file name would overwrite each other. */
 function checkDownloads(entries: readonly DownloadEntry[]): void {
   const seen = new Map<string, string>();
@@ -491,6 +593,15 @@ function checkDownloads(entries: readonly DownloadEntry[]): void {
     if (other) throw new InvalidInputError(`downloads ${other} and ${url} would both be saved as ${name}: give files of different names`);
     seen.set(name, url);
   }
+}
+
+/** The hosts of a cluster session: those named (each must be the cluster's), else all the cluster's. */
+function clusterHosts(names: string[], cluster: Cluster | null): string[] {
+  if (!cluster) return names;
+  const own = new Set(cluster.hosts.map((h) => h.host));
+  const strangers = names.filter((n) => !own.has(n));
+  if (strangers.length) throw new InvalidInputError(`host ${strangers.join(', ')} is not in cluster ${cluster.name}: it has ${[...own].join(', ')}`);
+  return names.length ? names : [...own];
 }
 
 /** The hosts a session covers: those named (each must exist) or, with none named, all of them. */

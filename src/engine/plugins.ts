@@ -28,7 +28,8 @@ export interface PluginCall {
   dirs: string[];
   /** The operation key of this run (names its pid file). */
   runKey: string;
-  release?: { from: string; to: string };
+  /** A cluster session's release versions (from, to) and the target's repository. */
+  release?: { from: string; to: string; repoSource?: string | null };
   /** The session's clock: `wait` sleeps on it (virtual in the sim and rehearsals). */
   clock: Clock;
   /** Aborted when the session stops: a running plug-in is killed. */
@@ -269,6 +270,7 @@ export function pluginContract(call: PluginCall): { env: Record<string, string>;
   if (call.release) {
     env.MAINTCTL_RELEASE_FROM = call.release.from;
     env.MAINTCTL_RELEASE_TO = call.release.to;
+    if (call.release.repoSource) env.MAINTCTL_REPO_SOURCE = call.release.repoSource;
   }
   const stdin: Record<string, unknown> = {
     session_id: call.sessionId,
@@ -279,7 +281,7 @@ export function pluginContract(call: PluginCall): { env: Record<string, string>;
     metadata: call.metadata,
     session_metadata: call.sessionMetadata,
     work_dir: call.workDir,
-    ...(call.release ? { release_from: call.release.from, release_to: call.release.to } : {}),
+    ...(call.release ? { release_from: call.release.from, release_to: call.release.to, repo_source: call.release.repoSource ?? null } : {}),
   };
   return { env, stdin };
 }

@@ -8,6 +8,7 @@ import type { Operation, Project, Session } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { affectedInstances } from '../domain/replies.js';
 import { brokenInstancesCause, policyReply, projectPolicy, replyRows, type Reply } from '../domain/policy.js';
+import { sessionRelease } from '../domain/releases.js';
 import { SessionModel } from '../domain/session-model.js';
 import { isTerminal, type HostState } from '../domain/states.js';
 import { allowedTransition } from '../domain/transitions.js';
@@ -484,6 +485,7 @@ export class SessionRunner {
         workDir: plugins.workDir(this.sessionId),
         dirs: plugins.searchPath(session),
         runKey: op.key,
+        release: sessionRelease(session.metadata) ?? undefined,
         clock,
         signal: this.stopping.signal,
         onOutput: (output, outputChars) => void write({ output, outputChars }),

@@ -314,4 +314,67 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX plugin_runs_session ON plugin_runs(session_id, host, plugin);
     `,
   },
+  {
+    version: 4,
+    name: 'releases, clusters and the release each of their hosts runs, cluster operations (update, downgrade, rollback), notifications',
+    sql: `
+      -- A release (seed 003): its version, the versions it can be updated from, what it needs.
+      CREATE TABLE releases (
+        name TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        can_update_from TEXT NOT NULL DEFAULT '[]',
+        compatible_with TEXT,
+        repo_source TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL
+      );
+
+      -- A cluster (the seed's environment): a current release always, a pending one while an operation runs.
+      CREATE TABLE clusters (
+        name TEXT PRIMARY KEY,
+        cloud TEXT,
+        current_release TEXT NOT NULL REFERENCES releases(name),
+        pending_release TEXT REFERENCES releases(name),
+        status TEXT NOT NULL,
+        session_id TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+
+      -- The release each host of a cluster runs.
+      CREATE TABLE cluster_hosts (
+        cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        host TEXT NOT NULL,
+        release TEXT NOT NULL REFERENCES releases(name),
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (cluster, host)
+      );
+
+      -- What a session does to a cluster: kept after the session is deleted (a rollback names it).
+      CREATE TABLE cluster_operations (
+        session_id TEXT PRIMARY KEY,
+        cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        from_release TEXT NOT NULL,
+        to_release TEXT NOT NULL,
+        rollback_of TEXT,
+        rollback_session TEXT,
+        auto_rollback INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX cluster_operations_cluster ON cluster_operations(cluster);
+
+      -- Nailgun's notifications: topic discover, done, error or warning, about a cluster, host, session.
+      CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic TEXT NOT NULL,
+        message TEXT NOT NULL,
+        cluster TEXT,
+        host TEXT,
+        session_id TEXT,
+        time INTEGER NOT NULL
+      );
+      CREATE INDEX notifications_cluster ON notifications(cluster, id);
+    `,
+  },
 ];

@@ -3,6 +3,7 @@
 // must pass test/repository-contract.test.ts.
 import { RefusedError } from '../domain/errors.js';
 import type { Host, Instance, Project, Session, SessionEvent } from '../domain/model.js';
+import type { Cluster, ClusterOperation, NewNotification, Release } from '../domain/releases.js';
 import type { NewPluginRun, PluginRun, PluginRunFilter, PluginRunUpdate } from './plugin-runs.js';
 import type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows } from './store.js';
 
@@ -56,11 +57,12 @@ export interface ProjectRows {
 export interface Repository {
   // ---- sessions
   /** Records a new session with its hosts, claiming them on the infrastructure; refuses (HostsClaimedError) hosts another session holds. */
-  createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number): Promise<SessionEvent[]>;
+  createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number, operation?: ClusterOperation): Promise<SessionEvent[]>;
   findSession(id: string): Promise<Session | null>;
   loadSession(id: string): Promise<SessionRows | null>;
   activeSessionIds(): Promise<string[]>;
-  deleteSession(id: string): Promise<void>;
+  /** Deletes the session; a cluster operation it had under way or failed is settled (notices returned). */
+  deleteSession(id: string, now: number): Promise<SessionEvent[]>;
   /** Writes a runner's batch in one transaction, if the fence still holds (else LeaseLostError). */
   commit(sessionId: string, fence: Fence, write: Write, now: number): Promise<SessionEvent[]>;
   /**
@@ -76,6 +78,16 @@ export interface Repository {
   latestReplyId(sessionId: string): Promise<number>;
   /** Releases the session's hosts (it ended or was deleted). */
   releaseClaims(sessionId: string): Promise<void>;
+
+  // ---- releases and clusters (a session's writes also record what they change for its cluster)
+  cluster(name: string): Promise<Cluster | null>;
+  releases(): Promise<Release[]>;
+  /** What the session does to a cluster, or null (a plain maintenance). */
+  clusterOperation(sessionId: string): Promise<ClusterOperation | null>;
+  /** Failed sessions that asked to be rolled back by themselves and are not yet. */
+  pendingAutoRollbacks(): Promise<string[]>;
+  /** Writes the cluster row (a rollback with no host to move settles it at once) with a notification. */
+  settleCluster(cluster: Cluster, notice: NewNotification, now: number): Promise<SessionEvent[]>;
 
   // ---- subscriptions (whether a project answers for itself)
   isSubscribed(projectId: string, sessionId: string): Promise<boolean>;

@@ -7,21 +7,49 @@ import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type R
 import type { NewEvent, SessionRows, Store } from './store.js';
 import { insertPluginRun, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
 import { isSubscribed, nextDeliveryAt } from './subscriptions.js';
+import type { Cluster, ClusterOperation, NewNotification } from '../domain/releases.js';
+import { addNotification, findCluster, findOperation, listReleases, pendingAutoRollbacks, recordDeletion, recordProgress, startOperation, writeCluster } from './releases.js';
 
 export class SqliteRepository implements Repository {
   constructor(readonly store: Store) {}
 
   private write(sessionId: string, write: Write, now: number): SessionEvent[] {
     this.store.applyChanges(sessionId, write.changes);
-    return write.events.map((e) => this.store.appendEvent(sessionId, now, e.eventType, e.payload));
+    const events = write.events.map((e) => this.store.appendEvent(sessionId, now, e.eventType, e.payload));
+    // A host's release and its cluster's status change with the host's or session's own rows.
+    return [...events, ...recordProgress(this.store, sessionId, write.changes, now)];
   }
 
-  async createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number) {
+  async createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number, operation?: ClusterOperation) {
     return this.store.tx(() => {
       this.store.insertSession(session);
+      const started = operation ? startOperation(this.store, operation, hosts.map((h) => h.name), now) : [];
       const held = this.store.claimHosts(infrastructure, hosts.map((h) => h.name), session.id);
       if (held.length) throw new HostsClaimedError(held);
-      return this.write(session.id, { changes: { hosts }, events }, now);
+      return [...this.write(session.id, { changes: { hosts }, events }, now), ...started];
+    });
+  }
+
+  async cluster(name: string) {
+    return findCluster(this.store, name);
+  }
+
+  async releases() {
+    return listReleases(this.store);
+  }
+
+  async clusterOperation(sessionId: string) {
+    return findOperation(this.store, sessionId);
+  }
+
+  async pendingAutoRollbacks() {
+    return pendingAutoRollbacks(this.store);
+  }
+
+  async settleCluster(cluster: Cluster, notice: NewNotification, now: number) {
+    return this.store.tx(() => {
+      writeCluster(this.store, cluster);
+      return [addNotification(this.store, notice, now)];
     });
   }
 
@@ -37,8 +65,11 @@ export class SqliteRepository implements Repository {
     return this.store.activeSessionIds();
   }
 
-  async deleteSession(id: string) {
-    this.store.tx(() => this.store.deleteSession(id));
+  async deleteSession(id: string, now: number) {
+    return this.store.tx(() => {
+      this.store.deleteSession(id);
+      return recordDeletion(this.store, id, now);
+    });
   }
 
   async commit(sessionId: string, fence: Fence, write: Write, now: number) {

@@ -535,7 +535,7 @@ export class Store {
        SELECT ?, MIN(id), ?, url, format, 'pending', 0, ? FROM subscriptions
        WHERE url IS NOT NULL AND (session_id IS NULL OR session_id = ?)
          AND ((? = 'maintenance.planned' AND event_type IN ('maintenance.planned', 'maintenance.scheduled') AND project_id = ?)
-           OR (? IN ('maintenance.host', 'maintenance.session') AND event_type = ?))
+           OR (? IN ('maintenance.host', 'maintenance.session', 'maintctl.notification') AND event_type = ?))
        GROUP BY url, format`,
     ).run(eventId, sessionId, time, sessionId, eventType, projectId, eventType, eventType);
   }

@@ -185,7 +185,7 @@ export function repositoryContract(
 
       it('deleteSession removes the session and releases its hosts', async () => {
         await running();
-        await repo.deleteSession('s-1');
+        await repo.deleteSession('s-1', T0);
         expect(await repo.findSession('s-1')).toBeNull();
         expect(await repo.loadSession('s-1')).toBeNull();
         expect(await repo.lease('s-1')).toBeNull();
@@ -527,7 +527,7 @@ export function repositoryContract(
       it('forgets the runs of a deleted session', async () => {
         await running('s-1');
         await repo.startPluginRun({ sessionId: 's-1', key: 'pre:0', attempt: 0, host: null, plugin: 'prepare', type: 'pre', startedAt: T0 });
-        await repo.deleteSession('s-1');
+        await repo.deleteSession('s-1', T0);
         expect(await repo.pluginRuns('s-1')).toEqual([]);
       });
     });

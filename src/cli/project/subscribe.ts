@@ -10,7 +10,7 @@ import { emit } from '../render/output.js';
 import { styleFor } from '../render/style.js';
 import { table } from '../render/table.js';
 
-export const EVENT_TYPES = ['maintenance.planned', 'maintenance.scheduled', 'maintenance.host', 'maintenance.session'] as const;
+export const EVENT_TYPES = ['maintenance.planned', 'maintenance.scheduled', 'maintenance.host', 'maintenance.session', 'maintctl.notification'] as const;
 
 export interface SubscribeOptions {
   projectId: string;
@@ -51,7 +51,7 @@ export function register(project: Command, run: Run): void {
           throw new UsageError(`invalid --format "${flags.format}": use fenix or aodh`);
         }
         const sessionId = flags.session ? await deps.client().resolveId(flags.session) : null;
-        if (!flags.url && (flags.event === 'maintenance.host' || flags.event === 'maintenance.session')) {
+        if (!flags.url && ['maintenance.host', 'maintenance.session', 'maintctl.notification'].includes(flags.event)) {
           throw new UsageError(`${flags.event} notices are only delivered by webhook: give --url`);
         }
         const options = {

@@ -42,6 +42,9 @@ interface CreateFlags {
   timeout?: string;
   dryRun?: boolean;
   timing?: string;
+  cluster?: string;
+  release?: string;
+  autoRollback?: boolean;
 }
 
 export function register(session: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
@@ -67,6 +70,9 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
       collect,
       [],
     )
+    .option('--cluster <name>', "maintain this cluster's hosts (all of them unless --hosts names some); its cloud unless --cloud")
+    .option('--release <name>', "with --cluster: update or downgrade it to this release (plug-ins get MAINTCTL_RELEASE_FROM/_TO)")
+    .option('--auto-rollback', 'with --release: roll the hosts moved back by itself if the session fails')
     .option('-f, --file <file>', 'the whole request as Fenix JSON (POST /v1/maintenance body)')
     .option('--wait', 'follow the session to its end; exit 0 done, 3 failed')
     .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)')
@@ -77,12 +83,13 @@ export function register(session: Command, run: (action: (deps: Deps) => Promise
 
 export function parseCreateFlags(flags: CreateFlags): CreateOptions {
   if (flags.timing !== undefined && !flags.dryRun) throw new UsageError('--timing needs --dry-run: it sets the durations of a rehearsal');
+  if (flags.dryRun && flags.cluster !== undefined) throw new UsageError('--dry-run rehearses plain sessions: leave out --cluster (a rehearsal has no clusters)');
   if (flags.dryRun && flags.wait) throw new UsageError('--dry-run always runs the rehearsal to its end: leave out --wait');
   const dryRun = flags.dryRun ? { timing: flags.timing !== undefined ? parseTiming(flags.timing, MAX_SIM_SECONDS) : {} } : undefined;
   const pluginDirs = (flags.pluginDir ?? []).map(pluginDir);
   const options = { cloudFile: flags.cloud, ...parseWait(flags), pluginDirs, ...(dryRun ? { dryRun } : {}) };
   if (flags.file) {
-    const fields = ['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'maxParallel', 'parallel', 'maxMigrations'] as const;
+    const fields = ['hosts', 'at', 'workflow', 'replyTimeout', 'scaleInTimeout', 'maxParallel', 'parallel', 'maxMigrations', 'cluster', 'release', 'autoRollback'] as const;
     const mixed = fields.filter((k) => flags[k] !== undefined);
     if (mixed.length || flags.metadata.length || flags.action.length || flags.download.length || flags.unsubscribed.length) {
       throw new UsageError('-f FILE is the whole request: give the other session fields in the file, not as flags');
@@ -97,6 +104,11 @@ export function parseCreateFlags(flags: CreateFlags): CreateOptions {
     actions: flags.action.map(parseAction),
     download: flags.download,
   };
+  if (flags.release !== undefined && flags.cluster === undefined) throw new UsageError('--release needs --cluster: name the cluster to update');
+  if (flags.autoRollback && flags.release === undefined) throw new UsageError('--auto-rollback needs --release: only an update or downgrade is rolled back');
+  if (flags.cluster !== undefined) request.cluster = flags.cluster;
+  if (flags.release !== undefined) request.release = flags.release;
+  if (flags.autoRollback) request.auto_rollback = true;
   if (flags.at) request.maintenance_at = checkTime(flags.at);
   if (flags.replyTimeout) request.project_maintenance_reply = parseSeconds(flags.replyTimeout, '--reply-timeout', MAX_REPLY_SECONDS);
   if (flags.scaleInTimeout) request.project_scale_in_reply = parseSeconds(flags.scaleInTimeout, '--scale-in-timeout', MAX_REPLY_SECONDS);
