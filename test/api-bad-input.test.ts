@@ -54,6 +54,14 @@ const routes = () => [
   { method: 'GET', path: '/v1/projects/proj-a/subscriptions' },
   { method: 'POST', path: '/v1/projects/proj-a/subscriptions', body: true },
   { method: 'DELETE', path: '/v1/projects/proj-a/subscriptions?event_type=none' },
+  { method: 'GET', path: '/v1/instance_group' },
+  { method: 'PUT', path: '/v1/instance_group/g-a', body: true },
+  { method: 'GET', path: '/v1/instance_group/g-a' },
+  { method: 'DELETE', path: '/v1/instance_group/g-a' },
+  { method: 'GET', path: '/v1/instance' },
+  { method: 'PUT', path: '/v1/instance/i-a', body: true },
+  { method: 'GET', path: '/v1/instance/i-a' },
+  { method: 'DELETE', path: '/v1/instance/i-a' },
 ];
 
 const BAD_SEGMENTS = ['%', '%zz', '%C0%AE', '%E2%82', '%00', '%2F', '%2e%2e', '..', '%5C'];

@@ -7,6 +7,7 @@ import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type R
 import type { NewEvent, SessionRows, Store } from './store.js';
 import { insertPluginRun, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
 import { isSubscribed, nextDeliveryAt } from './subscriptions.js';
+import { constraintsOf } from './constraints.js';
 
 export class SqliteRepository implements Repository {
   constructor(readonly store: Store) {}
@@ -85,6 +86,10 @@ export class SqliteRepository implements Repository {
 
   async isSubscribed(projectId: string, sessionId: string) {
     return isSubscribed(this.store, projectId, sessionId);
+  }
+
+  async constraintsOf(projectIds: readonly string[]) {
+    return constraintsOf(this.store, projectIds);
   }
 
   async acquireLease(sessionId: string, owner: string, now: number, ttlMs: number) {
