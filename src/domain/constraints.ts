@@ -122,17 +122,20 @@ export const describeGroup = (g: GroupConstraint) => `instance group ${g.groupNa
  */
 export class SpreadRule {
   private readonly counts = new Map<string, number>();
+  private readonly where = new Map<string, string>();
   readonly refused = new Set<GroupConstraint>();
 
   constructor(
     private readonly constraints: Constraints,
-    /** Where each member is, or is heading. */
+    /** Where each member is, or is heading (null: not in the session). */
     placeOf: (instanceId: string) => string | null,
   ) {
     for (const g of constraints.spreadGroups()) {
       for (const id of constraints.membersOf(g.groupId)) {
         const host = placeOf(id);
-        if (host !== null) this.bump(g.groupId, host, 1);
+        if (host === null) continue;
+        this.where.set(id, host);
+        this.bump(g.groupId, host, 1);
       }
     }
   }
@@ -140,22 +143,27 @@ export class SpreadRule {
   /** Whether the instance may go to the host; a refusal is remembered. */
   allows(instanceId: string, host: string): boolean {
     const g = this.limited(instanceId);
-    if (!g) return true;
+    if (!g || this.where.get(instanceId) === host) return true;
     const ok = (this.counts.get(`${g.groupId}\n${host}`) ?? 0) < perHostLimit(g);
     if (!ok) this.refused.add(g);
     return ok;
   }
 
-  /** Records a placement; returns its undo. */
-  place(instanceId: string, host: string, from: string | null): () => void {
+  /** Records that the instance goes to the host; returns the undo. */
+  place(instanceId: string, host: string): () => void {
     const g = this.limited(instanceId);
     if (!g) return () => undefined;
-    this.bump(g.groupId, host, 1);
-    if (from !== null) this.bump(g.groupId, from, -1);
-    return () => {
-      this.bump(g.groupId, host, -1);
-      if (from !== null) this.bump(g.groupId, from, 1);
-    };
+    const from = this.where.get(instanceId);
+    this.move(g.groupId, instanceId, from, host);
+    return () => this.move(g.groupId, instanceId, host, from);
+  }
+
+  private move(groupId: string, id: string, from: string | undefined, to: string | undefined): void {
+    if (from !== undefined) this.bump(groupId, from, -1);
+    if (to !== undefined) {
+      this.bump(groupId, to, 1);
+      this.where.set(id, to);
+    } else this.where.delete(id);
   }
 
   private limited(instanceId: string): GroupConstraint | undefined {
@@ -167,6 +175,11 @@ export class SpreadRule {
     const key = `${groupId}\n${host}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + by);
   }
+}
+
+/** What a spread group's refusal means, in a sentence. */
+export function spreadLimitText(g: GroupConstraint): string {
+  return g.antiAffinityGroup ? `anti-affinity of ${describeGroup(g)}` : `max_instances_per_host ${g.maxInstancesPerHost} of ${describeGroup(g)}`;
 }
 
 /** When the instance's group lets another member be touched: its members' recovery ends. */

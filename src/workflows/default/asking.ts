@@ -29,6 +29,8 @@ export function ask(s: Snapshot, q: Question): Effect[] | null {
   const unasked = rows.filter((p) => !askedNow(s, p, q.state, wave));
   if (unasked.length) {
     const replyAt = s.now + q.timeout * 1000;
+    const notBefore = wave === null ? {} : notice(s, q.instances);
+    const actionsAt = Math.max(q.actionsAt ?? replyAt, ...Object.values(notBefore));
     return [
       {
         kind: 'ask',
@@ -37,8 +39,9 @@ export function ask(s: Snapshot, q: Question): Effect[] | null {
         instances: q.instances,
         allowedActions: q.allowedActions,
         replyAt,
-        actionsAt: q.actionsAt ?? replyAt,
+        actionsAt,
         wave,
+        ...(Object.keys(notBefore).length ? { notBefore } : {}),
       },
     ];
   }
@@ -60,3 +63,15 @@ export function verdict(s: Snapshot, rows: readonly Project[], state: AskedState
 }
 
 const names = (rows: readonly Project[]) => rows.map((p) => p.projectId).join(', ');
+
+/** Instances with a lead_time, and the earliest time each may be acted on when asked now. */
+function notice(s: Snapshot, instances: readonly string[]): Record<string, number> {
+  const c = s.model.constraints;
+  if (c.isEmpty) return {};
+  const out: Record<string, number> = {};
+  for (const id of instances) {
+    const lead = c.leadTime(id);
+    if (lead > 0) out[id] = s.now + lead * 1000;
+  }
+  return out;
+}

@@ -8,10 +8,12 @@ import { isMove } from '../../domain/policy.js';
 import type { SessionModel } from '../../domain/session-model.js';
 import { MOVE_ACTIONS, type SessionState } from '../../domain/states.js';
 import { formatFenixTime } from '../../domain/time.js';
-import type { Effect, Handler, Snapshot } from '../types.js';
+import type { Instance } from '../../domain/model.js';
+import type { Effect, Handler, OperationRequest, Snapshot } from '../types.js';
+import { MoveGate } from './limits.js';
 import { ask, verdict } from './asking.js';
 import { POLL_MS, ensureOperation, hostSteps, wait } from './steps.js';
-import { phaseOf, placeOnly, planWave } from './waves.js';
+import { cannotEmpty, phaseOf, placeOnly, planWave } from './waves.js';
 
 export const rolling: Handler = (s) => {
   const effects = [...reask(s), ...emptying(s), ...arrivals(s), ...waveAnswers(s), ...moves(s), ...maintenance(s)];
@@ -98,6 +100,8 @@ function moves(s: Snapshot): Effect[] {
   if (failed) return [failed];
   const out: Effect[] = [];
   let running = m.openOperations().filter((op) => op.kind === 'migrate' || op.kind === 'live_migrate').length;
+  const gate = new MoveGate(s);
+  const waits: Effect[] = [];
   for (const id of m.inWave) {
     if (running >= m.session.options.maxMigrations) break; // the rest wait for a free slot
     const inst = m.instance(id)!;
@@ -105,21 +109,33 @@ function moves(s: Snapshot): Effect[] {
     const key = `move:${id}:w${inst.wave}`;
     const op = m.operation(key);
     if (op && !(op.status === 'failed' && op.attempt < m.session.attempt)) continue;
+    const verdict = gate.check(inst);
+    if ('blocked' in verdict) return [{ kind: 'fail', cause: verdict.blocked, host: inst.host }];
+    if (!verdict.go) {
+      waits.push(wait(verdict.until, verdict.reason));
+      continue;
+    }
+    gate.started(id);
     running++;
-    out.push({
-      kind: 'start',
-      operation: {
-        kind: inst.action === 'LIVE_MIGRATE' ? 'live_migrate' : 'migrate',
-        target: id,
-        key,
-        params: { name: inst.name, from: inst.host, to: inst.target },
-        deadline: s.now + m.session.options.migrationTimeout * 1000,
-      },
-    });
+    out.push({ kind: 'start', operation: moveOperation(s, inst, key) });
   }
+  out.push(...waits);
   const watched = new Set([...m.ownActions].map((id) => m.instance(id)!.host));
   for (const host of watched) out.push(...ownAction(s, host));
   return out;
+}
+
+/** The move the instance's action asks for; a live migration estimated over its max_interruption_time is a cold one instead. */
+function moveOperation(s: Snapshot, inst: Instance, key: string): OperationRequest {
+  const refusal = inst.action === 'LIVE_MIGRATE' ? s.model.constraints.liveMigrationRefusal(inst.instanceId) : null;
+  const live = inst.action === 'LIVE_MIGRATE' && refusal === null;
+  return {
+    kind: live ? 'live_migrate' : 'migrate',
+    target: inst.instanceId,
+    key,
+    params: { name: inst.name, from: inst.host, to: inst.target, ...(refusal ? { instead_of: 'LIVE_MIGRATE', why: refusal } : {}) },
+    deadline: s.now + s.model.session.options.migrationTimeout * 1000,
+  };
 }
 
 /** A move of this attempt that failed fails the session, naming the instance. */
@@ -196,8 +212,8 @@ function continueHost(s: Snapshot, name: string): Effect[] {
 
 // ---- the next wave
 
-/** The situation in which the last plan of a model found no wave. */
-const fruitless = new WeakMap<SessionModel, string>();
+/** The situation in which the last plan of a model found no wave, and the constraints that refused placements then. */
+const fruitless = new WeakMap<SessionModel, { situation: string; blockedBy: string[] }>();
 
 function nextWave(s: Snapshot): Effect[] {
   const m = s.model;
@@ -214,11 +230,12 @@ function nextWave(s: Snapshot): Effect[] {
   // Planning costs O(hosts): tried again only once the room, the slots or the pending hosts changed.
   const room = m.freeRoom(phase === 'planned' ? 'MAINTAINED' : 'PENDING');
   const situation = `${phase}|${slots}|${room.vcpus}|${room.memoryMb}|${m.pendingRevision}`;
-  if (fruitless.get(m) === situation) return stuck(s, inFlight);
+  const known = fruitless.get(m);
+  if (known?.situation === situation) return stuck(s, inFlight, known.blockedBy);
   const plan = planWave(s, slots, phase);
   if (!plan.hosts.length) {
-    fruitless.set(m, situation);
-    return stuck(s, inFlight);
+    fruitless.set(m, { situation, blockedBy: plan.blockedBy });
+    return stuck(s, inFlight, plan.blockedBy);
   }
   const wave = (m.session.data.waves ?? 0) + 1;
   const effects: Effect[] = [{ kind: 'wave', wave, hosts: plan.hosts, moves: plan.moves }];
@@ -255,11 +272,10 @@ function placeStragglers(s: Snapshot, ids: string[]): Effect[] {
 }
 
 /** Nothing is in flight and no pending compute can be emptied: say why instead of waiting forever. */
-function stuck(s: Snapshot, inFlight: number): Effect[] {
+function stuck(s: Snapshot, inFlight: number, blockedBy: readonly string[]): Effect[] {
   const m = s.model;
   if (inFlight || m.inWave.size || m.openOperations().length || m.maintainedDisabled.size) return [];
-  const pending = [...m.inLane('compute', 'PENDING')].sort();
-  return [{ kind: 'fail', cause: `no compute can be emptied: the instances on ${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', ...' : ''} do not fit on the hosts that may take them` }];
+  return [{ kind: 'fail', cause: cannotEmpty(m, blockedBy) }];
 }
 
 const waveState = (s: Snapshot) => (phaseOf(s.model) === 'prepare' ? 'PREPARE_MAINTENANCE' : 'PLANNED_MAINTENANCE');
