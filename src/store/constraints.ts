@@ -3,6 +3,7 @@
 import type { ConstraintRows, GroupConstraint, InstanceConstraint } from '../domain/constraints.js';
 import type { InstanceAction } from '../domain/states.js';
 import type { Store } from './store.js';
+import { readStoreAt } from './subscriptions.js';
 
 type Row = Record<string, unknown>;
 
@@ -93,4 +94,20 @@ export function constraintsOf(store: Store, projectIds: readonly string[]): Cons
     groups: (store.statement(`SELECT * FROM instance_groups ${inProjects} ORDER BY group_id`).all(ids) as Row[]).map(toGroup),
     instances: (store.statement(`SELECT * FROM instance_constraints ${inProjects} ORDER BY instance_id`).all(ids) as Row[]).map(toInstance),
   };
+}
+
+/** Every constraint in the store at `path`, read without writing there (for a rehearsal). */
+export function constraintsIn(path: string): ConstraintRows {
+  return readStoreAt<ConstraintRows>(path, { groups: [], instances: [] }, (db) => ({
+    groups: (db.prepare('SELECT * FROM instance_groups ORDER BY group_id').all() as Row[]).map(toGroup),
+    instances: (db.prepare('SELECT * FROM instance_constraints ORDER BY instance_id').all() as Row[]).map(toInstance),
+  }));
+}
+
+/** Writes these constraints into a store (a rehearsal's scratch store). */
+export function copyConstraints(store: Store, rows: ConstraintRows, now: number): void {
+  store.tx(() => {
+    for (const g of rows.groups) putGroup(store, g, now);
+    for (const i of rows.instances) putInstance(store, i, now);
+  });
 }
