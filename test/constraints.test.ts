@@ -179,3 +179,40 @@ describe('instance constraints', () => {
     expect(byId.get('vm-0-1')!.kind).toBe('live_migrate');
   });
 });
+
+describe('the vnf workflow', () => {
+  /** Scripted VNFMs of the sim answer each question; `scaleIn` instances of proj-a go when asked to scale in. */
+  const scripted = (shape: CloudShape, scaleIn = 0) => `${cloud(shape)}\nprojects: [{id: proj-a, auto_reply: ack, action: MIGRATE, scale_in: ${scaleIn}}]`;
+
+  async function runVnf(yaml: string, setup: (h: Harness) => void) {
+    const h = harness(yaml);
+    setup(h);
+    const expected = expectationsOf(h.cloud);
+    const { session, events } = await runSession(h, { workflow: 'vnf', max_parallel_hosts: 'auto' });
+    return { session, events, spans: moveSpans(events), problems: brokenInvariants(h.store, h.cloud, session.id, expected) };
+  }
+
+  it('asks about one instance at a time (instance_ids: [id]) and keeps the group within max_impacted_members', async () => {
+    const shape = { computes: 4, perHost: 2, spare: 1 };
+    const r = await runVnf(scripted(shape), (h) => constrain(h, group({ maxImpactedMembers: 2 }), ids(shape).map((id) => instance(id))));
+    expect(r.problems).toEqual([]);
+    const questions = r.events.filter((e) => e.eventType === 'maintenance.planned' && ['PREPARE_MAINTENANCE', 'PLANNED_MAINTENANCE'].includes(String(e.payload.state)));
+    expect(questions.length).toBeGreaterThanOrEqual(8);
+    for (const q of questions) expect(q.payload.instance_ids).toEqual([expect.stringMatching(/^vm-/)]);
+    expect(mostAtOnce(r.spans)).toBeLessThanOrEqual(2);
+  });
+
+  it('asks to scale in only projects whose groups may lose a member, and fails naming the groups when none may', async () => {
+    const full = { computes: 2, perHost: 2, spare: 0, vcpus: 4 };
+    const members = ids(full).map((id) => instance(id));
+    const ok = await runVnf(scripted(full, 2), (h) => constrain(h, group({ maxImpactedMembers: 1 }), members));
+    expect(ok.problems).toEqual([]);
+    expect(ok.events.some((e) => e.eventType === 'maintenance.planned' && e.payload.state === 'SCALE_IN')).toBe(true);
+    const none = await runVnf(scripted(full, 1), (h) => constrain(h, group({ maxImpactedMembers: 0 }), members));
+    expect(none.session.state).toBe('MAINTENANCE_FAILED');
+    expect(none.session.failure).toBe(
+      'no compute can be emptied and no project may scale in: instance group web (g-web) of project proj-a allow no member to be impacted (max_impacted_members 0)',
+    );
+    expect(none.events.some((e) => e.eventType === 'maintenance.planned' && e.payload.state === 'SCALE_IN')).toBe(false);
+  });
+});

@@ -48,7 +48,7 @@ export interface MoveEstimates {
 
 /** The constraints of a session's projects, indexed for the planner. */
 export class Constraints {
-  private readonly groups = new Map<string, GroupConstraint>();
+  private readonly groups_ = new Map<string, GroupConstraint>();
   private readonly byInstance = new Map<string, InstanceConstraint>();
   private readonly members = new Map<string, string[]>();
 
@@ -56,15 +56,15 @@ export class Constraints {
     rows: ConstraintRows = { groups: [], instances: [] },
     readonly estimates: MoveEstimates = { liveMigrateS: null },
   ) {
-    for (const g of rows.groups) this.groups.set(g.groupId, g);
+    for (const g of rows.groups) this.groups_.set(g.groupId, g);
     for (const i of rows.instances) {
       this.byInstance.set(i.instanceId, i);
-      if (i.groupId !== null && this.groups.has(i.groupId)) this.members.set(i.groupId, [...(this.members.get(i.groupId) ?? []), i.instanceId]);
+      if (i.groupId !== null && this.groups_.has(i.groupId)) this.members.set(i.groupId, [...(this.members.get(i.groupId) ?? []), i.instanceId]);
     }
   }
 
   get isEmpty(): boolean {
-    return this.groups.size === 0 && this.byInstance.size === 0;
+    return this.groups_.size === 0 && this.byInstance.size === 0;
   }
 
   instance(id: string): InstanceConstraint | undefined {
@@ -74,16 +74,21 @@ export class Constraints {
   /** The group an instance belongs to (by its instance constraint's group_id). */
   groupOf(instanceId: string): GroupConstraint | undefined {
     const groupId = this.byInstance.get(instanceId)?.groupId;
-    return groupId ? this.groups.get(groupId) : undefined;
+    return groupId ? this.groups_.get(groupId) : undefined;
   }
 
   membersOf(groupId: string): readonly string[] {
     return this.members.get(groupId) ?? [];
   }
 
+  /** Every group of the session's projects. */
+  groups(): GroupConstraint[] {
+    return [...this.groups_.values()];
+  }
+
   /** Groups that limit how many members share a host. */
   spreadGroups(): GroupConstraint[] {
-    return [...this.groups.values()].filter((g) => perHostLimit(g) < Number.POSITIVE_INFINITY);
+    return [...this.groups_.values()].filter((g) => perHostLimit(g) < Number.POSITIVE_INFINITY);
   }
 
   /** The action an instance gets when its project (or its policy) names none: its migration_type. */

@@ -280,8 +280,13 @@ export class SessionRunner {
           replyAt: d.replyAt,
           actionsAt: d.actionsAt,
           metadata: m.session.metadata,
+          ...(d.perInstance ? { instanceId: d.instances[0] } : {}),
         }),
       );
+    }
+    // Asked per instance: the project's question is about this one alone (its answered ones leave it).
+    if (perWave && d.perInstance) {
+      for (const i of m.waveMembers(d.wave!)) if (d.projects.includes(i.projectId) && !about.has(i.instanceId) && i.projectState !== null) m.updateInstance(i.instanceId, { projectState: null });
     }
     // A wave's question is about its instances: each is marked with the state, its action cleared.
     if (perWave) for (const id of about) m.updateInstance(id, { projectState: d.state, action: null, actionDone: false });

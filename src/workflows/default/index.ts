@@ -90,10 +90,20 @@ function freeVcpus(s: Snapshot): number {
   return free;
 }
 
-const scaleIn: Handler = (s) =>
-  sessionQuestion(s, 'SCALE_IN', s.model.session.options.projectScaleInReply) ??
-  syncIfStale(s, lastReply(s), 'measure capacity after scale-in') ??
-  chooseNextState(s);
+/** SCALE_IN asking the projects `askWhom` names (all of them by default), or failing with the cause it gives. */
+export function scaleInWith(askWhom: (s: Snapshot) => string[] | { fail: string }): Handler {
+  return (s) => {
+    const whom = askWhom(s);
+    if (!Array.isArray(whom)) return [{ kind: 'fail', cause: whom.fail }];
+    return (
+      ask(s, { state: 'SCALE_IN', projects: whom, instances: allInstances(s), allowedActions: [], timeout: s.model.session.options.projectScaleInReply }) ??
+      syncIfStale(s, lastReply(s), 'measure capacity after scale-in') ??
+      chooseNextState(s)
+    );
+  };
+}
+
+const scaleIn: Handler = scaleInWith(allProjects);
 
 const maintenanceComplete: Handler = (s) =>
   runInOrder(s, pluginSteps(s, ['post'], LOCAL, (i) => `post:${i}`)) ??

@@ -15,11 +15,37 @@ import { ask, verdict } from './asking.js';
 import { POLL_MS, ensureOperation, hostSteps, wait } from './steps.js';
 import { cannotEmpty, phaseOf, placeOnly, planWave } from './waves.js';
 
-export const rolling: Handler = (s) => {
-  const effects = [...reask(s), ...emptying(s), ...arrivals(s), ...waveAnswers(s), ...moves(s), ...maintenance(s)];
-  const wave = effects.some((e) => e.kind === 'fail') ? [] : nextWave(s);
-  return [...label(s, wave), ...effects, ...wave, ...completion(s)];
+/** How projects are asked about the moves of a wave: one question per project and wave here; the vnf workflow asks per instance. */
+export interface WaveQuestions {
+  /** The questions asked with a new wave about its moves. */
+  about(s: Snapshot, wave: number, instances: string[]): Effect[];
+  /** Questions due about waves under way (asked again after a restart, or the next of a sequence). */
+  due(s: Snapshot): Effect[];
+  /** Whether a new wave may be planned now (none of its questions would meet one still to come). */
+  mayPlan(s: Snapshot): boolean;
+}
+
+/** One question per project and wave, about all of its instances in the wave. */
+export const perWave: WaveQuestions = {
+  about: (s, wave, instances) => {
+    const m = s.model;
+    const projects = [...new Set(instances.map((id) => m.instance(id)!.projectId))].sort();
+    return ask(s, { state: waveState(s), projects, instances, allowedActions: [...MOVE_ACTIONS], timeout: m.session.options.projectMaintenanceReply, wave }) ?? [];
+  },
+  due: (s) => reask(s),
+  mayPlan: () => true,
 };
+
+/** The rolling states' handler, asking projects as `questions` says. */
+export function rollingWith(questions: WaveQuestions): Handler {
+  return (s) => {
+    const effects = [...questions.due(s), ...emptying(s), ...arrivals(s), ...waveAnswers(s), ...moves(s), ...maintenance(s)];
+    const wave = effects.some((e) => e.kind === 'fail') || !questions.mayPlan(s) ? [] : nextWave(s, questions);
+    return [...label(s, wave), ...effects, ...wave, ...completion(s)];
+  };
+}
+
+export const rolling: Handler = rollingWith(perWave);
 
 // ---- hosts being emptied
 
@@ -215,11 +241,11 @@ function continueHost(s: Snapshot, name: string): Effect[] {
 /** The situation in which the last plan of a model found no wave, and the constraints that refused placements then. */
 const fruitless = new WeakMap<SessionModel, { situation: string; blockedBy: string[] }>();
 
-function nextWave(s: Snapshot): Effect[] {
+function nextWave(s: Snapshot, questions: WaveQuestions): Effect[] {
   const m = s.model;
   const { maxParallelHosts } = m.session.options;
   if (m.openQuestions.size || m.rejected.size) return [];
-  if (m.strays.size) return placeStragglers(s, [...m.strays]);
+  if (m.strays.size) return placeStragglers(s, [...m.strays], questions);
   if (m.count('compute', 'PENDING') === 0 || m.count('controller', 'IN_MAINTENANCE')) return [];
   const inFlight = m.count('compute', 'EMPTYING') + m.count('compute', 'EMPTY') + m.count('compute', 'IN_MAINTENANCE');
   const slots = maxParallelHosts === 'auto' ? Number.POSITIVE_INFINITY : maxParallelHosts - inFlight;
@@ -240,23 +266,11 @@ function nextWave(s: Snapshot): Effect[] {
   const wave = (m.session.data.waves ?? 0) + 1;
   const effects: Effect[] = [{ kind: 'wave', wave, hosts: plan.hosts, moves: plan.moves }];
   if (!plan.moves.length) return effects;
-  const instances = plan.moves.map((mv) => mv.instanceId);
-  const projects = [...new Set(instances.map((id) => m.instance(id)!.projectId))].sort();
-  return [
-    ...effects,
-    ...(ask(s, {
-      state: waveState(s),
-      projects,
-      instances,
-      allowedActions: [...MOVE_ACTIONS],
-      timeout: m.session.options.projectMaintenanceReply,
-      wave,
-    }) ?? []),
-  ];
+  return [...effects, ...questions.about(s, wave, plan.moves.map((mv) => mv.instanceId))];
 }
 
 /** Instances found on a host being emptied that belong to no wave (they arrived after it was planned) leave in a wave of their own. */
-function placeStragglers(s: Snapshot, ids: string[]): Effect[] {
+function placeStragglers(s: Snapshot, ids: string[], questions: WaveQuestions): Effect[] {
   const m = s.model;
   const plan = placeOnly(s, ids);
   if (!plan) {
@@ -264,11 +278,7 @@ function placeStragglers(s: Snapshot, ids: string[]): Effect[] {
     return [{ kind: 'fail', cause: `${names} appeared while the host was being emptied, and no host that may take instances has room for it` }];
   }
   const wave = (m.session.data.waves ?? 0) + 1;
-  const projects = [...new Set(ids.map((id) => m.instance(id)!.projectId))].sort();
-  return [
-    { kind: 'wave', wave, hosts: [], moves: plan },
-    ...(ask(s, { state: waveState(s), projects, instances: ids, allowedActions: [...MOVE_ACTIONS], timeout: m.session.options.projectMaintenanceReply, wave }) ?? []),
-  ];
+  return [{ kind: 'wave', wave, hosts: [], moves: plan }, ...questions.about(s, wave, ids)];
 }
 
 /** Nothing is in flight and no pending compute can be emptied: say why instead of waiting forever. */
@@ -278,7 +288,7 @@ function stuck(s: Snapshot, inFlight: number, blockedBy: readonly string[]): Eff
   return [{ kind: 'fail', cause: cannotEmpty(m, blockedBy) }];
 }
 
-const waveState = (s: Snapshot) => (phaseOf(s.model) === 'prepare' ? 'PREPARE_MAINTENANCE' : 'PLANNED_MAINTENANCE');
+export const waveState = (s: Snapshot) => (phaseOf(s.model) === 'prepare' ? 'PREPARE_MAINTENANCE' : 'PLANNED_MAINTENANCE');
 
 // ---- the session state
 
