@@ -1,42 +1,11 @@
 // Later Fenix's constraint routes: PUT|GET|DELETE /v1/instance_group/{group_id} and
 // /v1/instance/{instance_id}, plus lists of each. A project token reads and writes only its own
 // project's constraints (the body's project_id, or the stored row's); admins all of them.
-import type { GroupConstraint, InstanceConstraint } from '../domain/constraints.js';
+import { groupDocument, groupFromBody, instanceDocument, instanceFromBody } from '../domain/constraint-documents.js';
 import { NotFoundError } from '../domain/errors.js';
-import { groupConstraintSchema, instanceConstraintSchema } from '../domain/schemas.js';
-import { parseWith } from '../domain/validate.js';
 import type { Engine } from '../engine/engine.js';
 import { deleteGroup, deleteInstance, findGroup, findInstance, listConstraints, putGroup, putInstance } from '../store/constraints.js';
 import { requireProject, type Principal } from './auth.js';
-import { HttpError } from './http.js';
-
-/** The wire document of a group (Fenix's field names). */
-export const groupDocument = (g: GroupConstraint) => ({
-  group_id: g.groupId,
-  project_id: g.projectId,
-  group_name: g.groupName,
-  anti_affinity_group: g.antiAffinityGroup,
-  max_instances_per_host: g.maxInstancesPerHost,
-  max_impacted_members: g.maxImpactedMembers,
-  recovery_time: g.recoveryTime,
-  resource_mitigation: g.resourceMitigation,
-});
-
-export const instanceDocument = (i: InstanceConstraint) => ({
-  instance_id: i.instanceId,
-  project_id: i.projectId,
-  group_id: i.groupId,
-  instance_name: i.instanceName,
-  max_interruption_time: i.maxInterruptionTime,
-  migration_type: i.migrationType,
-  resource_mitigation: i.resourceMitigation,
-  lead_time: i.leadTime,
-});
-
-/** A body's id must agree with the path's (Doctor's VNFM sends both). */
-function samePathId(field: string, given: string | undefined, path: string): void {
-  if (given !== undefined && given !== path) throw new HttpError(400, `${field}: the body says ${JSON.stringify(given)} but the path names ${JSON.stringify(path)}`);
-}
 
 /** A project token may change a row only when it is its project's now and stays so. */
 function mayWrite(principal: Principal, stored: { projectId: string } | null, projectId: string): void {
@@ -45,36 +14,14 @@ function mayWrite(principal: Principal, stored: { projectId: string } | null, pr
 }
 
 export function putGroupRoute(engine: Engine, principal: Principal, groupId: string, body: unknown) {
-  const b = parseWith(groupConstraintSchema, body, 'instance group');
-  samePathId('group_id', b.group_id, groupId);
-  mayWrite(principal, findGroup(engine.store, groupId), b.project_id);
-  const group: GroupConstraint = {
-    groupId,
-    projectId: b.project_id,
-    groupName: b.group_name,
-    antiAffinityGroup: b.anti_affinity_group,
-    maxInstancesPerHost: b.max_instances_per_host,
-    maxImpactedMembers: b.max_impacted_members,
-    recoveryTime: b.recovery_time,
-    resourceMitigation: b.resource_mitigation,
-  };
+  const group = groupFromBody(groupId, body);
+  mayWrite(principal, findGroup(engine.store, groupId), group.projectId);
   return groupDocument(putGroup(engine.store, group, engine.clock.now()));
 }
 
 export function putInstanceRoute(engine: Engine, principal: Principal, instanceId: string, body: unknown) {
-  const b = parseWith(instanceConstraintSchema, body, 'instance constraints');
-  samePathId('instance_id', b.instance_id, instanceId);
-  mayWrite(principal, findInstance(engine.store, instanceId), b.project_id);
-  const row: InstanceConstraint = {
-    instanceId,
-    projectId: b.project_id,
-    groupId: b.group_id,
-    instanceName: b.instance_name,
-    maxInterruptionTime: b.max_interruption_time,
-    migrationType: b.migration_type,
-    resourceMitigation: b.resource_mitigation,
-    leadTime: b.lead_time,
-  };
+  const row = instanceFromBody(instanceId, body);
+  mayWrite(principal, findInstance(engine.store, instanceId), row.projectId);
   return instanceDocument(putInstance(engine.store, row, engine.clock.now()));
 }
 
