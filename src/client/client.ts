@@ -27,7 +27,7 @@ export interface EngineClient {
   createSession(input: CreateInput): Promise<string>;
   listSessions(): Promise<SessionSummary[]>;
   showSession(id: string): Promise<SessionDocument>;
-  /** Events of the session after the given event id, oldest first. */
+  /** Events of the session after the given event id, oldest first (NotFoundError once the session is gone). */
   events(id: string, afterId: number): Promise<SessionEvent[]>;
   deleteSession(id: string, options: { keepDisabled: boolean }): Promise<{ reenabled: string[] }>;
   continueSession(id: string, changes?: ContinueChanges): Promise<SessionDocument>;
