@@ -12,6 +12,9 @@
 // least one migration: ceil(hosts / k) x (600 + 30) s. With them a group of 10 moving 2 at a
 // time needs ceil(10 / 2) = 5 migrations one after another: ceil(hosts / k) x (600 + 5 x 30) s.
 //
+// BENCH_MAX_MIGRATIONS sets the session's max_migrations (default: the engine's 10), which also
+// bounds how many moves run at once.
+//
 // Run: npm run build && node bench/constraints.mjs
 import {
   DONE, addCloud, closeBench, cloudSize, createSession, distDir, moveCount, openBench, putConstraints, uniformCloud, waitForEnd,
@@ -20,6 +23,8 @@ import { envInt, fixed, machineLine, printTable } from './format.mjs';
 
 const computes = envInt('BENCH_COMPUTES', 100);
 const spare = envInt('BENCH_SPARE', 5);
+/** Moves under way at once in the session (0: the engine's default, 10). */
+const maxMigrations = envInt('BENCH_MAX_MIGRATIONS', 0);
 const VCPUS = 20;
 const GROUP = 10;
 const MAX_IMPACTED = 2;
@@ -57,7 +62,7 @@ async function run(mode, constrained) {
     if (constrained && !(await putConstraints(bench, groupsOf(sim)))) return { mode, refused: 'this build has no constraints' };
     const driver = addCloud(bench, sim);
     const started = performance.now();
-    const created = await createSession(bench, { max_parallel_hosts: 'auto' }, driver);
+    const created = await createSession(bench, { max_parallel_hosts: 'auto', ...(maxMigrations ? { max_migrations: maxMigrations } : {}) }, driver);
     if (created.refused) return { mode, refused: created.refused };
     const end = await waitForEnd(bench, created.session.id);
     return { mode, ...end, wallMs: performance.now() - started, moves: moveCount(bench), instances };
@@ -73,7 +78,7 @@ const freeBoundS = rounds * (timing.host_maintenance_s + timing.migrate_s);
 const boundS = rounds * (timing.host_maintenance_s + Math.ceil(GROUP / MAX_IMPACTED) * timing.migrate_s);
 
 console.log(`constraints: ${computes} computes x ${VCPUS} one-vCPU instances + ${spare} empty spare compute(s), 1 controller`);
-console.log(`groups: each project's ${GROUP} instances on a compute, max_impacted_members ${MAX_IMPACTED}; ${machineLine(distDir)}`);
+console.log(`groups: each project's ${GROUP} instances on a compute, max_impacted_members ${MAX_IMPACTED}; max_migrations ${maxMigrations || 'default (10)'}; ${machineLine(distDir)}`);
 console.log(`bounds: free ${rounds} x (${timing.host_maintenance_s} + ${timing.migrate_s}) s = ${freeBoundS} s; constrained ${rounds} x (${timing.host_maintenance_s} + ${Math.ceil(GROUP / MAX_IMPACTED)} x ${timing.migrate_s}) s = ${boundS} s\n`);
 
 const free = await run('no constraints', false);
