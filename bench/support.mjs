@@ -36,9 +36,10 @@ const VIRTUAL_START = Date.UTC(2026, 0, 1);
  * compute; perCompute: one-vCPU instances on each busy compute, shared out in turn between the
  * projects; projects: [{id, action?, autoReply?, replyDelayS?}] (autoReply 'none' leaves the
  * project out of the cloud's scripted VNFMs: somebody else answers for it); timing: the sim's
- * durations in seconds (missing ones take the sim's defaults).
+ * durations in seconds (missing ones take the sim's defaults); ids: instances get their names as
+ * ids (so constraints can name them), else the sim makes ids.
  */
-export function uniformCloud({ computes, spare = 0, vcpus, perCompute, controllers = 1, projects, timing }) {
+export function uniformCloud({ computes, spare = 0, vcpus, perCompute, controllers = 1, projects, timing, ids = false }) {
   const width = String(computes + spare).length;
   const name = (c) => `compute-${String(c).padStart(width, '0')}`;
   const hosts = [];
@@ -48,13 +49,31 @@ export function uniformCloud({ computes, spare = 0, vcpus, perCompute, controlle
   for (let c = 0; c < computes; c++) {
     for (let i = 0; i < perCompute; i++) {
       const project = projects[i % projects.length];
-      instances.push({ name: `${project.id}-${c}-${i}`, project: project.id, host: name(c), vcpus: 1 });
+      const instance = `${project.id}-${c}-${i}`;
+      instances.push({ name: instance, ...(ids ? { id: instance } : {}), project: project.id, host: name(c), vcpus: 1 });
     }
   }
   const scripted = projects
     .filter((p) => (p.autoReply ?? 'ack') !== 'none')
     .map((p) => ({ id: p.id, auto_reply: p.autoReply ?? 'ack', action: p.action ?? 'MIGRATE', reply_delay_s: p.replyDelayS ?? 1 }));
   return cloudFileSchema.parse({ hosts, instances, projects: scripted, ...(timing ? { timing } : {}) });
+}
+
+/**
+ * Puts application constraints (instance groups and instance constraints, as the store keeps
+ * them) into the bench's store; false when this build has none.
+ */
+export async function putConstraints(bench, { groups, instances }) {
+  let store;
+  try {
+    store = await load('store/constraints.js');
+  } catch {
+    return false;
+  }
+  const now = bench.clock.now();
+  for (const g of groups) store.putGroup(bench.store, g, now);
+  for (const i of instances) store.putInstance(bench.store, i, now);
+  return true;
 }
 
 /** How many instances and computes a parsed cloud has. */

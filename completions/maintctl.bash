@@ -8,6 +8,7 @@ _maintctl_valued() {
     -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|--plugin-dir|--plugin|\
     --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--timing|--speed|\
     --state|--all-actions|--url|--event|--format|--session|--policy|--hook|\
+    --name|--max-impacted|--recovery-time|--max-per-host|--instances|--group|--instance|--migration-type|--max-interruption|--lead-time|\
     --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen|\
     --cluster|--release|--version|--can-update-from|--compatible-with|--repo-source|--hosts|--topic) return 0 ;;
   esac
@@ -72,7 +73,8 @@ _maintctl() {
     --topic) COMPREPLY=($(compgen -W "discover done error warning" -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W "fenix aodh" -- "$cur")); return ;;
     --policy) COMPREPLY=($(compgen -W "ack nack" -- "$cur")); return ;;
-    --all-actions) COMPREPLY=($(compgen -W "$moves" -- "$cur")); return ;;
+    --all-actions|--migration-type) COMPREPLY=($(compgen -W "$moves" -- "$cur")); return ;;
+    --workflow) COMPREPLY=($(compgen -W "default vnf" -- "$cur")); return ;;
     --action) [[ ${pos[0]} == project && ${pos[1]} == agent ]] && COMPREPLY=($(compgen -W "$moves" -- "$cur")); return ;;
     --hook) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "SCALE_IN= OWN_ACTION= MAINTENANCE_COMPLETE=" -- "$cur")); return ;;
     --unsubscribed) COMPREPLY=($(compgen -W "fail migrate live_migrate" -- "$cur")); return ;;
@@ -121,12 +123,15 @@ _maintctl() {
     notifications) opts="--cluster --topic --follow" ;;
     project)
       case ${pos[1]} in
-        "") words="show reply subscribe unsubscribe subscriptions agent help" ;;
-        help) ((${#pos[@]} == 2)) && words="show reply subscribe unsubscribe subscriptions agent" ;;
+        "") words="show reply subscribe unsubscribe subscriptions agent constraints constrain-group constrain-instance unconstrain help" ;;
+        help) ((${#pos[@]} == 2)) && words="show reply subscribe unsubscribe subscriptions agent constraints constrain-group constrain-instance unconstrain" ;;
         reply) opts="--ack --nack --state --action --all-actions" ;;
         subscribe) opts="--url --event --format --session --allow-webhook-host" ;;
         unsubscribe) opts="--url --event --session" ;;
         agent) opts="--session --all --policy --action --hook" ;;
+        constrain-group) opts="--name --max-impacted --recovery-time --anti-affinity --max-per-host --resource-mitigation --instances" ;;
+        constrain-instance) opts="--group --name --migration-type --max-interruption --lead-time --resource-mitigation" ;;
+        unconstrain) opts="--group --instance" ;;
       esac
       case ${pos[1]} in show|reply) ((${#pos[@]} == 2)) && ids=1 ;; esac ;;
   esac

@@ -197,8 +197,12 @@ complete -c maintctl -n '__maintctl_is project' -a subscribe -d 'tell a project 
 complete -c maintctl -n '__maintctl_is project' -a unsubscribe -d "remove a project's subscriptions"
 complete -c maintctl -n '__maintctl_is project' -a subscriptions -d 'list subscriptions'
 complete -c maintctl -n '__maintctl_is project' -a agent -d "act as the project's VNFM, answering by policy"
+complete -c maintctl -n '__maintctl_is project' -a constraints -d "list a project's application constraints"
+complete -c maintctl -n '__maintctl_is project' -a constrain-group -d 'declare an instance group and how much disruption it takes'
+complete -c maintctl -n '__maintctl_is project' -a constrain-instance -d "declare an instance's constraints"
+complete -c maintctl -n '__maintctl_is project' -a unconstrain -d "remove a project's instance groups and instance constraints"
 complete -c maintctl -n '__maintctl_is project' -a help -d 'show help for a project command'
-complete -c maintctl -n '__maintctl_is project help' -a 'show reply subscribe unsubscribe subscriptions agent'
+complete -c maintctl -n '__maintctl_is project help' -a 'show reply subscribe unsubscribe subscriptions agent constraints constrain-group constrain-instance unconstrain'
 for verb in show reply
     complete -c maintctl -n "__maintctl_is project $verb" -a '(__maintctl_sessions)' -d 'session'
 end
@@ -220,6 +224,25 @@ for verb in subscribe unsubscribe
 end
 complete -c maintctl -n '__maintctl_is project subscribe +' -l format -x -a 'fenix aodh' -d 'body of the POST: fenix (oslo envelope) or aodh (event alarm)'
 complete -c maintctl -n '__maintctl_is project subscribe +' -l allow-webhook-host -x -d 'let --url reach this link-local or metadata host'
+
+# maintctl project constrain-group PROJECT GROUP, constrain-instance PROJECT INSTANCE, unconstrain PROJECT
+set -l cgroup '__maintctl_is project constrain-group +'
+complete -c maintctl -n $cgroup -l name -x -d 'group name'
+complete -c maintctl -n $cgroup -l max-impacted -x -d 'members moved or recovering at once (0: none)'
+complete -c maintctl -n $cgroup -l recovery-time -x -d 'how long a member recovers after its move'
+complete -c maintctl -n $cgroup -l anti-affinity -d 'never two members on one host'
+complete -c maintctl -n $cgroup -l max-per-host -x -d 'members on one host (0: no limit)'
+complete -c maintctl -n $cgroup -l resource-mitigation -d 'the group can run on fewer resources'
+complete -c maintctl -n $cgroup -l instances -x -d 'make these instances (comma-separated ids) members'
+set -l cinstance '__maintctl_is project constrain-instance +'
+complete -c maintctl -n $cinstance -l group -x -d 'the instance group it belongs to'
+complete -c maintctl -n $cinstance -l name -x -d 'instance name'
+complete -c maintctl -n $cinstance -l migration-type -x -a 'MIGRATE LIVE_MIGRATE OWN_ACTION' -d 'its action when the project names none'
+complete -c maintctl -n $cinstance -l max-interruption -x -d 'longest interruption it takes'
+complete -c maintctl -n $cinstance -l lead-time -x -d 'notice it needs before it is acted on'
+complete -c maintctl -n $cinstance -l resource-mitigation -d 'it can run on fewer resources'
+complete -c maintctl -n '__maintctl_is project unconstrain +' -l group -x -d 'an instance group to remove (repeatable)'
+complete -c maintctl -n '__maintctl_is project unconstrain +' -l instance -x -d "an instance's constraints to remove (repeatable)"
 
 # maintctl project agent PROJECT
 set -l agent '__maintctl_is project agent +'

@@ -60,10 +60,16 @@ describe('serve --tokens', () => {
   async function fresh(): Promise<string> {
     const active = (await call(server.url, 'GET', '/v1/maintenance', 'admin', 'x-auth-token')).body.session_id as string[];
     for (const id of active) expect((await call(server.url, 'DELETE', `/v1/maintenance/${id}`, 'admin', 'x-auth-token')).status).toBe(200);
+    // proj-a's constraints, for the constraint routes to find (a DELETE removed them).
+    expect((await call(server.url, 'PUT', '/v1/instance_group/g-a', 'admin', 'x-auth-token', GROUP_A)).status).toBe(200);
+    expect((await call(server.url, 'PUT', '/v1/instance/i-a', 'admin', 'x-auth-token', INSTANCE_A)).status).toBe(200);
     const r = await call(server.url, 'POST', '/v1/maintenance', 'admin', 'x-auth-token', { project_maintenance_reply: 3600 });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     return String(r.body.session_id);
   }
+
+  const GROUP_A = { project_id: 'proj-a', group_name: 'a', max_impacted_members: 1 };
+  const INSTANCE_A = { project_id: 'proj-a', group_id: 'g-a', migration_type: 'MIGRATE' };
 
   /** Each route, who may call it, and what it answers them. */
   const ROUTES: Array<{ method: string; path: (sid: string) => string; allowed: Caller[]; status: number; body?: unknown }> = [
@@ -77,6 +83,14 @@ describe('serve --tokens', () => {
     { method: 'PUT', path: (s) => `/v1/maintenance/${s}/proj-a`, allowed: ['admin', 'projA'], status: 200, body: { state: 'ACK_MAINTENANCE' } },
     { method: 'GET', path: (s) => `/v1/maintenance/${s}/proj-b`, allowed: ['admin', 'projB'], status: 200 },
     { method: 'PUT', path: (s) => `/v1/maintenance/${s}/proj-b`, allowed: ['admin', 'projB'], status: 200, body: { state: 'ACK_MAINTENANCE' } },
+    { method: 'GET', path: () => '/v1/instance_group', allowed: ['admin', 'projA', 'projB'], status: 200 },
+    { method: 'PUT', path: () => '/v1/instance_group/g-a', allowed: ['admin', 'projA'], status: 200, body: GROUP_A },
+    { method: 'GET', path: () => '/v1/instance_group/g-a', allowed: ['admin', 'projA'], status: 200 },
+    { method: 'DELETE', path: () => '/v1/instance_group/g-a', allowed: ['admin', 'projA'], status: 200 },
+    { method: 'GET', path: () => '/v1/instance', allowed: ['admin', 'projA', 'projB'], status: 200 },
+    { method: 'PUT', path: () => '/v1/instance/i-a', allowed: ['admin', 'projA'], status: 200, body: INSTANCE_A },
+    { method: 'GET', path: () => '/v1/instance/i-a', allowed: ['admin', 'projA'], status: 200 },
+    { method: 'DELETE', path: () => '/v1/instance/i-a', allowed: ['admin', 'projA'], status: 200 },
   ];
 
   for (const style of ['x-auth-token', 'bearer'] as const) {

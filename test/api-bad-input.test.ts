@@ -63,6 +63,14 @@ const routes = () => [
   { method: 'POST', path: '/v1/clusters', body: true },
   { method: 'GET', path: '/v1/clusters/prod' },
   { method: 'GET', path: '/v1/notifications?topic=done' },
+  { method: 'GET', path: '/v1/instance_group' },
+  { method: 'PUT', path: '/v1/instance_group/g-a', body: true },
+  { method: 'GET', path: '/v1/instance_group/g-a' },
+  { method: 'DELETE', path: '/v1/instance_group/g-a' },
+  { method: 'GET', path: '/v1/instance' },
+  { method: 'PUT', path: '/v1/instance/i-a', body: true },
+  { method: 'GET', path: '/v1/instance/i-a' },
+  { method: 'DELETE', path: '/v1/instance/i-a' },
 ];
 
 const BAD_SEGMENTS = ['%', '%zz', '%C0%AE', '%E2%82', '%00', '%2F', '%2e%2e', '..', '%5C'];

@@ -82,6 +82,13 @@ async function scenario(mode: Mode): Promise<string[]> {
   await step('project', 'subscriptions');
   await step('-o', 'json', 'session', 'delete', id.slice(0, 8));
   await step('session', 'create', '--cloud', mode.cloud, '--max-parallel', 'lots');
+  await step('project', 'constrain-group', 'proj-a', 'web', '--max-impacted', '2', '--anti-affinity', '--instances', 'a-0-id');
+  await step('project', 'constrain-instance', 'proj-a', 'a-0-id', '--migration-type', 'live_migrate', '--lead-time', '1m');
+  await step('-o', 'json', 'project', 'constraints', 'proj-a');
+  await step('project', 'constraints', 'proj-a');
+  await step('project', 'unconstrain', 'proj-a', '--group', 'nope');
+  await step('project', 'unconstrain', 'proj-a', '--group', 'web', '--instance', 'a-0-id');
+  await step('project', 'constraints', 'proj-a');
   return lines;
 }
 
@@ -98,6 +105,11 @@ describe('the CLI, embedded and remote', () => {
     expect(a[6]).toContain('http://***@127.0.0.1:9/hook');
     expect(a.map((l) => l.slice(l.indexOf('\n'))).join('\n')).not.toContain('s3cret'); // output, not the command line
     expect(a[7]).toMatch(/-> 2\nmaintctl: refusing webhook host 169\.254\.169\.254/);
+    expect(a.at(-5)).toContain('"max_impacted_members": 2');
+    expect(a.at(-4)).toMatch(/LIVE_MIGRATE +- +60s/);
+    expect(a.at(-3)).toMatch(/-> 5\nmaintctl: project proj-a has no instance group nope/);
+    expect(a.at(-2)).toMatch(/-> 0\nremoved from proj-a: group web, instance a-0-id/);
+    expect(a.at(-1)).toMatch(/-> 0\nProject proj-a has no constraints\./);
   });
 
   it('says a token is needed when none is given (exit 6)', async () => {

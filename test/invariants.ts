@@ -112,3 +112,55 @@ export function capacityViolations(
   }
   return problems;
 }
+
+/** Each move of the session as the event log tells it: the instance, its kind, when it was started and finished. */
+export interface MoveSpan {
+  instanceId: string;
+  kind: string;
+  start: number;
+  end: number;
+  params: Record<string, unknown>;
+}
+
+export function moveSpans(events: SessionEvent[]): MoveSpan[] {
+  const open = new Map<string, MoveSpan>();
+  const spans: MoveSpan[] = [];
+  for (const e of events) {
+    const p = e.payload;
+    if (e.eventType !== 'maintctl.operation' || (p.kind !== 'migrate' && p.kind !== 'live_migrate')) continue;
+    const id = String(p.operation_id);
+    if (p.status === 'started') open.set(id, { instanceId: String(p.target), kind: String(p.kind), start: e.time, end: Number.POSITIVE_INFINITY, params: p.params as Record<string, unknown> });
+    else if (open.has(id)) {
+      spans.push({ ...open.get(id)!, end: e.time });
+      open.delete(id);
+    }
+  }
+  return [...spans, ...open.values()];
+}
+
+/** The most spans (of these instances) running at once, a span counting `tail` ms past its end. */
+export function mostAtOnce(spans: readonly MoveSpan[], tail = 0): number {
+  const edges = spans.flatMap((s) => [
+    { t: s.start, d: 1 },
+    { t: s.end + tail, d: -1 },
+  ]);
+  edges.sort((a, b) => a.t - b.t || a.d - b.d);
+  let open = 0;
+  let most = 0;
+  for (const e of edges) most = Math.max(most, (open += e.d));
+  return most;
+}
+
+/** Replays the event log: the most members of the group on one host at any moment. */
+export function mostOnOneHost(events: SessionEvent[], before: InfraInstance[], members: readonly string[]): number {
+  const where = new Map(before.filter((i) => members.includes(i.id)).map((i) => [i.id, i.host]));
+  const most = () => Math.max(0, ...[...new Set(where.values())].map((h) => [...where.values()].filter((x) => x === h).length));
+  let top = most();
+  for (const e of events) {
+    if (e.eventType === 'sim.instance.moved' && where.has(String(e.payload.instance_id))) {
+      where.set(String(e.payload.instance_id), String(e.payload.to));
+      top = Math.max(top, most());
+    }
+  }
+  return top;
+}

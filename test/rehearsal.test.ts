@@ -15,6 +15,9 @@ import { main } from '../src/cli/main.js';
 import { parseCreateFlags, runCreate } from '../src/cli/session/create.js';
 import { VirtualClock } from '../src/engine/clock.js';
 import { rehearse, type RehearsalPlan } from '../src/engine/rehearsal.js';
+import { storePath } from '../src/client/state-dir.js';
+import { putGroup, putInstance } from '../src/store/constraints.js';
+import { Store } from '../src/store/store.js';
 import { harness, runSession, T0 } from './helpers.js';
 import { ID, fakeOpenStacks } from './support/openstack-fake.js';
 
@@ -219,6 +222,37 @@ projects: [{id: proj-a, auto_reply: ack}]
     const subscribed = await dryRun(path, { unsubscribed: ['proj-d=live_migrate'] }, stateDir);
     expect(subscribed.code).toBe(EXIT.ok);
     expect(subscribed.plan!.blockers).toEqual([]);
+    expect(Object.fromEntries(readdirSync(stateDir).map((f) => [f, readFileSync(join(stateDir, f))]))).toEqual(before);
+  });
+});
+
+describe('a rehearsal with application constraints', () => {
+  it("honours the state directory's constraints and names the one that blocks, writing nothing", async () => {
+    const yaml = [
+      'hosts: [{name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}, {name: compute-2, vcpus: 4}]',
+      'instances:',
+      ...[0, 1, 2].map((c) => `  - {id: web-${c}, name: web-${c}, project: proj-a, host: compute-${c}, vcpus: 2}`),
+      'projects: [{id: proj-a, auto_reply: ack, action: MIGRATE}]',
+    ].join('\n');
+    const path = cloudFile(yaml);
+    expect((await dryRun(path)).plan!.state).toBe('MAINTENANCE_DONE');
+    const stateDir = join(root, 'state-constraints');
+    const store = Store.open(storePath(stateDir));
+    putGroup(store, { groupId: 'g', projectId: 'proj-a', groupName: 'web', antiAffinityGroup: true, maxInstancesPerHost: 0, maxImpactedMembers: 1, recoveryTime: 0, resourceMitigation: false }, T0);
+    for (const c of [0, 1, 2]) {
+      putInstance(store, { instanceId: `web-${c}`, projectId: 'proj-a', groupId: 'g', instanceName: `web-${c}`, maxInterruptionTime: null, migrationType: null, resourceMitigation: false, leadTime: 0 }, T0);
+    }
+    store.close();
+    const before = Object.fromEntries(readdirSync(stateDir).map((f) => [f, readFileSync(join(stateDir, f))]));
+    const blocked = await dryRun(path, {}, stateDir);
+    expect(blocked.code).toBe(EXIT.sessionFailed);
+    expect(blocked.plan!.state).toBe('MAINTENANCE_FAILED');
+    expect(blocked.plan!.blockers).toEqual([
+      {
+        host: 'compute-0',
+        reason: 'no compute can be emptied: the instances on compute-0, compute-1, compute-2 do not fit on the hosts that may take them without breaking anti-affinity of instance group web (g) of project proj-a',
+      },
+    ]);
     expect(Object.fromEntries(readdirSync(stateDir).map((f) => [f, readFileSync(join(stateDir, f))]))).toEqual(before);
   });
 });

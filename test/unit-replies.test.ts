@@ -186,6 +186,16 @@ describe('checkReply', () => {
     expect(message).toContain('missing: a1, a3');
   });
 
+  it("takes an instance's migration_type where the ACK names no action for it, and still lists those without one", () => {
+    const asked = [instance('a1', 'PLANNED_MAINTENANCE'), instance('a2', 'PLANNED_MAINTENANCE'), instance('a3', 'PLANNED_MAINTENANCE')];
+    const types: Record<string, 'OWN_ACTION' | 'LIVE_MIGRATE'> = { a1: 'OWN_ACTION', a3: 'LIVE_MIGRATE' };
+    const body = { state: 'ACK_PLANNED_MAINTENANCE', instance_actions: { a2: 'MIGRATE' as const, a3: 'MIGRATE' as const } };
+    const accepted = checkReply(project('PLANNED_MAINTENANCE'), VISIT, asked, body, NOW, (id) => types[id] ?? null);
+    expect(Object.fromEntries(accepted.actions)).toEqual({ a1: 'OWN_ACTION', a2: 'MIGRATE', a3: 'MIGRATE' });
+    const message = thrown(() => checkReply(project('PLANNED_MAINTENANCE'), VISIT, asked, { state: 'ACK_PLANNED_MAINTENANCE' }, NOW, (id) => types[id] ?? null), InvalidInputError);
+    expect(message).toContain('missing: a2');
+  });
+
   it('requires actions in PREPARE_MAINTENANCE too', () => {
     const message = thrown(
       () => reply({ state: 'ACK_PREPARE_MAINTENANCE' }, project('PREPARE_MAINTENANCE'), [instance('a1', 'PREPARE_MAINTENANCE')]),

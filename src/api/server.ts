@@ -13,6 +13,7 @@ import * as releases from '../engine/release-view.js';
 import { NOTIFICATION_TOPICS } from '../domain/releases.js';
 import { getCluster } from '../store/releases.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
+import * as constraints from './constraints.js';
 import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, subscriptionsOf, summaries } from './extensions.js';
 import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
 
@@ -25,8 +26,8 @@ interface Context {
   query: URLSearchParams;
 }
 
-/** Who may call a route: admins only, or admins and the token of the route's {project}. */
-type Scope = 'admin' | 'project';
+/** Who may call a route: admins only, admins and the token of the route's {project}, or any token (the handler checks the row's project). */
+type Scope = 'admin' | 'project' | 'owner';
 
 interface Route {
   method: string;
@@ -145,6 +146,15 @@ function routes(options: ApiOptions): Route[] {
       const { session, hosts } = await engine.rollbackSession(sessionId(params));
       return { session_id: session?.id ?? null, hosts };
     }),
+    // Later Fenix's application constraints (a project token: its own project's only).
+    route('GET', '/v1/instance_group', 'owner', ({ principal, query }) => constraints.listGroupsRoute(engine, principal, query)),
+    route('PUT', '/v1/instance_group/{group}', 'owner', ({ principal, params, body }) => constraints.putGroupRoute(engine, principal, params.group!, body)),
+    route('GET', '/v1/instance_group/{group}', 'owner', ({ principal, params }) => constraints.getGroupRoute(engine, principal, params.group!)),
+    route('DELETE', '/v1/instance_group/{group}', 'owner', ({ principal, params }) => constraints.deleteGroupRoute(engine, principal, params.group!)),
+    route('GET', '/v1/instance', 'owner', ({ principal, query }) => constraints.listInstancesRoute(engine, principal, query)),
+    route('PUT', '/v1/instance/{instance}', 'owner', ({ principal, params, body }) => constraints.putInstanceRoute(engine, principal, params.instance!, body)),
+    route('GET', '/v1/instance/{instance}', 'owner', ({ principal, params }) => constraints.getInstanceRoute(engine, principal, params.instance!)),
+    route('DELETE', '/v1/instance/{instance}', 'owner', ({ principal, params }) => constraints.deleteInstanceRoute(engine, principal, params.instance!)),
   ];
 }
 
@@ -208,7 +218,7 @@ export function apiHandler(options: ApiOptions): (req: IncomingMessage, res: Ser
     const principal = await principalOf(req, options.auth ?? null);
     const params = found.params!;
     if (found.r.scope === 'admin') requireAdmin(principal);
-    else requireProject(principal, params.project!);
+    else if (found.r.scope === 'project') requireProject(principal, params.project!);
     const body = METHODS_WITH_BODY.has(req.method!) ? await readJsonBody(req, maxBody) : {};
     const query = new URL(req.url!, 'http://api').searchParams;
     return found.r.handler({ params, body, principal, query });

@@ -143,3 +143,15 @@ export function parsePolicies(values: string[]): { default?: UnsubscribedPolicy;
   }
   return out;
 }
+
+/** A whole number from 0 to `max` (0 has a meaning of its own: none, or no limit). */
+export function parseWhole(text: string, flag: string, what: string, max: number): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(n >= 0 && n <= max)) throw new UsageError(`invalid ${flag} "${text}": give a whole number of ${what} from 0 to ${max}`);
+  return n;
+}
+
+/** A duration in seconds, zero allowed (a recovery time, a lead time). */
+export function parseDurationSeconds(text: string, flag: string, maxSeconds: number): number {
+  return parseDuration(text, flag, maxSeconds * 1000) / 1000;
+}

@@ -1,5 +1,6 @@
 // What the CLI needs from an engine, whether it runs embedded (this machine's state directory)
 // or remote (a maintctl serve or any Fenix API server, later).
+import type { ConstraintsDocument, GroupDocument, InstanceDocument } from '../domain/constraint-documents.js';
 import type { SessionEvent, SessionOptionChanges, Subscription } from '../domain/model.js';
 import type { PluginRunDocument } from '../engine/plugin-view.js';
 import type { ProjectDocument } from '../engine/project-view.js';
@@ -55,6 +56,14 @@ export interface EngineClient {
   subscribe(subscription: NewSubscription): Promise<Subscription>;
   unsubscribe(projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }): Promise<number>;
   subscriptions(projectId?: string): Promise<Subscription[]>;
+  /** A project's application constraints (GET /v1/instance_group and /v1/instance of the project). */
+  constraints(projectId: string): Promise<ConstraintsDocument>;
+  /** Fenix's PUT /v1/instance_group/{id} and /v1/instance/{id} bodies; the stored document back. */
+  putGroupConstraint(groupId: string, body: Record<string, unknown>): Promise<GroupDocument>;
+  putInstanceConstraint(instanceId: string, body: Record<string, unknown>): Promise<InstanceDocument>;
+  /** Removes them and returns what they were; NotFoundError when there were none. */
+  removeGroupConstraint(groupId: string): Promise<GroupDocument>;
+  removeInstanceConstraint(instanceId: string): Promise<InstanceDocument>;
   /** Runs of the session's plug-ins with their output (`session logs`); an endpoint that keeps none refuses. */
   pluginRuns(sessionId: string, filter: { host?: string; plugin?: string }): Promise<PluginRunDocument[]>;
   // ---- releases and clusters (seed 003)

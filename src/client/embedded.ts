@@ -8,6 +8,7 @@ import { isTerminal } from '../domain/states.js';
 import { RealClock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';
 import { sessionDocument, sessionSummaries } from '../engine/session-view.js';
+import { deleteGroup, deleteInstance, findGroup, findInstance, listConstraints, putGroup, putInstance } from '../store/constraints.js';
 import { Store } from '../store/store.js';
 import { listSubscriptions, subscribe, unsubscribe, type NewSubscription } from '../store/subscriptions.js';
 import { pluginRunDocuments } from '../engine/plugin-view.js';
@@ -213,6 +214,43 @@ export class EmbeddedClient implements EngineClient {
 
   async subscriptions(projectId?: string) {
     return listSubscriptions(this.store(), projectId);
+  }
+
+  /** The wire documents and body checks, loaded when used (they bring the schemas). */
+  private documents() {
+    return import('../domain/constraint-documents.js');
+  }
+
+  async constraints(projectId: string) {
+    const { groupDocument, instanceDocument } = await this.documents();
+    const rows = listConstraints(this.store(), projectId);
+    return { instance_groups: rows.groups.map(groupDocument), instances: rows.instances.map(instanceDocument) };
+  }
+
+  async putGroupConstraint(groupId: string, body: Record<string, unknown>) {
+    const { groupDocument, groupFromBody } = await this.documents();
+    return groupDocument(putGroup(this.store(true), groupFromBody(groupId, body), this.clock.now()));
+  }
+
+  async putInstanceConstraint(instanceId: string, body: Record<string, unknown>) {
+    const { instanceDocument, instanceFromBody } = await this.documents();
+    return instanceDocument(putInstance(this.store(true), instanceFromBody(instanceId, body), this.clock.now()));
+  }
+
+  async removeGroupConstraint(groupId: string) {
+    const { groupDocument } = await this.documents();
+    const row = findGroup(this.store(), groupId);
+    if (!row) throw new NotFoundError(`no instance group ${groupId}`);
+    deleteGroup(this.store(), groupId);
+    return groupDocument(row);
+  }
+
+  async removeInstanceConstraint(instanceId: string) {
+    const { instanceDocument } = await this.documents();
+    const row = findInstance(this.store(), instanceId);
+    if (!row) throw new NotFoundError(`no constraints for instance ${instanceId}`);
+    deleteInstance(this.store(), instanceId);
+    return instanceDocument(row);
   }
 
   async pluginRuns(sessionId: string, filter: { host?: string; plugin?: string }) {

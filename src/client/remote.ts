@@ -3,6 +3,7 @@
 // the CLI's output and exit codes do not depend on where the engine runs.
 import type { Agent, Dispatcher } from 'undici';
 import { InvalidInputError, MaintctlError, NotFoundError, RefusedError } from '../domain/errors.js';
+import type { ConstraintsDocument, GroupDocument, InstanceDocument } from '../domain/constraint-documents.js';
 import type { SessionEvent, Subscription } from '../domain/model.js';
 import type { PluginRunDocument } from '../engine/plugin-view.js';
 import type { ProjectDocument } from '../engine/project-view.js';
@@ -212,6 +213,29 @@ export class RemoteClient implements EngineClient {
 
   async rollbackSession(id: string): Promise<{ session_id: string | null; hosts: string[] }> {
     return this.call('POST', `/v1/sessions/${seg(await this.resolveId(id))}/rollback`, {});
+  }
+
+  async constraints(projectId: string): Promise<ConstraintsDocument> {
+    const project = `?project_id=${seg(projectId)}`;
+    const groups = await this.call<{ instance_groups: GroupDocument[] }>('GET', `/v1/instance_group${project}`);
+    const instances = await this.call<{ instances: InstanceDocument[] }>('GET', `/v1/instance${project}`);
+    return { instance_groups: groups.instance_groups, instances: instances.instances };
+  }
+
+  putGroupConstraint(groupId: string, body: Record<string, unknown>): Promise<GroupDocument> {
+    return this.call('PUT', `/v1/instance_group/${seg(groupId)}`, body);
+  }
+
+  putInstanceConstraint(instanceId: string, body: Record<string, unknown>): Promise<InstanceDocument> {
+    return this.call('PUT', `/v1/instance/${seg(instanceId)}`, body);
+  }
+
+  removeGroupConstraint(groupId: string): Promise<GroupDocument> {
+    return this.call('DELETE', `/v1/instance_group/${seg(groupId)}`);
+  }
+
+  removeInstanceConstraint(instanceId: string): Promise<InstanceDocument> {
+    return this.call('DELETE', `/v1/instance/${seg(instanceId)}`);
   }
 
   close(): void {

@@ -75,6 +75,10 @@ export interface SessionData {
   gate?: boolean;
   /** The question state of the newest wave (what the session shows while waves are emptied). */
   waveState?: 'PREPARE_MAINTENANCE' | 'PLANNED_MAINTENANCE';
+  /** Group members that moved, and until when they recover (epoch ms): they count as impacted until then. */
+  recovering?: Record<string, number>;
+  /** Instances with a lead_time, and when they may be acted on (epoch ms): the notice their project was given. */
+  notBefore?: Record<string, number>;
 }
 
 export interface Session {

@@ -55,7 +55,7 @@ export interface ProjectNoticeInput {
   replyAt: number | null;
   actionsAt: number | null;
   metadata: Record<string, unknown>;
-  /** Only for INSTANCE_ACTION_DONE. */
+  /** For INSTANCE_ACTION_DONE, and for a question about one instance (the vnf workflow): instance_ids is [it]. */
   instanceId?: string;
 }
 

@@ -46,6 +46,12 @@ export interface TargetHost {
   maintained: boolean;
 }
 
+/** A rule beyond room on where an item may be placed; `place` records a placement and returns its undo. */
+export interface PlacementRule {
+  allows(itemId: string, host: string): boolean;
+  place(itemId: string, host: string): () => void;
+}
+
 export interface Item {
   id: string;
   vcpus: number;
@@ -71,7 +77,11 @@ export class RoomPool {
   private readonly buckets: [Array<Set<string>>, Array<Set<string>>] = [[], []];
   private readonly used = new Set<string>();
 
-  constructor(hosts: Iterable<TargetHost>) {
+  /** `rule`: where each item may go beyond room (anti-affinity, members per host); none: anywhere with room. */
+  constructor(
+    hosts: Iterable<TargetHost>,
+    private readonly rule: PlacementRule | null = null,
+  ) {
     for (const host of hosts) {
       const vcpus = host.capacity.vcpus - host.used.vcpus;
       const memoryMb = host.capacity.memoryMb === null ? Number.POSITIVE_INFINITY : host.capacity.memoryMb - host.used.memoryMb;
@@ -111,6 +121,7 @@ export class RoomPool {
         return null;
       }
       undo.push(this.take(room, item));
+      if (this.rule) undo.push(this.rule.place(item.id, room.host.name));
       placed.set(item.id, room.host.name);
     }
     for (const name of placed.values()) this.used.add(name);
@@ -123,7 +134,7 @@ export class RoomPool {
       for (let free = Math.max(item.vcpus, 1); free < tier.length; free++) {
         for (const name of tier[free] ?? []) {
           const room = this.rooms.get(name)!;
-          if (room.memoryMb >= memory) return room;
+          if (room.memoryMb >= memory && (!this.rule || this.rule.allows(item.id, name))) return room;
         }
       }
     }

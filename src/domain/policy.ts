@@ -19,11 +19,17 @@ export interface Reply {
 }
 
 /** What a move policy answers to a question: ACK, with its action for every instance asked about. */
-export function policyReply(project: Project, state: AskedState, instanceIds: readonly string[]): Reply | null {
+export function policyReply(
+  project: Project,
+  state: AskedState,
+  instanceIds: readonly string[],
+  /** An instance's own migration_type, which wins over the policy's action. */
+  defaultAction: (instanceId: string) => InstanceAction | null = () => null,
+): Reply | null {
   if (project.policy !== 'migrate' && project.policy !== 'live_migrate') return null;
   const action: InstanceAction = project.policy === 'migrate' ? 'MIGRATE' : 'LIVE_MIGRATE';
   const asksActions = state === 'PREPARE_MAINTENANCE' || state === 'PLANNED_MAINTENANCE';
-  const actions = asksActions ? Object.fromEntries(instanceIds.map((id) => [id, action])) : {};
+  const actions = asksActions ? Object.fromEntries(instanceIds.map((id) => [id, defaultAction(id) ?? action])) : {};
   return { projectId: project.projectId, state: `ACK_${state}`, actions, by: `policy ${project.policy}` };
 }
 

@@ -26,7 +26,17 @@ export function affectedInstances(project: Project, instances: Iterable<Instance
   return out;
 }
 
-export function checkReply(project: Project, visit: number, instances: readonly Instance[], body: ProjectReplyBody, now: number): AcceptedReply {
+/** An instance's migration_type (its constraint), used where an ACK names no action for it. */
+export type DefaultAction = (instanceId: string) => InstanceAction | null;
+
+export function checkReply(
+  project: Project,
+  visit: number,
+  instances: readonly Instance[],
+  body: ProjectReplyBody,
+  now: number,
+  defaultAction: DefaultAction = () => null,
+): AcceptedReply {
   const reply = parseReplyState(body.state);
   if (!reply) throw new InvalidInputError(`invalid reply state "${body.state}": use ACK_<STATE> or NACK_<STATE>, e.g. ACK_MAINTENANCE`);
   const asked = project.state;
@@ -38,10 +48,10 @@ export function checkReply(project: Project, visit: number, instances: readonly 
   if (project.replyAt !== null && now >= project.replyAt) {
     throw new RefusedError(`the deadline to answer ${asked} passed at ${formatFenixTime(project.replyAt)} UTC`);
   }
-  return { reply, actions: reply.verdict === 'ACK' ? chosenActions(project, instances, body) : new Map() };
+  return { reply, actions: reply.verdict === 'ACK' ? chosenActions(project, instances, body, defaultAction) : new Map() };
 }
 
-function chosenActions(project: Project, instances: readonly Instance[], body: ProjectReplyBody): Map<string, InstanceAction> {
+function chosenActions(project: Project, instances: readonly Instance[], body: ProjectReplyBody, defaultAction: DefaultAction): Map<string, InstanceAction> {
   const affected = affectedInstances(project, instances);
   const byAnyId = new Map<string, Instance>();
   for (const i of affected) {
@@ -62,6 +72,10 @@ function chosenActions(project: Project, instances: readonly Instance[], body: P
   if (!needsActions) {
     if (actions.size) throw new RefusedError(`${project.state} takes no instance actions`);
     return actions;
+  }
+  for (const i of affected) {
+    const fallback = actions.has(i.instanceId) ? null : defaultAction(i.instanceId);
+    if (fallback) actions.set(i.instanceId, fallback);
   }
   const missing = affected.filter((i) => !actions.has(i.instanceId));
   if (missing.length) {

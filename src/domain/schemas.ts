@@ -196,3 +196,34 @@ export const newClusterSchema = z.strictObject({
   hosts: z.array(name).min(1, 'must name at least one host'),
   cloud: z.string().trim().min(1, 'must not be empty').nullable().default(null),
 });
+/** Doctor's VNFM writes Fenix's older names of the move actions: read as ours. */
+const MIGRATION_TYPE_ALIASES: Record<string, string> = { MIGRATION: 'MIGRATE', LIVE_MIGRATION: 'LIVE_MIGRATE' };
+const migrationType = z.preprocess((v) => (typeof v === 'string' ? (MIGRATION_TYPE_ALIASES[v] ?? v) : v), instanceAction);
+const constraintSeconds = z.number('must be a number of seconds').nonnegative('must be 0 or more seconds').max(MAX_REPLY_SECONDS, `at most ${MAX_REPLY_SECONDS} seconds (7 days)`);
+const memberCount = z.number('must be a whole number').int('must be a whole number').nonnegative('must be 0 or more').max(100_000, 'at most 100000');
+
+/** PUT /v1/instance_group/{group_id} (later Fenix); the path's id wins over a group_id that agrees with it. */
+export const groupConstraintSchema = z.strictObject({
+  group_id: name.optional(),
+  project_id: name,
+  group_name: z.string().default(''),
+  anti_affinity_group: z.boolean('must be true or false').default(false),
+  max_instances_per_host: memberCount.default(0),
+  max_impacted_members: memberCount.default(1),
+  recovery_time: constraintSeconds.default(0),
+  resource_mitigation: z.boolean('must be true or false').default(false),
+});
+export type GroupConstraintBody = z.output<typeof groupConstraintSchema>;
+
+/** PUT /v1/instance/{instance_id} (later Fenix). */
+export const instanceConstraintSchema = z.strictObject({
+  instance_id: name.optional(),
+  project_id: name,
+  group_id: name.nullable().default(null),
+  instance_name: z.string().default(''),
+  max_interruption_time: constraintSeconds.nullable().default(null),
+  migration_type: migrationType.nullable().default(null),
+  resource_mitigation: z.boolean('must be true or false').default(false),
+  lead_time: constraintSeconds.default(0),
+});
+export type InstanceConstraintBody = z.output<typeof instanceConstraintSchema>;

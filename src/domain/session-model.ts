@@ -3,6 +3,7 @@
 // open questions, operations by key), and the rows changed since the last write. The runner loads
 // it once, the workflow reads it, every change goes through it, and the changed rows are written
 // through to the store once per plan: the cost of a step grows with what changed, not with the cloud.
+import { NO_CONSTRAINTS, recoveryUntil, type Constraints } from './constraints.js';
 import type { Host, Instance, Operation, Project, Session } from './model.js';
 import type { HostState, HostType } from './states.js';
 
@@ -69,6 +70,8 @@ export class SessionModel {
   time = 0;
   /** True until the first plan after loading: questions left unanswered by an earlier run are asked again then. */
   freshlyLoaded = true;
+  /** The constraints of the session's projects (read by the runner from the store, not rows of the session). */
+  constraints: Constraints = NO_CONSTRAINTS;
 
   /** When each host was last read from the infrastructure (in memory only: a restarted engine reads afresh). */
   private readonly hostSyncs = new Map<string, number>();
@@ -239,6 +242,14 @@ export class SessionModel {
   markActionDone(id: string): void {
     this.arrived.delete(id);
     this.updateInstance(id, { actionDone: true, target: null });
+    const group = this.constraints.groupOf(id);
+    if (group && group.recoveryTime > 0) this.noteRecovery(id, recoveryUntil(group, this.time));
+  }
+
+  /** Until when a moved group member recovers (it counts as impacted until then); kept with the session, so a restart keeps it. */
+  private noteRecovery(id: string, until: number): void {
+    const live = Object.entries(this.current.data.recovering ?? {}).filter(([, t]) => t > this.time);
+    this.updateSession({ data: { ...this.current.data, recovering: { ...Object.fromEntries(live), [id]: until } } });
   }
 
   removeInstance(id: string): void {

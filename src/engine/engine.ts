@@ -3,6 +3,7 @@
 // the store only through the async Repository.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
+import { Constraints } from '../domain/constraints.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
 import { DEFAULT_OPTIONS, withChanges, type DownloadEntry, type DriverSpec, type Host, type Session, type SessionOptionChanges } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
@@ -288,6 +289,7 @@ export class Engine {
   /** A project's answer (PUT /v1/maintenance/{session}/{project}): checked, recorded, and the session woken. */
   async reply(sessionId: string, projectId: string, input: unknown): Promise<void> {
     const body = parseWith(projectReplySchema, input, 'reply');
+    const constraints = new Constraints(await this.repo.constraintsOf([projectId]));
     const now = this.clock.now();
     const written = await this.repo.updateProject(
       sessionId,
@@ -298,7 +300,7 @@ export class Engine {
           throw new InvalidInputError(`the reply names session ${body.session_id} but was sent to session ${sessionId}`);
         }
         if (!project) throw new RefusedError(`project ${projectId} has no instances in session ${sessionId}: it is asked nothing`);
-        const accepted = checkReply(project, session.visit, instances, body, now);
+        const accepted = checkReply(project, session.visit, instances, body, now, (id) => constraints.defaultAction(id));
         const actions = Object.fromEntries(accepted.actions);
         const rows = replyRows(project, new Map(instances.map((i) => [i.instanceId, i])), { projectId, state: body.state, actions }, now);
         return {

@@ -2,6 +2,7 @@
 // session run there on a virtual clock in a private scratch store, and what happened summed up as a
 // plan. Nothing outside this process changes: the real infrastructure is only read (a driver's
 // listHosts and listInstances), and no store but the scratch one is opened.
+import type { ConstraintRows } from '../domain/constraints.js';
 import type { SessionEvent } from '../domain/model.js';
 import { createSessionSchema, type CloudFile, type CreateSessionBody } from '../domain/schemas.js';
 import { parseTime } from '../domain/time.js';
@@ -9,6 +10,7 @@ import { parseWith } from '../domain/validate.js';
 import type { InfraDriver } from '../infra/driver.js';
 import { importCloud } from '../infra/sim/cloud-file.js';
 import { snapshotInfrastructure, type SnapshotNote } from '../infra/snapshot.js';
+import { copyConstraints } from '../store/constraints.js';
 import { Store } from '../store/store.js';
 import { RealClock, VirtualClock } from './clock.js';
 import { Engine } from './engine.js';
@@ -28,6 +30,8 @@ export interface RehearseInput {
   timing?: RehearsalTiming;
   /** Whether a project is subscribed in the real state directory (none is, when not given). */
   subscribed?: (projectId: string) => boolean;
+  /** The application constraints of the real state directory (none when not given). */
+  constraints?: ConstraintRows;
   /** When the rehearsed session is created (default: the real time now). */
   now?: number;
   /** Told how the copy of the infrastructure differs from it. */
@@ -90,6 +94,7 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
   const plugins = new PluginRegistry({ rehearsal: { expectedS: input.timing?.plugin_s ?? 0 } });
   const engine = new Engine({ store, clock: new VirtualClock(start, { auto: true }), delivery: false, plugins });
   try {
+    if (input.constraints) copyConstraints(store, input.constraints, start);
     engine.start();
     const cloudId = importCloud(store, answers.cloud, 'rehearsal', start);
     const created = await engine.createSession(input.request, { kind: 'sim', cloudId });

@@ -4,6 +4,7 @@
 // Waits are timers on the Clock or a wake-up (a reply, a finished operation), never sleep-polling.
 // Mechanism only: what to do is the workflow's and the domain's (policy.ts) to decide.
 import type { Clock, Timer } from '../domain/clock.js';
+import { Constraints } from '../domain/constraints.js';
 import type { Operation, Project, Session } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { affectedInstances } from '../domain/replies.js';
@@ -101,6 +102,7 @@ export class SessionRunner {
     this.model = new SessionModel(rows);
     this.markLoaded();
     try {
+      await this.refreshConstraints();
       await this.recover();
       while (!this.stopped) {
         this.dirty = false;
@@ -265,6 +267,7 @@ export class SessionRunner {
     const about = new Set(d.instances);
     const perWave = d.wave !== null;
     if (perWave) m.updateSession({ data: { ...m.session.data, waveState: d.state as 'PLANNED_MAINTENANCE' } });
+    if (d.notBefore) m.updateSession({ data: { ...m.session.data, notBefore: { ...liveTimes(m.session.data.notBefore, this.deps.clock.now()), ...d.notBefore } } });
     for (const projectId of d.projects) {
       m.updateProject(projectId, { state: d.state, visit: m.session.visit, wave: d.wave, replyState: null, replyAt: d.replyAt, repliedAt: null });
       this.emit(
@@ -278,15 +281,20 @@ export class SessionRunner {
           replyAt: d.replyAt,
           actionsAt: d.actionsAt,
           metadata: m.session.metadata,
+          ...(d.perInstance ? { instanceId: d.instances[0] } : {}),
         }),
       );
+    }
+    // Asked per instance: the project's question is about this one alone (its answered ones leave it).
+    if (perWave && d.perInstance) {
+      for (const i of m.waveMembers(d.wave!)) if (d.projects.includes(i.projectId) && !about.has(i.instanceId) && i.projectState !== null) m.updateInstance(i.instanceId, { projectState: null });
     }
     // A wave's question is about its instances: each is marked with the state, its action cleared.
     if (perWave) for (const id of about) m.updateInstance(id, { projectState: d.state, action: null, actionDone: false });
     for (const projectId of d.projects) {
       const project = m.project(projectId)!;
       const ids = perWave ? d.instances.filter((id) => m.instance(id)?.projectId === projectId) : [];
-      const reply = policyReply(project, d.state, ids);
+      const reply = policyReply(project, d.state, ids, (id) => m.constraints.defaultAction(id));
       if (reply) this.recordReply(project, reply);
     }
   }
@@ -633,6 +641,7 @@ export class SessionRunner {
     this.updateHosts(infraHosts);
     await this.applyInstanceChanges(changes);
     if (!hosts) await this.refreshPolicies();
+    if (!hosts) await this.refreshConstraints();
     m.markSynced(names, now);
     if (!hosts) m.updateSession({ syncedAt: now, discovered: true });
     await this.save();
@@ -664,6 +673,18 @@ export class SessionRunner {
     for (const r of changes.removed) {
       m.removeInstance(r.instanceId);
       this.emit('maintctl.instance.removed', { instance_id: r.instanceId, name: r.name, project_id: r.projectId, host: r.host });
+    }
+  }
+
+  /** The session's projects' constraints, as the store has them now (kept as they were when it cannot say). */
+  private async refreshConstraints(): Promise<void> {
+    const m = this.model;
+    const projects = [...m.projects()].map((p) => p.projectId);
+    try {
+      const rows = await this.deps.repo.constraintsOf(projects);
+      m.constraints = new Constraints(rows, { liveMigrateS: this.deps.driver.moveEstimate?.('LIVE_MIGRATE') ?? null });
+    } catch {
+      // The next full read tries again; planning goes on with what was read before.
     }
   }
 
@@ -701,6 +722,11 @@ function checkpointsOf(plan: Effect[]): string[] {
     else if (e.kind === 'instances-done') labels.push('instances-done');
   }
   return [...new Set(labels)];
+}
+
+/** The entries of a time map still in the future (the rest are forgotten). */
+function liveTimes(times: Record<string, number> | undefined, now: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(times ?? {}).filter(([, t]) => t > now));
 }
 
 /** Plug-ins and downloads run in the engine's process, not in the infrastructure. */

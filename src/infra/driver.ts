@@ -94,6 +94,8 @@ export interface InfraDriver {
   /** The infrastructure's own part of maintaining a host (the sim simulates it; real clouds leave it to plug-ins). */
   requestHostMaintenance(key: string, host: string): Promise<void>;
   observeHostMaintenance(key: string, host: string): Promise<Observation>;
+  /** Seconds a move is expected to take (what interrupts an instance), or null when it cannot tell. */
+  moveEstimate?(kind: 'MIGRATE' | 'LIVE_MIGRATE'): number | null;
   /** Whether this infrastructure itself answers for the project (the sim's scripted VNFMs). */
   answersFor?(projectId: string): boolean;
   /** Starts whatever comes with this infrastructure for a session (the sim's VNFMs); returns a stop function. */

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { findSubscription, headOfLine, nextDeliveryAt, recordAttempt } from '../store/subscriptions.js';
 import type { EventBus } from './bus.js';
 import { webhookBody } from './formats.js';
+import { PROJECT_EVENT } from '../domain/notifications.js';
 
 /** POSTs JSON; resolves with the HTTP status, rejects when the receiver cannot be reached. */
 export type Poster = (url: string, body: string, timeoutMs: number) => Promise<number>;
@@ -120,7 +121,9 @@ export class Deliverer {
       outcome = { ok: false, retry: false, error: `not delivered: its reply deadline (${String(event.payload.reply_at)} UTC) passed first` };
     } else {
       const projectId = subscription?.projectId ?? String(event.payload.project_id ?? 'admin');
-      outcome = await this.send(delivery.url, JSON.stringify(webhookBody(event, delivery.format, delivery.subscriptionId, projectId)));
+      // Whoever subscribed to maintenance.scheduled (newest Fenix's name) gets the event by that name.
+      const named = subscription?.eventType === 'maintenance.scheduled' && event.eventType === PROJECT_EVENT ? { ...event, eventType: subscription.eventType } : event;
+      outcome = await this.send(delivery.url, JSON.stringify(webhookBody(named, delivery.format, delivery.subscriptionId, projectId)));
     }
     const attempts = delivery.attempts + 1;
     const now = clock.now();

@@ -13,9 +13,20 @@ const TRAIT = { text: 1, int: 2, float: 3, datetime: 4 } as const;
 
 export type Trait = [name: string, type: number, value: string | number | null];
 
+/** Payload times Ceilometer's event definitions declare as datetime traits. */
+const DATETIME_TRAITS = new Set(['reply_at', 'actions_at']);
+
+/** A payload time (Fenix's "YYYY-MM-DD HH:MM:SS", UTC) as ISO 8601, the way `generated` is written; null when it is not one. */
+function isoTime(text: string): string | null {
+  const ms = Date.parse(`${text.replace(' ', 'T')}Z`);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString().replace('Z', '');
+}
+
 export function toTraits(payload: Record<string, unknown>): Trait[] {
   return Object.entries(payload).map(([name, value]): Trait => {
     if (value === null || value === undefined) return [name, TRAIT.text, null];
+    const iso = typeof value === 'string' && DATETIME_TRAITS.has(name) ? isoTime(value) : null;
+    if (iso !== null) return [name, TRAIT.datetime, iso];
     if (typeof value === 'number') return [name, Number.isInteger(value) ? TRAIT.int : TRAIT.float, value];
     // Text holding [ or { is sent quoted, so decoders that parse such text give the text back.
     if (typeof value === 'string') return [name, TRAIT.text, /[[{]/.test(value) ? JSON.stringify(value) : value];

@@ -103,10 +103,12 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
   // IMMEDIATE: two processes opening a fresh store must not both apply version 1.
   db.transaction(() => {
     const current = schemaVersion(db);
-    const latest = migrations.at(-1)?.version ?? 0;
+    const latest = Math.max(0, ...migrations.map((m) => m.version));
     if (current > latest) {
       throw new Error(`the store was written by a newer maintctl (schema ${current}, this one knows ${latest}); upgrade maintctl`);
     }
-    for (const m of migrations) if (m.version > current) apply(m);
+    // Every version not applied yet, in order: one added on another branch below the newest applied still runs.
+    const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) if (!applied.has(m.version)) apply(m);
   }).immediate();
 }

@@ -377,4 +377,37 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX notifications_cluster ON notifications(cluster, id);
     `,
   },
+  {
+    version: 5,
+    name: 'application constraints: instance groups and instance constraints (later Fenix)',
+    sql: `
+      CREATE TABLE instance_groups (
+        group_id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        group_name TEXT NOT NULL DEFAULT '',
+        anti_affinity_group INTEGER NOT NULL DEFAULT 0,
+        max_instances_per_host INTEGER NOT NULL DEFAULT 0,
+        max_impacted_members INTEGER NOT NULL DEFAULT 1,
+        recovery_time REAL NOT NULL DEFAULT 0,
+        resource_mitigation INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX instance_groups_project ON instance_groups(project_id);
+
+      CREATE TABLE instance_constraints (
+        instance_id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        -- Not a foreign key: a VNFM may PUT its instances before their group.
+        group_id TEXT,
+        instance_name TEXT NOT NULL DEFAULT '',
+        max_interruption_time REAL,
+        migration_type TEXT,
+        resource_mitigation INTEGER NOT NULL DEFAULT 0,
+        lead_time REAL NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX instance_constraints_project ON instance_constraints(project_id);
+      CREATE INDEX instance_constraints_group ON instance_constraints(group_id);
+    `,
+  },
 ];

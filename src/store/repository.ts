@@ -1,6 +1,7 @@
 // What the engine needs from persistence, as an async interface: SQLite (sqlite-repository.ts)
 // is the embedded implementation; a shared SQL database is the next one. Every implementation
 // must pass test/repository-contract.test.ts.
+import type { ConstraintRows } from '../domain/constraints.js';
 import { RefusedError } from '../domain/errors.js';
 import type { Host, Instance, Project, Session, SessionEvent } from '../domain/model.js';
 import type { Cluster, ClusterOperation, NewNotification, Release } from '../domain/releases.js';
@@ -91,6 +92,10 @@ export interface Repository {
 
   // ---- subscriptions (whether a project answers for itself)
   isSubscribed(projectId: string, sessionId: string): Promise<boolean>;
+
+  // ---- application constraints (instance groups and instance constraints of projects)
+  /** The constraints of these projects (a session's), read together. */
+  constraintsOf(projectIds: readonly string[]): Promise<ConstraintRows>;
 
   // ---- leases
   acquireLease(sessionId: string, owner: string, now: number, ttlMs: number): Promise<number | null>;

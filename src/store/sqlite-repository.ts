@@ -9,6 +9,7 @@ import { insertPluginRun, pluginRuns, updatePluginRun, type NewPluginRun, type P
 import { isSubscribed, nextDeliveryAt } from './subscriptions.js';
 import type { Cluster, ClusterOperation, NewNotification } from '../domain/releases.js';
 import { addNotification, findCluster, findOperation, listReleases, pendingAutoRollbacks, recordDeletion, recordProgress, startOperation, writeCluster } from './releases.js';
+import { constraintsOf } from './constraints.js';
 
 export class SqliteRepository implements Repository {
   constructor(readonly store: Store) {}
@@ -116,6 +117,10 @@ export class SqliteRepository implements Repository {
 
   async isSubscribed(projectId: string, sessionId: string) {
     return isSubscribed(this.store, projectId, sessionId);
+  }
+
+  async constraintsOf(projectIds: readonly string[]) {
+    return constraintsOf(this.store, projectIds);
   }
 
   async acquireLease(sessionId: string, owner: string, now: number, ttlMs: number) {

@@ -24,8 +24,12 @@ import { processAlive } from './process-alive.js';
 
 type Row = Record<string, unknown>;
 
-/** The stored project row and the one written are about the same question. */
-const SAME_QUESTION = 'projects.state IS excluded.state AND projects.visit = excluded.visit AND projects.wave IS excluded.wave';
+/**
+ * The stored project row and the one written are about the same question (its deadline tells the
+ * questions of one state, visit and wave apart: the vnf workflow asks about one instance after another).
+ */
+const SAME_QUESTION =
+  'projects.state IS excluded.state AND projects.visit = excluded.visit AND projects.wave IS excluded.wave AND projects.reply_at IS excluded.reply_at';
 const json = (value: unknown) => JSON.stringify(value);
 const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
 const bool = (value: unknown) => value === 1 || value === true;

@@ -146,13 +146,26 @@ export function sessionDeliveries(store: Store, sessionId: string): Delivery[] {
 
 /**
  * Projects subscribed to maintenance.planned for every session (so for a new one too), read from
- * the store at `path` without writing anything there: no store means none, and the file is never
- * created, migrated or given companion files. When no other connection has it open (no -wal
- * file) everything is in the main file, read here into memory; otherwise its -wal and -shm files
- * exist already and a read-only connection uses them.
+ * the store at `path` without writing anything there (readStoreAt).
  */
 export function subscribedProjectsIn(path: string): Set<string> {
-  if (!existsSync(path)) return new Set();
+  return readStoreAt(path, new Set<string>(), (db) => {
+    const rows = db
+      .prepare(`SELECT DISTINCT project_id FROM subscriptions WHERE event_type IN ('maintenance.planned', 'maintenance.scheduled') AND session_id IS NULL`)
+      .all() as Row[];
+    return new Set(rows.map((r) => String(r.project_id)));
+  });
+}
+
+/**
+ * Reads the store at `path` without writing anything there: no store means `none`, and the file
+ * is never created, migrated or given companion files. When no other connection has it open (no
+ * -wal file) everything is in the main file, read here into memory; otherwise its -wal and -shm
+ * files exist already and a read-only connection uses them. A store from before the tables read
+ * existed gives `none` too.
+ */
+export function readStoreAt<T>(path: string, none: T, read: (db: Database.Database) => T): T {
+  if (!existsSync(path)) return none;
   let db: Database.Database;
   if (existsSync(`${path}-wal`)) {
     db = new Database(path, { readonly: true, fileMustExist: true });
@@ -164,13 +177,9 @@ export function subscribedProjectsIn(path: string): Set<string> {
     db = new Database(bytes, { readonly: true });
   }
   try {
-    const rows = db
-      .prepare(`SELECT DISTINCT project_id FROM subscriptions WHERE event_type IN ('maintenance.planned', 'maintenance.scheduled') AND session_id IS NULL`)
-      .all() as Row[];
-    return new Set(rows.map((r) => String(r.project_id)));
+    return read(db);
   } catch (err) {
-    // A store from before subscriptions existed has none.
-    if (/no such table/.test((err as Error).message)) return new Set();
+    if (/no such table/.test((err as Error).message)) return none;
     throw err;
   } finally {
     db.close();

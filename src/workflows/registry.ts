@@ -2,8 +2,12 @@
 import { InvalidInputError } from '../domain/errors.js';
 import { defaultWorkflow } from './default/index.js';
 import type { Workflow } from './types.js';
+import { vnfWorkflow } from './vnf/index.js';
 
-const WORKFLOWS = new Map<string, Workflow>([[defaultWorkflow.name, defaultWorkflow]]);
+const WORKFLOWS = new Map<string, Workflow>([
+  [defaultWorkflow.name, defaultWorkflow],
+  [vnfWorkflow.name, vnfWorkflow],
+]);
 
 export function workflowNames(): string[] {
   return [...WORKFLOWS.keys()];

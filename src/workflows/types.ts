@@ -47,6 +47,10 @@ export type Effect =
       actionsAt: number;
       /** The wave a PREPARE_ or PLANNED_MAINTENANCE question is about. */
       wave: number | null;
+      /** Instances with a lead_time: not acted on before these times (epoch ms). */
+      notBefore?: Record<string, number>;
+      /** One notification per instance (instance_ids: [id]), as later Fenix's vnf workflow asks. */
+      perInstance?: boolean;
     }
   /** A new wave: its hosts start emptying, with room reserved for each move. */
   | { kind: 'wave'; wave: number; hosts: string[]; moves: PlannedMove[] }

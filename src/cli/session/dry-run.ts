@@ -4,6 +4,7 @@ import { InvalidInputError } from '../../domain/errors.js';
 import type { RehearsalPlan, RehearsalTiming, RehearseInput } from '../../engine/rehearsal.js';
 import { readCloudFile } from '../../infra/sim/cloud-file.js';
 import { storePath } from '../../client/state-dir.js';
+import { constraintsIn } from '../../store/constraints.js';
 import { subscribedProjectsIn } from '../../store/subscriptions.js';
 import type { Deps } from '../deps.js';
 import { SessionFailedError } from '../exit-codes.js';
@@ -30,6 +31,7 @@ export async function runDryRun(options: DryRunOptions, deps: Deps): Promise<voi
     request: options.request,
     timing: options.timing,
     subscribed: (id) => subscribed.has(id),
+    ...(deps.stateDir ? { constraints: constraintsIn(storePath(deps.stateDir)) } : {}),
     now: deps.clock.now(),
     onNote: (note) => deps.io.err.write(`maintctl: note: ${note.message}\n`),
   };

@@ -52,6 +52,12 @@ export class SimDriver implements InfraDriver {
     return this.cloud.observe(key);
   }
 
+  /** The sim's own timing: a move takes exactly that long. */
+  moveEstimate(kind: 'MIGRATE' | 'LIVE_MIGRATE'): number {
+    const timing = this.cloud.timing;
+    return kind === 'LIVE_MIGRATE' ? timing.live_migrate_s : timing.migrate_s;
+  }
+
   answersFor(projectId: string): boolean {
     return this.cloud.project(projectId) !== null;
   }

@@ -27,22 +27,28 @@ export function ask(s: Snapshot, q: Question): Effect[] | null {
   const wave = q.wave ?? null;
   const rows = q.projects.map((id) => s.model.project(id)).filter((p): p is Project => p !== undefined);
   const unasked = rows.filter((p) => !askedNow(s, p, q.state, wave));
-  if (unasked.length) {
-    const replyAt = s.now + q.timeout * 1000;
-    return [
-      {
-        kind: 'ask',
-        state: q.state,
-        projects: unasked.map((p) => p.projectId),
-        instances: q.instances,
-        allowedActions: q.allowedActions,
-        replyAt,
-        actionsAt: q.actionsAt ?? replyAt,
-        wave,
-      },
-    ];
-  }
+  if (unasked.length) return [question(s, q, unasked.map((p) => p.projectId))];
   return verdict(s, rows, q.state);
+}
+
+/** The notification of a question to these projects, its deadline starting now. */
+export function question(s: Snapshot, q: Question, projects: string[], perInstance = false): Effect {
+  const wave = q.wave ?? null;
+  const replyAt = s.now + q.timeout * 1000;
+  const notBefore = wave === null ? {} : notice(s, q.instances);
+  const actionsAt = Math.max(q.actionsAt ?? replyAt, ...Object.values(notBefore));
+  return {
+    kind: 'ask',
+    state: q.state,
+    projects,
+    instances: q.instances,
+    allowedActions: q.allowedActions,
+    replyAt,
+    actionsAt,
+    wave,
+    ...(Object.keys(notBefore).length ? { notBefore } : {}),
+    ...(perInstance ? { perInstance } : {}),
+  };
 }
 
 /** NACK fails, a passed deadline fails, otherwise wait for the rest; null when all acknowledged. */
@@ -60,3 +66,15 @@ export function verdict(s: Snapshot, rows: readonly Project[], state: AskedState
 }
 
 const names = (rows: readonly Project[]) => rows.map((p) => p.projectId).join(', ');
+
+/** Instances with a lead_time, and the earliest time each may be acted on when asked now. */
+function notice(s: Snapshot, instances: readonly string[]): Record<string, number> {
+  const c = s.model.constraints;
+  if (c.isEmpty) return {};
+  const out: Record<string, number> = {};
+  for (const id of instances) {
+    const lead = c.leadTime(id);
+    if (lead > 0) out[id] = s.now + lead * 1000;
+  }
+  return out;
+}

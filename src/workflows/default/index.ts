@@ -4,7 +4,7 @@ import type { Effect, Handler, Snapshot, Workflow } from '../types.js';
 import { ask } from './asking.js';
 import { rolling } from './rolling.js';
 import { downloadSteps, pluginSteps, runInOrder, wait } from './steps.js';
-import { planWave } from './waves.js';
+import { cannotEmpty, planWave } from './waves.js';
 
 /** pre and post plug-ins run once per session, on the engine's own host. */
 const LOCAL = 'localhost';
@@ -63,6 +63,8 @@ function chooseNextState(s: Snapshot): Effect[] {
   if (plan.hosts.length) {
     return [{ kind: 'transition', to: 'PREPARE_MAINTENANCE', reason: `no empty compute, but the instances on ${plan.hosts[0]} fit on the other hosts` }];
   }
+  // Room that only a broken constraint would give is no room: scaling in is not what is missing.
+  if (plan.blockedBy.length) return [{ kind: 'fail', cause: cannotEmpty(m, plan.blockedBy) }];
   const free = freeVcpus(s);
   const before = m.session.data.freeVcpusBeforeScaleIn;
   if (m.session.state === 'SCALE_IN' && before !== undefined && free <= before) {
@@ -88,10 +90,20 @@ function freeVcpus(s: Snapshot): number {
   return free;
 }
 
-const scaleIn: Handler = (s) =>
-  sessionQuestion(s, 'SCALE_IN', s.model.session.options.projectScaleInReply) ??
-  syncIfStale(s, lastReply(s), 'measure capacity after scale-in') ??
-  chooseNextState(s);
+/** SCALE_IN asking the projects `askWhom` names (all of them by default), or failing with the cause it gives. */
+export function scaleInWith(askWhom: (s: Snapshot) => string[] | { fail: string }): Handler {
+  return (s) => {
+    const whom = askWhom(s);
+    if (!Array.isArray(whom)) return [{ kind: 'fail', cause: whom.fail }];
+    return (
+      ask(s, { state: 'SCALE_IN', projects: whom, instances: allInstances(s), allowedActions: [], timeout: s.model.session.options.projectScaleInReply }) ??
+      syncIfStale(s, lastReply(s), 'measure capacity after scale-in') ??
+      chooseNextState(s)
+    );
+  };
+}
+
+const scaleIn: Handler = scaleInWith(allProjects);
 
 const maintenanceComplete: Handler = (s) =>
   runInOrder(s, pluginSteps(s, ['post'], LOCAL, (i) => `post:${i}`)) ??

@@ -8,16 +8,44 @@ import { isMove } from '../../domain/policy.js';
 import type { SessionModel } from '../../domain/session-model.js';
 import { MOVE_ACTIONS, type SessionState } from '../../domain/states.js';
 import { formatFenixTime } from '../../domain/time.js';
-import type { Effect, Handler, Snapshot } from '../types.js';
+import type { Instance } from '../../domain/model.js';
+import type { Effect, Handler, OperationRequest, Snapshot } from '../types.js';
+import { MoveGate } from './limits.js';
 import { ask, verdict } from './asking.js';
 import { POLL_MS, ensureOperation, hostSteps, wait } from './steps.js';
-import { phaseOf, placeOnly, planWave } from './waves.js';
+import { cannotEmpty, phaseOf, placeOnly, planWave } from './waves.js';
 
-export const rolling: Handler = (s) => {
-  const effects = [...reask(s), ...emptying(s), ...arrivals(s), ...waveAnswers(s), ...moves(s), ...maintenance(s)];
-  const wave = effects.some((e) => e.kind === 'fail') ? [] : nextWave(s);
-  return [...label(s, wave), ...effects, ...wave, ...completion(s)];
+/** How projects are asked about the moves of a wave: one question per project and wave here; the vnf workflow asks per instance. */
+export interface WaveQuestions {
+  /** The questions asked with a new wave about its moves. */
+  about(s: Snapshot, wave: number, instances: string[]): Effect[];
+  /** Questions due about waves under way (asked again after a restart, or the next of a sequence). */
+  due(s: Snapshot): Effect[];
+  /** Whether a new wave may be planned now (none of its questions would meet one still to come). */
+  mayPlan(s: Snapshot): boolean;
+}
+
+/** One question per project and wave, about all of its instances in the wave. */
+export const perWave: WaveQuestions = {
+  about: (s, wave, instances) => {
+    const m = s.model;
+    const projects = [...new Set(instances.map((id) => m.instance(id)!.projectId))].sort();
+    return ask(s, { state: waveState(s), projects, instances, allowedActions: [...MOVE_ACTIONS], timeout: m.session.options.projectMaintenanceReply, wave }) ?? [];
+  },
+  due: (s) => reask(s),
+  mayPlan: () => true,
 };
+
+/** The rolling states' handler, asking projects as `questions` says. */
+export function rollingWith(questions: WaveQuestions): Handler {
+  return (s) => {
+    const effects = [...questions.due(s), ...emptying(s), ...arrivals(s), ...waveAnswers(s), ...moves(s), ...maintenance(s)];
+    const wave = effects.some((e) => e.kind === 'fail') || !questions.mayPlan(s) ? [] : nextWave(s, questions);
+    return [...label(s, wave), ...effects, ...wave, ...completion(s)];
+  };
+}
+
+export const rolling: Handler = rollingWith(perWave);
 
 // ---- hosts being emptied
 
@@ -98,6 +126,8 @@ function moves(s: Snapshot): Effect[] {
   if (failed) return [failed];
   const out: Effect[] = [];
   let running = m.openOperations().filter((op) => op.kind === 'migrate' || op.kind === 'live_migrate').length;
+  const gate = new MoveGate(s);
+  const waits: Effect[] = [];
   for (const id of m.inWave) {
     if (running >= m.session.options.maxMigrations) break; // the rest wait for a free slot
     const inst = m.instance(id)!;
@@ -105,21 +135,33 @@ function moves(s: Snapshot): Effect[] {
     const key = `move:${id}:w${inst.wave}`;
     const op = m.operation(key);
     if (op && !(op.status === 'failed' && op.attempt < m.session.attempt)) continue;
+    const verdict = gate.check(inst);
+    if ('blocked' in verdict) return [{ kind: 'fail', cause: verdict.blocked, host: inst.host }];
+    if (!verdict.go) {
+      waits.push(wait(verdict.until, verdict.reason));
+      continue;
+    }
+    gate.started(id);
     running++;
-    out.push({
-      kind: 'start',
-      operation: {
-        kind: inst.action === 'LIVE_MIGRATE' ? 'live_migrate' : 'migrate',
-        target: id,
-        key,
-        params: { name: inst.name, from: inst.host, to: inst.target },
-        deadline: s.now + m.session.options.migrationTimeout * 1000,
-      },
-    });
+    out.push({ kind: 'start', operation: moveOperation(s, inst, key) });
   }
+  out.push(...waits);
   const watched = new Set([...m.ownActions].map((id) => m.instance(id)!.host));
   for (const host of watched) out.push(...ownAction(s, host));
   return out;
+}
+
+/** The move the instance's action asks for; a live migration estimated over its max_interruption_time is a cold one instead. */
+function moveOperation(s: Snapshot, inst: Instance, key: string): OperationRequest {
+  const refusal = inst.action === 'LIVE_MIGRATE' ? s.model.constraints.liveMigrationRefusal(inst.instanceId) : null;
+  const live = inst.action === 'LIVE_MIGRATE' && refusal === null;
+  return {
+    kind: live ? 'live_migrate' : 'migrate',
+    target: inst.instanceId,
+    key,
+    params: { name: inst.name, from: inst.host, to: inst.target, ...(refusal ? { instead_of: 'LIVE_MIGRATE', why: refusal } : {}) },
+    deadline: s.now + s.model.session.options.migrationTimeout * 1000,
+  };
 }
 
 /** A move of this attempt that failed fails the session, naming the instance. */
@@ -196,14 +238,14 @@ function continueHost(s: Snapshot, name: string): Effect[] {
 
 // ---- the next wave
 
-/** The situation in which the last plan of a model found no wave. */
-const fruitless = new WeakMap<SessionModel, string>();
+/** The situation in which the last plan of a model found no wave, and the constraints that refused placements then. */
+const fruitless = new WeakMap<SessionModel, { situation: string; blockedBy: string[] }>();
 
-function nextWave(s: Snapshot): Effect[] {
+function nextWave(s: Snapshot, questions: WaveQuestions): Effect[] {
   const m = s.model;
   const { maxParallelHosts } = m.session.options;
   if (m.openQuestions.size || m.rejected.size) return [];
-  if (m.strays.size) return placeStragglers(s, [...m.strays]);
+  if (m.strays.size) return placeStragglers(s, [...m.strays], questions);
   if (m.count('compute', 'PENDING') === 0 || m.count('controller', 'IN_MAINTENANCE')) return [];
   const inFlight = m.count('compute', 'EMPTYING') + m.count('compute', 'EMPTY') + m.count('compute', 'IN_MAINTENANCE');
   const slots = maxParallelHosts === 'auto' ? Number.POSITIVE_INFINITY : maxParallelHosts - inFlight;
@@ -214,32 +256,21 @@ function nextWave(s: Snapshot): Effect[] {
   // Planning costs O(hosts): tried again only once the room, the slots or the pending hosts changed.
   const room = m.freeRoom(phase === 'planned' ? 'MAINTAINED' : 'PENDING');
   const situation = `${phase}|${slots}|${room.vcpus}|${room.memoryMb}|${m.pendingRevision}`;
-  if (fruitless.get(m) === situation) return stuck(s, inFlight);
+  const known = fruitless.get(m);
+  if (known?.situation === situation) return stuck(s, inFlight, known.blockedBy);
   const plan = planWave(s, slots, phase);
   if (!plan.hosts.length) {
-    fruitless.set(m, situation);
-    return stuck(s, inFlight);
+    fruitless.set(m, { situation, blockedBy: plan.blockedBy });
+    return stuck(s, inFlight, plan.blockedBy);
   }
   const wave = (m.session.data.waves ?? 0) + 1;
   const effects: Effect[] = [{ kind: 'wave', wave, hosts: plan.hosts, moves: plan.moves }];
   if (!plan.moves.length) return effects;
-  const instances = plan.moves.map((mv) => mv.instanceId);
-  const projects = [...new Set(instances.map((id) => m.instance(id)!.projectId))].sort();
-  return [
-    ...effects,
-    ...(ask(s, {
-      state: waveState(s),
-      projects,
-      instances,
-      allowedActions: [...MOVE_ACTIONS],
-      timeout: m.session.options.projectMaintenanceReply,
-      wave,
-    }) ?? []),
-  ];
+  return [...effects, ...questions.about(s, wave, plan.moves.map((mv) => mv.instanceId))];
 }
 
 /** Instances found on a host being emptied that belong to no wave (they arrived after it was planned) leave in a wave of their own. */
-function placeStragglers(s: Snapshot, ids: string[]): Effect[] {
+function placeStragglers(s: Snapshot, ids: string[], questions: WaveQuestions): Effect[] {
   const m = s.model;
   const plan = placeOnly(s, ids);
   if (!plan) {
@@ -247,22 +278,17 @@ function placeStragglers(s: Snapshot, ids: string[]): Effect[] {
     return [{ kind: 'fail', cause: `${names} appeared while the host was being emptied, and no host that may take instances has room for it` }];
   }
   const wave = (m.session.data.waves ?? 0) + 1;
-  const projects = [...new Set(ids.map((id) => m.instance(id)!.projectId))].sort();
-  return [
-    { kind: 'wave', wave, hosts: [], moves: plan },
-    ...(ask(s, { state: waveState(s), projects, instances: ids, allowedActions: [...MOVE_ACTIONS], timeout: m.session.options.projectMaintenanceReply, wave }) ?? []),
-  ];
+  return [{ kind: 'wave', wave, hosts: [], moves: plan }, ...questions.about(s, wave, ids)];
 }
 
 /** Nothing is in flight and no pending compute can be emptied: say why instead of waiting forever. */
-function stuck(s: Snapshot, inFlight: number): Effect[] {
+function stuck(s: Snapshot, inFlight: number, blockedBy: readonly string[]): Effect[] {
   const m = s.model;
   if (inFlight || m.inWave.size || m.openOperations().length || m.maintainedDisabled.size) return [];
-  const pending = [...m.inLane('compute', 'PENDING')].sort();
-  return [{ kind: 'fail', cause: `no compute can be emptied: the instances on ${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', ...' : ''} do not fit on the hosts that may take them` }];
+  return [{ kind: 'fail', cause: cannotEmpty(m, blockedBy) }];
 }
 
-const waveState = (s: Snapshot) => (phaseOf(s.model) === 'prepare' ? 'PREPARE_MAINTENANCE' : 'PLANNED_MAINTENANCE');
+export const waveState = (s: Snapshot) => (phaseOf(s.model) === 'prepare' ? 'PREPARE_MAINTENANCE' : 'PLANNED_MAINTENANCE');
 
 // ---- the session state
 

@@ -1,5 +1,6 @@
 // Choosing the next wave: the pending computes to empty together, and where each of their
 // instances goes, planned as one bin-packing with reservations (domain/placement.ts).
+import { SpreadRule, spreadLimitText } from '../../domain/constraints.js';
 import type { Host } from '../../domain/model.js';
 import { RoomPool, type TargetHost } from '../../domain/placement.js';
 import type { SessionModel } from '../../domain/session-model.js';
@@ -8,6 +9,8 @@ import type { PlannedMove, Snapshot } from '../types.js';
 export interface WavePlan {
   hosts: string[];
   moves: PlannedMove[];
+  /** The constraints that refused a placement while planning (what blocks a plan that found nothing). */
+  blockedBy: string[];
 }
 
 /**
@@ -27,8 +30,9 @@ const MISSES_BEFORE_GIVING_UP = 3;
 /** Up to `slots` pending computes whose instances all fit on the hosts that may take them now. */
 export function planWave(s: Snapshot, slots: number, phase: Phase): WavePlan {
   const m = s.model;
-  const pool = new RoomPool(targets(m, phase));
-  const plan: WavePlan = { hosts: [], moves: [] };
+  const rule = spreadRule(m);
+  const pool = new RoomPool(targets(m, phase), rule);
+  const plan: WavePlan = { hosts: [], moves: [], blockedBy: [] };
   const order = candidates(m);
   // An empty compute is maintained before anything is moved to make room (as Fenix does).
   const emptyOnly = phase === 'prepare' && order.some((name) => m.instanceCountOn(name) === 0);
@@ -50,13 +54,23 @@ export function planWave(s: Snapshot, slots: number, phase: Phase): WavePlan {
     plan.hosts.push(name);
     for (const [instanceId, to] of placed) plan.moves.push({ instanceId, to });
   }
+  plan.blockedBy = [...(rule?.refused ?? [])].map(spreadLimitText);
   return plan;
+}
+
+/** Anti-affinity and members per host, when some group limits them. */
+function spreadRule(m: SessionModel): SpreadRule | null {
+  if (!m.constraints.spreadGroups().length) return null;
+  return new SpreadRule(m.constraints, (id) => {
+    const i = m.instance(id);
+    return i ? (i.target ?? i.host) : null;
+  });
 }
 
 /** Room for these instances (of hosts already in flight) on the hosts that may take them now, or null. */
 export function placeOnly(s: Snapshot, instanceIds: string[]): PlannedMove[] | null {
   const m = s.model;
-  const pool = new RoomPool(targets(m, phaseOf(m)));
+  const pool = new RoomPool(targets(m, phaseOf(m)), spreadRule(m));
   const placed = pool.placeAll(instanceIds.map((id) => ({ id, vcpus: m.instance(id)!.vcpus, memoryMb: m.instance(id)!.memoryMb })));
   return placed ? [...placed].map(([instanceId, to]) => ({ instanceId, to })) : null;
 }
@@ -98,4 +112,11 @@ function candidates(m: SessionModel): string[] {
   const names = keyed.map((k) => k.name);
   orders.set(m, { revision, names });
   return names;
+}
+
+/** Why no pending compute can be emptied, naming the constraints that refused placements. */
+export function cannotEmpty(m: SessionModel, blockedBy: readonly string[]): string {
+  const pending = [...m.inLane('compute', 'PENDING')].sort();
+  const constraints = blockedBy.length ? ` without breaking ${blockedBy.join('; ')}` : '';
+  return `no compute can be emptied: the instances on ${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', ...' : ''} do not fit on the hosts that may take them${constraints}`;
 }
