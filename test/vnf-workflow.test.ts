@@ -105,7 +105,9 @@ describe('the vnf workflow with a Doctor-shaped VNFM', () => {
 
     // The groups' constraints held: one member of each group moving (or recovering) at once, never two HA members on a host.
     const spans = moveSpans(events);
-    for (const members of [['web-0', 'web-1'], ['app-0', 'app-1']]) expect(mostAtOnce(spans.filter((s) => members.includes(s.instanceId)), 200)).toBe(1);
+    // (recovery_time is checked on the virtual clock in test/constraints.test.ts: on real time an
+    // event's stamp trails the clock reading the engine decided by, by as much as the machine is busy.)
+    for (const members of [['web-0', 'web-1'], ['app-0', 'app-1']]) expect(mostAtOnce(spans.filter((s) => members.includes(s.instanceId)))).toBe(1);
     expect(spans.every((s) => s.kind === 'migrate')).toBe(true);
 
     await vnfm.close();

@@ -238,12 +238,15 @@ export class SessionModel {
     if (!stored) this.dirtyInstances.add(next.instanceId);
   }
 
-  /** INSTANCE_ACTION_DONE was sent: the instance is out of its wave. */
-  markActionDone(id: string): void {
+  /**
+   * INSTANCE_ACTION_DONE was sent at `at`: the instance is out of its wave, and its group's
+   * recovery runs from then (not from the pass's start, which may be earlier than the move's end).
+   */
+  markActionDone(id: string, at = this.time): void {
     this.arrived.delete(id);
     this.updateInstance(id, { actionDone: true, target: null });
     const group = this.constraints.groupOf(id);
-    if (group && group.recoveryTime > 0) this.noteRecovery(id, recoveryUntil(group, this.time));
+    if (group && group.recoveryTime > 0) this.noteRecovery(id, recoveryUntil(group, Math.max(at, this.time)));
   }
 
   /** Until when a moved group member recovers (it counts as impacted until then); kept with the session, so a restart keeps it. */

@@ -315,7 +315,7 @@ export class SessionRunner {
   private instanceDone(id: string): void {
     const inst = this.model.instance(id);
     if (!inst) return;
-    this.model.markActionDone(id);
+    this.model.markActionDone(id, this.deps.clock.now());
     this.emit(
       PROJECT_EVENT,
       projectNotice({
