@@ -6,126 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
-import type {
-  ActionPluginSpec,
-  Host,
-  Instance,
-  Operation,
-  OperationKind,
-  OperationStatus,
-  Project,
-  Session,
-  SessionEvent,
-} from '../domain/model.js';
-import type { AskedState, HostState, HostType, InstanceAction, PluginType, SessionState } from '../domain/states.js';
+import type { Host, Instance, Operation, Project, Session, SessionEvent } from '../domain/model.js';
+import type { SessionState } from '../domain/states.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openDb, type Db, type OpenOptions } from './db.js';
 import { processAlive } from './process-alive.js';
-
-type Row = Record<string, unknown>;
+import { bool, flag, json, parse, text, toAction, toEvent, toHost, toInstance, toOperation, toProject, toSession, type Row } from './rows.js';
 
 /** The stored project row and the one written are about the same question. */
 const SAME_QUESTION = 'projects.state IS excluded.state AND projects.visit = excluded.visit AND projects.wave IS excluded.wave';
-const json = (value: unknown) => JSON.stringify(value);
-const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
-const bool = (value: unknown) => value === 1 || value === true;
-const flag = (v: boolean) => (v ? 1 : 0);
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
-
-function toSession(r: Row, actions: ActionPluginSpec[]): Session {
-  return {
-    id: String(r.id),
-    state: r.state as SessionState,
-    workflow: String(r.workflow),
-    maintenanceAt: Number(r.maintenance_at),
-    metadata: parse(r.metadata),
-    options: parse(r.options),
-    driver: parse(r.driver),
-    download: parse(r.download),
-    pluginDirs: parse(r.plugin_dirs ?? '[]'),
-    actions,
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-    stateEnteredAt: Number(r.state_entered_at),
-    visit: Number(r.visit),
-    attempt: Number(r.attempt),
-    failure: text(r.failure),
-    failedState: (r.failed_state as SessionState | null) ?? null,
-    discovered: bool(r.discovered),
-    syncedAt: Number(r.synced_at),
-    data: parse(r.data),
-  };
-}
-
-const toHost = (r: Row): Host => ({
-  name: String(r.name),
-  type: r.type as HostType,
-  vcpus: Number(r.vcpus),
-  vcpusUsed: Number(r.vcpus_used),
-  memoryMb: num(r.memory_mb),
-  memoryMbUsed: num(r.memory_mb_used),
-  state: r.state as HostState,
-  wave: num(r.wave),
-  step: Number(r.step),
-  cause: text(r.cause),
-  since: Number(r.since),
-  disabled: bool(r.disabled),
-  disabledBefore: bool(r.disabled_before),
-});
-
-const toProject = (r: Row): Project => ({
-  projectId: String(r.project_id),
-  policy: r.policy as Project['policy'],
-  state: (r.state as AskedState | null) ?? null,
-  visit: Number(r.visit),
-  wave: num(r.wave),
-  replyState: text(r.reply_state),
-  replyAt: num(r.reply_at),
-  repliedAt: num(r.replied_at),
-});
-
-const toInstance = (r: Row): Instance => ({
-  instanceId: String(r.instance_id),
-  name: String(r.name),
-  projectId: String(r.project_id),
-  host: String(r.host),
-  vcpus: Number(r.vcpus),
-  memoryMb: num(r.memory_mb),
-  floatingIp: bool(r.floating_ip),
-  wave: num(r.wave),
-  target: text(r.target),
-  action: (r.action as InstanceAction | null) ?? null,
-  actionDone: bool(r.action_done),
-  projectState: (r.project_state as AskedState | null) ?? null,
-  replacedId: text(r.replaced_id),
-});
-
-const toOperation = (r: Row): Operation => ({
-  id: Number(r.id),
-  sessionId: String(r.session_id),
-  kind: r.kind as OperationKind,
-  target: String(r.target),
-  key: String(r.key),
-  attempt: Number(r.attempt),
-  params: parse(r.params),
-  status: r.status as OperationStatus,
-  checkAt: num(r.check_at),
-  deadline: num(r.deadline),
-  cause: text(r.cause),
-  result: parse(r.result),
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
-
-const toEvent = (r: Row): SessionEvent => ({
-  id: Number(r.id),
-  sessionId: text(r.session_id),
-  time: Number(r.time),
-  eventType: String(r.event_type),
-  messageId: String(r.message_id),
-  payload: parse(r.payload),
-});
 
 /** Every row a running session works with. */
 export interface SessionRows {
@@ -290,14 +179,7 @@ export class Store {
   findSession(id: string): Session | null {
     const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined;
     if (!row) return null;
-    const actions = (this.stmt('SELECT * FROM action_plugins WHERE session_id = ? ORDER BY seq').all(id) as Row[]).map(
-      (a) => ({
-        plugin: String(a.plugin),
-        type: a.type as PluginType,
-        metadata: parse<Record<string, unknown>>(a.metadata),
-        ...(a.position === null || a.position === undefined ? {} : { order: Number(a.position) }),
-      }),
-    );
+    const actions = (this.stmt('SELECT * FROM action_plugins WHERE session_id = ? ORDER BY seq').all(id) as Row[]).map(toAction);
     return toSession(row, actions);
   }
 
