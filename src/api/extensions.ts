@@ -7,7 +7,6 @@ import { parseWith } from '../domain/validate.js';
 import { checkWebhookUrl } from '../domain/webhook-url.js';
 import type { Engine } from '../engine/engine.js';
 import { sessionSummaries } from '../engine/session-view.js';
-import { listSubscriptions, subscribe, unsubscribe } from '../store/subscriptions.js';
 import { HttpError } from './http.js';
 
 /** The longest a request for events waits for one (ms). */
@@ -32,15 +31,15 @@ export function intParam(query: URLSearchParams, name: string, fallback: number,
 }
 
 /** Events after `after` (of one session, or all); with `waitMs`, waits that long for the first new one. */
-export function eventsAfter(engine: Engine, sessionId: string | null, after: number, waitMs: number): Promise<SessionEvent[]> {
-  const read = () => engine.store.events(sessionId, after);
-  const now = read();
-  if (now.length || waitMs === 0) return Promise.resolve(now);
-  return new Promise((resolve) => {
+export async function eventsAfter(engine: Engine, sessionId: string | null, after: number, waitMs: number): Promise<SessionEvent[]> {
+  const read = () => engine.repo.events(sessionId, after);
+  const now = await read();
+  if (now.length || waitMs === 0) return now;
+  return new Promise((resolve, reject) => {
     const done = () => {
       unsubscribe();
       timer.cancel();
-      resolve(read());
+      read().then(resolve, reject);
     };
     const unsubscribe = engine.bus.subscribe((event) => {
       if (event.id > after && (sessionId === null || event.sessionId === sessionId)) done();
@@ -49,7 +48,7 @@ export function eventsAfter(engine: Engine, sessionId: string | null, after: num
   });
 }
 
-export const summaries = (engine: Engine) => sessionSummaries(engine.store);
+export const summaries = (engine: Engine) => sessionSummaries(engine.repo);
 
 export async function addSubscription(engine: Engine, projectId: string, body: unknown, allowHosts: readonly string[]) {
   const sub = parseWith(newSubscription, body, 'subscription');
@@ -57,25 +56,25 @@ export async function addSubscription(engine: Engine, projectId: string, body: u
     const { resolveAll } = await import('../notify/resolve.js');
     await checkWebhookUrl(sub.url, allowHosts, resolveAll);
   }
-  if (sub.session_id !== null) sub.session_id = engine.store.resolveSessionId(sub.session_id);
+  if (sub.session_id !== null) sub.session_id = await engine.repo.resolveSessionId(sub.session_id);
   if (sub.url === null && (sub.event_type === 'maintenance.host' || sub.event_type === 'maintenance.session')) {
     throw new HttpError(400, `${sub.event_type} notices are only delivered by webhook: give a url`);
   }
-  return subscribe(engine.store, { projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id }, engine.clock.now());
+  return engine.repo.subscribe({ projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id }, engine.clock.now());
 }
 
-export function removeSubscriptions(engine: Engine, projectId: string, query: URLSearchParams): { removed: number } {
+export async function removeSubscriptions(engine: Engine, projectId: string, query: URLSearchParams): Promise<{ removed: number }> {
   const id = query.has('id') ? intParam(query, 'id', 0) : undefined;
   const text = (name: string) => query.get(name) ?? undefined;
   const sessionId = text('session_id');
   return {
-    removed: unsubscribe(engine.store, projectId, {
+    removed: await engine.repo.unsubscribe(projectId, {
       id,
       eventType: text('event_type'),
       url: text('url'),
-      sessionId: sessionId === undefined ? undefined : engine.store.resolveSessionId(sessionId),
+      sessionId: sessionId === undefined ? undefined : await engine.repo.resolveSessionId(sessionId),
     }),
   };
 }
 
-export const subscriptionsOf = (engine: Engine, projectId?: string) => listSubscriptions(engine.store, projectId);
+export const subscriptionsOf = (engine: Engine, projectId?: string) => engine.repo.listSubscriptions(projectId);

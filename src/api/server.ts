@@ -85,8 +85,11 @@ function pickDriver(body: unknown, { driver, clouds = {} }: ApiOptions): { drive
 /** The API's routes, in the order they are tried; `detail` before `{project}`. */
 function routes(options: ApiOptions): Route[] {
   const { engine } = options;
-  const store = engine.store;
-  const sessionId = (p: Params) => store.getSession(p.session!).id;
+  const repo = engine.repo;
+  const sessionId = async (p: Params) => {
+    if (!(await repo.findSession(p.session!))) throw new NotFoundError(`no session ${p.session}`);
+    return p.session!;
+  };
   const wait = (q: URLSearchParams) => intParam(q, 'wait_ms', 0, MAX_WAIT_MS);
   return [
     // Fenix (seeds 000/001).
@@ -94,33 +97,35 @@ function routes(options: ApiOptions): Route[] {
       const { driver, request } = pickDriver(body, options);
       return { session_id: (await engine.createSession(request, driver)).id };
     }),
-    route('GET', '/v1/maintenance', 'admin', () => ({
-      session_id: store.listSessions().filter((s) => !isTerminal(s.state)).map((s) => s.id),
+    route('GET', '/v1/maintenance', 'admin', async () => ({
+      session_id: (await repo.sessionCounts()).filter((s) => !isTerminal(s.state)).map((s) => s.id),
     })),
-    route('GET', '/v1/maintenance/{session}/detail', 'admin', ({ params }) => sessionDocument(store, sessionId(params))),
-    route('GET', '/v1/maintenance/{session}', 'admin', ({ params }) => {
-      const doc = sessionDocument(store, sessionId(params));
+    route('GET', '/v1/maintenance/{session}/detail', 'admin', async ({ params }) => sessionDocument(repo, await sessionId(params))),
+    route('GET', '/v1/maintenance/{session}', 'admin', async ({ params }) => {
+      const doc = await sessionDocument(repo, await sessionId(params));
       return { session_id: doc.session_id, state: doc.state, percent_done: doc.percent_done, failure: doc.failure };
     }),
     route('PUT', '/v1/maintenance/{session}', 'admin', async ({ params, body }) => {
       noFields(body, 'PUT /v1/maintenance/{session} continues a failed session');
-      const session = await engine.continueSession(sessionId(params));
+      const session = await engine.continueSession(await sessionId(params));
       return { session_id: session.id, state: session.state };
     }),
     route('DELETE', '/v1/maintenance/{session}', 'admin', async ({ params, query }) => ({
       session_id: params.session,
-      ...(await engine.deleteSession(sessionId(params), { keepDisabled: query.get('keep_disabled') === 'true' })),
+      ...(await engine.deleteSession(await sessionId(params), { keepDisabled: query.get('keep_disabled') === 'true' })),
     })),
-    route('GET', '/v1/maintenance/{session}/{project}', 'project', ({ params }) => projectDocument(store, sessionId(params), params.project!)),
+    route('GET', '/v1/maintenance/{session}/{project}', 'project', async ({ params }) => projectDocument(repo, await sessionId(params), params.project!)),
     route('PUT', '/v1/maintenance/{session}/{project}', 'project', async ({ params, body }) => {
-      await engine.reply(sessionId(params), params.project!, body);
+      await engine.reply(await sessionId(params), params.project!, body);
       return {};
     }),
     // maintctl's own (README: "The HTTP API").
     route('GET', '/v1/sessions', 'admin', () => summaries(engine)),
-    route('GET', '/v1/sessions/by-prefix/{prefix}', 'admin', ({ params }) => ({ session_id: store.resolveSessionId(params.prefix!) })),
-    route('GET', '/v1/sessions/{session}/events', 'admin', ({ params, query }) => eventsAfter(engine, sessionId(params), intParam(query, 'after', 0), wait(query))),
-    route('GET', '/v1/events/latest', 'admin', () => ({ event_id: store.latestEventId() })),
+    route('GET', '/v1/sessions/by-prefix/{prefix}', 'admin', async ({ params }) => ({ session_id: await repo.resolveSessionId(params.prefix!) })),
+    route('GET', '/v1/sessions/{session}/events', 'admin', async ({ params, query }) =>
+      eventsAfter(engine, await sessionId(params), intParam(query, 'after', 0), wait(query)),
+    ),
+    route('GET', '/v1/events/latest', 'admin', async () => ({ event_id: await repo.latestEventId() })),
     route('GET', '/v1/events', 'admin', ({ query }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query))),
     route('GET', '/v1/subscriptions', 'admin', () => subscriptionsOf(engine)),
     route('GET', '/v1/projects/{project}/subscriptions', 'project', ({ params }) => subscriptionsOf(engine, params.project!)),

@@ -15,13 +15,15 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import pg, { type Client, type Pool, type QueryResult } from 'pg';
 import type { Host, Session, SessionEvent } from '../domain/model.js';
-import { NotFoundError } from '../domain/errors.js';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { Migration } from './migrations.js';
-import { PLUGIN_RUN_COLUMNS, toRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
+import { PLUGIN_RUN_COLUMNS, TAIL_CHARS, toRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
 import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type ReplyRecord, type Repository, type Write } from './repository.js';
-import { flag, json, parse, toAction, toEvent, toHost, toInstance, toOperation, toProject, toSession, type Row } from './rows.js';
-import type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows } from './store.js';
+import { flag, json, parse, toAction, toEvent, toHost, toInstance, toLease, toOperation, toProject, toSession, type Row } from './rows.js';
+import { AMBIGUOUS_SHOWN, pickSessionId, type ChangeSet, type HostClaim, type Lease, type NewEvent, type SessionCount, type SessionRows } from './store.js';
+import { matchesFilter, toDelivery, toSubscription, type NewSubscription, type SubscriptionFilter } from './subscriptions.js';
+import type { SessionState } from '../domain/states.js';
 
 /** A connection or the pool: anything that runs a query. */
 type Db = { query<R = Row>(text: string, values?: unknown[]): Promise<QueryResult<R>> };
@@ -275,8 +277,12 @@ export class PgRepository implements Repository {
 
   async lease(sessionId: string): Promise<Lease | null> {
     const { rows } = await this.pool.query("SELECT * FROM leases WHERE session_id = $1 AND owner <> ''", [sessionId]);
-    const r = rows[0];
-    return r ? { owner: String(r.owner), hostname: String(r.hostname), pid: Number(r.pid), expiresAt: Number(r.expires_at), epoch: Number(r.epoch) } : null;
+    return rows[0] ? toLease(rows[0]) : null;
+  }
+
+  async heldLeases(now: number) {
+    const { rows } = await this.pool.query("SELECT * FROM leases WHERE owner <> '' AND expires_at > $1 ORDER BY owner, session_id", [now]);
+    return rows.map((r) => ({ sessionId: String(r.session_id), ...toLease(r) }));
   }
 
   // ---- other processes
@@ -341,6 +347,99 @@ export class PgRepository implements Repository {
          AND d.id = (SELECT MIN(id) FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.status = 'pending')`,
     );
     return rows[0]!.t === null ? null : Number(rows[0]!.t);
+  }
+
+  async event(id: number) {
+    const { rows } = await this.pool.query('SELECT * FROM events WHERE id = $1', [id]);
+    return rows[0] ? toEvent(rows[0]) : null;
+  }
+
+  async latestEventId() {
+    const { rows } = await this.pool.query('SELECT COALESCE(MAX(id), 0) AS id FROM events');
+    return Number(rows[0]!.id);
+  }
+
+  // ---- what the views read
+
+  async resolveSessionId(idOrPrefix: string) {
+    if (!idOrPrefix) throw new InvalidInputError('a session id (or a prefix of one) is needed');
+    const prefix = idOrPrefix.toLowerCase();
+    const { rows } = await this.pool.query('SELECT id FROM sessions WHERE lower(substr(id, 1, $1)) = $2 ORDER BY id LIMIT $3', [
+      prefix.length, prefix, AMBIGUOUS_SHOWN + 1,
+    ]);
+    return pickSessionId(idOrPrefix, rows.map((r) => String(r.id)));
+  }
+
+  async sessionCounts(): Promise<SessionCount[]> {
+    const { rows } = await this.pool.query(
+      `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
+         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
+         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id AND h.state = 'MAINTAINED') AS maintained
+       FROM sessions s ORDER BY s.created_at, s.id`,
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      state: r.state as SessionState,
+      workflow: String(r.workflow),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+      hostsTotal: Number(r.total),
+      hostsMaintained: Number(r.maintained),
+    }));
+  }
+
+  async pluginRunTails(sessionId: string) {
+    const { rows } = await this.pool.query(
+      `SELECT id, session_id, key, attempt, host, plugin, type, status, exit_status, cause, right(output, ${TAIL_CHARS}) AS output,
+         output_chars, started_at, ended_at FROM plugin_runs WHERE session_id = $1 ORDER BY id`,
+      [sessionId],
+    );
+    return rows.map(toRun);
+  }
+
+  async sessionDeliveries(sessionId: string) {
+    const { rows } = await this.pool.query('SELECT * FROM deliveries WHERE session_id = $1 ORDER BY id', [sessionId]);
+    return rows.map(toDelivery);
+  }
+
+  // ---- subscriptions
+
+  async subscribe(sub: NewSubscription, now: number) {
+    return this.tx(async (db) => {
+      // One at a time, so two replicas subscribing the same URL at once make one row.
+      await db.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      const { rows } = await db.query(
+        `SELECT * FROM subscriptions WHERE project_id = $1 AND event_type = $2 AND url IS NOT DISTINCT FROM $3 AND session_id IS NOT DISTINCT FROM $4`,
+        [sub.projectId, sub.eventType, sub.url, sub.sessionId],
+      );
+      if (rows[0]) {
+        if (rows[0].format !== sub.format) await db.query('UPDATE subscriptions SET format = $1 WHERE id = $2', [sub.format, rows[0].id]);
+        return toSubscription({ ...rows[0], format: sub.format });
+      }
+      const inserted = await db.query(
+        'INSERT INTO subscriptions (project_id, event_type, url, format, session_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
+        [sub.projectId, sub.eventType, sub.url, sub.format, sub.sessionId, now],
+      );
+      return toSubscription(inserted.rows[0]!);
+    });
+  }
+
+  async unsubscribe(projectId: string, filter: SubscriptionFilter) {
+    return this.tx(async (db) => {
+      await db.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      const { rows } = await db.query('SELECT * FROM subscriptions WHERE project_id = $1 ORDER BY id', [projectId]);
+      const ids = rows.map(toSubscription).filter((s) => matchesFilter(s, filter)).map((s) => s.id);
+      await db.query("UPDATE deliveries SET status = 'cancelled' WHERE subscription_id = ANY($1::bigint[]) AND status = 'pending'", [ids]);
+      await db.query('DELETE FROM subscriptions WHERE id = ANY($1::bigint[])', [ids]);
+      return ids.length;
+    });
+  }
+
+  async listSubscriptions(projectId?: string) {
+    const { rows } = projectId
+      ? await this.pool.query('SELECT * FROM subscriptions WHERE project_id = $1 ORDER BY id', [projectId])
+      : await this.pool.query('SELECT * FROM subscriptions ORDER BY project_id, id');
+    return rows.map(toSubscription);
   }
 }
 

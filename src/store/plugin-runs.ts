@@ -101,7 +101,7 @@ export function pluginRun(store: Store, id: number): PluginRun | null {
 }
 
 /** Characters of output read per run for its last lines. */
-const TAIL_CHARS = 4096;
+export const TAIL_CHARS = 4096;
 
 /** Runs of a session with only the end of their output (what `session show` needs). */
 export function pluginRunTails(store: Store, sessionId: string): PluginRun[] {

@@ -2,11 +2,12 @@
 // is the embedded implementation; a shared SQL database is the next one. Every implementation
 // must pass test/repository-contract.test.ts.
 import { RefusedError } from '../domain/errors.js';
-import type { Host, Instance, Project, Session, SessionEvent } from '../domain/model.js';
+import type { Delivery, Host, Instance, Project, Session, SessionEvent, Subscription } from '../domain/model.js';
 import type { NewPluginRun, PluginRun, PluginRunFilter, PluginRunUpdate } from './plugin-runs.js';
-import type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows } from './store.js';
+import type { ChangeSet, HostClaim, Lease, NewEvent, SessionCount, SessionRows } from './store.js';
+import type { NewSubscription, SubscriptionFilter } from './subscriptions.js';
 
-export type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows };
+export type { ChangeSet, HostClaim, Lease, NewEvent, SessionCount, SessionRows };
 
 /** The lease a runner writes under: a write whose fence no longer holds is refused. */
 export interface Fence {
@@ -85,6 +86,8 @@ export interface Repository {
   releaseLease(sessionId: string, owner: string): Promise<void>;
   leaseHeld(sessionId: string, now: number): Promise<boolean>;
   lease(sessionId: string): Promise<Lease | null>;
+  /** The leases valid at `now`, of every session (which engine or replica runs what). */
+  heldLeases(now: number): Promise<Array<Lease & { sessionId: string }>>;
 
   // ---- other processes
   /** A token that changes whenever another process has written (replies, new sessions). */
@@ -99,6 +102,24 @@ export interface Repository {
 
   // ---- events and the outbox
   events(sessionId: string | null, afterId?: number): Promise<SessionEvent[]>;
+  event(id: number): Promise<SessionEvent | null>;
+  latestEventId(): Promise<number>;
   /** When the next webhook delivery is due, or null when none is pending. */
   nextDeliveryAt(): Promise<number | null>;
+
+  // ---- what the views read (session show, project show, the API's documents)
+  /** A full id or an unambiguous prefix of one (NotFoundError, or InvalidInputError naming the matches). */
+  resolveSessionId(idOrPrefix: string): Promise<string>;
+  /** Each session's state and host counts, oldest first. */
+  sessionCounts(): Promise<SessionCount[]>;
+  /** The session's plug-in runs with only the end of their output. */
+  pluginRunTails(sessionId: string): Promise<PluginRun[]>;
+  sessionDeliveries(sessionId: string): Promise<Delivery[]>;
+
+  // ---- subscriptions
+  /** Adds a subscription, or returns the same one if it exists (its format updated). */
+  subscribe(sub: NewSubscription, now: number): Promise<Subscription>;
+  /** Removes the project's matching subscriptions, cancelling their pending deliveries; returns how many. */
+  unsubscribe(projectId: string, filter: SubscriptionFilter): Promise<number>;
+  listSubscriptions(projectId?: string): Promise<Subscription[]>;
 }

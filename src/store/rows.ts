@@ -1,5 +1,6 @@
 // Rows to domain objects, shared by the SQLite store and the PostgreSQL repository: both keep the
 // same columns (JSON as text, flags as 0/1, times as ms), so one mapping reads either.
+import type { Lease } from './store.js';
 import type { ActionPluginSpec, Host, Instance, Operation, OperationKind, OperationStatus, Project, Session, SessionEvent } from '../domain/model.js';
 import type { AskedState, HostState, HostType, InstanceAction, PluginType, SessionState } from '../domain/states.js';
 
@@ -112,4 +113,12 @@ export const toAction = (a: Row): ActionPluginSpec => ({
   type: a.type as PluginType,
   metadata: parse<Record<string, unknown>>(a.metadata),
   ...(a.position === null || a.position === undefined ? {} : { order: Number(a.position) }),
+});
+
+export const toLease = (r: Row): Lease => ({
+  owner: String(r.owner),
+  hostname: String(r.hostname),
+  pid: Number(r.pid),
+  expiresAt: Number(r.expires_at),
+  epoch: Number(r.epoch),
 });

@@ -5,8 +5,17 @@ import type { Host, Session, SessionEvent } from '../domain/model.js';
 import { NotFoundError } from '../domain/errors.js';
 import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type Repository, type Write } from './repository.js';
 import type { NewEvent, SessionRows, Store } from './store.js';
-import { insertPluginRun, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
-import { isSubscribed, nextDeliveryAt } from './subscriptions.js';
+import { insertPluginRun, pluginRunTails, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
+import {
+  isSubscribed,
+  listSubscriptions,
+  nextDeliveryAt,
+  sessionDeliveries,
+  subscribe,
+  unsubscribe,
+  type NewSubscription,
+  type SubscriptionFilter,
+} from './subscriptions.js';
 
 export class SqliteRepository implements Repository {
   constructor(readonly store: Store) {}
@@ -99,6 +108,10 @@ export class SqliteRepository implements Repository {
     return this.store.leaseHeld(sessionId, now);
   }
 
+  async heldLeases(now: number) {
+    return this.store.heldLeases(now);
+  }
+
   async lease(sessionId: string) {
     return this.store.lease(sessionId);
   }
@@ -133,5 +146,41 @@ export class SqliteRepository implements Repository {
 
   async nextDeliveryAt() {
     return nextDeliveryAt(this.store);
+  }
+
+  async event(id: number) {
+    return this.store.event(id);
+  }
+
+  async latestEventId() {
+    return this.store.latestEventId();
+  }
+
+  async resolveSessionId(idOrPrefix: string) {
+    return this.store.resolveSessionId(idOrPrefix);
+  }
+
+  async sessionCounts() {
+    return this.store.sessionCounts();
+  }
+
+  async pluginRunTails(sessionId: string) {
+    return pluginRunTails(this.store, sessionId);
+  }
+
+  async sessionDeliveries(sessionId: string) {
+    return sessionDeliveries(this.store, sessionId);
+  }
+
+  async subscribe(sub: NewSubscription, now: number) {
+    return subscribe(this.store, sub, now);
+  }
+
+  async unsubscribe(projectId: string, filter: SubscriptionFilter) {
+    return unsubscribe(this.store, projectId, filter);
+  }
+
+  async listSubscriptions(projectId?: string) {
+    return listSubscriptions(this.store, projectId);
   }
 }

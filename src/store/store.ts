@@ -11,7 +11,7 @@ import type { SessionState } from '../domain/states.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openDb, type Db, type OpenOptions } from './db.js';
 import { processAlive } from './process-alive.js';
-import { bool, flag, json, parse, text, toAction, toEvent, toHost, toInstance, toOperation, toProject, toSession, type Row } from './rows.js';
+import { bool, flag, json, parse, text, toAction, toEvent, toHost, toInstance, toLease, toOperation, toProject, toSession, type Row } from './rows.js';
 
 /** The stored project row and the one written are about the same question. */
 const SAME_QUESTION = 'projects.state IS excluded.state AND projects.visit = excluded.visit AND projects.wave IS excluded.wave';
@@ -62,7 +62,30 @@ export interface HostClaim {
 }
 
 /** How many matching ids an ambiguous prefix lists. */
-const AMBIGUOUS_SHOWN = 10;
+export const AMBIGUOUS_SHOWN = 10;
+
+/** The session a typed id or prefix names, from the ids it matches (at most AMBIGUOUS_SHOWN + 1, sorted). */
+export function pickSessionId(idOrPrefix: string, ids: string[]): string {
+  const exact = ids.find((id) => id.toLowerCase() === idOrPrefix.toLowerCase());
+  if (exact) return exact;
+  if (ids.length === 0) throw new NotFoundError(`no session ${idOrPrefix}`);
+  if (ids.length > 1) {
+    const listed = ids.slice(0, AMBIGUOUS_SHOWN).join(', ') + (ids.length > AMBIGUOUS_SHOWN ? ' and more' : '');
+    throw new InvalidInputError(`session id prefix "${idOrPrefix}" is ambiguous: it matches ${listed}; give more characters`);
+  }
+  return ids[0]!;
+}
+
+/** A session's state and host counts (for listing many sessions). */
+export interface SessionCount {
+  id: string;
+  state: SessionState;
+  workflow: string;
+  createdAt: number;
+  updatedAt: number;
+  hostsTotal: number;
+  hostsMaintained: number;
+}
 
 /** Units of work committed together by a private store (see Store.tx). */
 const UNITS_PER_COMMIT = 500;
@@ -199,15 +222,7 @@ export class Store {
       prefix,
       AMBIGUOUS_SHOWN + 1,
     ) as Row[];
-    const ids = rows.map((r) => String(r.id));
-    const exact = ids.find((id) => id.toLowerCase() === prefix);
-    if (exact) return exact;
-    if (ids.length === 0) throw new NotFoundError(`no session ${idOrPrefix}`);
-    if (ids.length > 1) {
-      const listed = ids.slice(0, AMBIGUOUS_SHOWN).join(', ') + (ids.length > AMBIGUOUS_SHOWN ? ' and more' : '');
-      throw new InvalidInputError(`session id prefix "${idOrPrefix}" is ambiguous: it matches ${listed}; give more characters`);
-    }
-    return ids[0]!;
+    return pickSessionId(idOrPrefix, rows.map((r) => String(r.id)));
   }
 
   listSessions(): Session[] {
@@ -215,7 +230,7 @@ export class Store {
   }
 
   /** Each session's state and host counts, oldest first, in one query (for listing many sessions). */
-  sessionCounts(): Array<{ id: string; state: SessionState; workflow: string; createdAt: number; updatedAt: number; hostsTotal: number; hostsMaintained: number }> {
+  sessionCounts(): SessionCount[] {
     const rows = this.stmt(
       `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
          (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
@@ -504,11 +519,15 @@ export class Store {
     return row !== undefined && Number(row.expires_at) > now && !ownerIsGone(row);
   }
 
+  /** The leases valid at `now`, of every session (who runs what). */
+  heldLeases(now: number): Array<Lease & { sessionId: string }> {
+    const rows = this.stmt('SELECT * FROM leases WHERE expires_at > ? ORDER BY owner, session_id').all(now) as Row[];
+    return rows.map((r) => ({ sessionId: String(r.session_id), ...toLease(r) }));
+  }
+
   lease(sessionId: string): Lease | null {
     const row = this.stmt('SELECT * FROM leases WHERE session_id = ?').get(sessionId) as Row | undefined;
-    return row
-      ? { owner: String(row.owner), hostname: String(row.hostname), pid: Number(row.pid), expiresAt: Number(row.expires_at), epoch: Number(row.epoch) }
-      : null;
+    return row ? toLease(row) : null;
   }
 
   // ---- requests from other processes to the engine running a session
