@@ -1,6 +1,7 @@
 // What the maintctl CLI needs beyond Fenix's routes (README: "The HTTP API"): session summaries
 // and prefix lookup, events after an id (long poll), subscriptions. Bodies are checked here;
 // the engine and the store do the rest, as for the CLI in embedded mode.
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { SUBSCRIPTION_FORMATS, type SessionEvent } from '../domain/model.js';
 import { parseWith } from '../domain/validate.js';
@@ -78,3 +79,23 @@ export async function removeSubscriptions(engine: Engine, projectId: string, que
 }
 
 export const subscriptionsOf = (engine: Engine, projectId?: string) => engine.repo.listSubscriptions(projectId);
+
+export interface ReplicaDocument {
+  replica_id: string;
+  hostname: string;
+  pid: number;
+  /** The sessions whose lease it holds now. */
+  sessions: string[];
+}
+
+/** Who runs what (GET /v1/replicas): this replica first, then every other one holding a session's lease. */
+export async function replicasOf(engine: Engine): Promise<{ replica_id: string; replicas: ReplicaDocument[] }> {
+  const self: ReplicaDocument = { replica_id: engine.owner, hostname: hostname(), pid: process.pid, sessions: [] };
+  const byId = new Map([[self.replica_id, self]]);
+  for (const lease of await engine.repo.heldLeases(engine.clock.now())) {
+    let replica = byId.get(lease.owner);
+    if (!replica) byId.set(lease.owner, (replica = { replica_id: lease.owner, hostname: lease.hostname, pid: lease.pid, sessions: [] }));
+    replica.sessions.push(lease.sessionId);
+  }
+  return { replica_id: self.replica_id, replicas: [...byId.values()] };
+}

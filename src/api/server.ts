@@ -10,7 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import { projectDocument } from '../engine/project-view.js';
 import { sessionDocument } from '../engine/session-view.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
-import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, subscriptionsOf, summaries } from './extensions.js';
+import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, replicasOf, subscriptionsOf, summaries } from './extensions.js';
 import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
 
 type Params = Record<string, string>;
@@ -128,6 +128,7 @@ function routes(options: ApiOptions): Route[] {
     route('GET', '/v1/events/latest', 'admin', async () => ({ event_id: await repo.latestEventId() })),
     route('GET', '/v1/events', 'admin', ({ query }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query))),
     route('GET', '/v1/subscriptions', 'admin', () => subscriptionsOf(engine)),
+    route('GET', '/v1/replicas', 'admin', () => replicasOf(engine)),
     route('GET', '/v1/projects/{project}/subscriptions', 'project', ({ params }) => subscriptionsOf(engine, params.project!)),
     route('POST', '/v1/projects/{project}/subscriptions', 'project', ({ params, body }) => addSubscription(engine, params.project!, body, options.allowWebhookHosts ?? [])),
     route('DELETE', '/v1/projects/{project}/subscriptions', 'project', ({ params, query }) => removeSubscriptions(engine, params.project!, query)),

@@ -48,7 +48,7 @@ export interface EngineOptions {
   watchMs?: number | null;
   checkpoint?: (label: string) => Promise<void>;
   /** Webhook delivery settings (retries, the HTTP poster); false: this engine delivers nothing. */
-  delivery?: Omit<DelivererOptions, 'store' | 'clock'> | false;
+  delivery?: Omit<DelivererOptions, 'repo' | 'clock' | 'owner'> | false;
 }
 
 /**
@@ -107,7 +107,7 @@ export class Engine {
     this.watchMs = options.watchMs === undefined ? null : options.watchMs;
     this.leaseTtlMs = options.leaseTtlMs ?? (this.watchMs === null ? 365 * 24 * 3600_000 : 30_000);
     this.checkpoint = options.checkpoint ?? (async () => undefined);
-    this.deliverer = options.delivery === false ? null : new Deliverer({ store: this.store, clock: this.clock, ...options.delivery });
+    this.deliverer = options.delivery === false ? null : new Deliverer({ repo: this.repo, clock: this.clock, owner: this.owner, ...options.delivery });
   }
 
   /** Resumes every unfinished session this engine can take the lease of. */
@@ -465,6 +465,7 @@ export class Engine {
       this.lastChange = token;
       this.lookedAt = now;
       if (changed) for (const r of this.running.values()) r.runner.wake();
+      this.deliverer?.poke();
       await this.adoptSessions();
       await this.serveRequests();
     }

@@ -13,10 +13,18 @@ const POSTGRES_URL = /^postgres(ql)?:\/\/[^/]*\/[^/?]+/i;
 /** Why a --store value cannot be used, or null when it can. */
 export function storeUrlProblem(value: string): string | null {
   if (POSTGRES_URL.test(value)) return null;
-  return `invalid --store "${value.replace(/:[^:@/]*@/, ':***@')}": give postgres://USER@HOST[:PORT]/DATABASE (leave it out for the state directory's own store)`;
+  return `invalid --store "${redactStoreUrl(value)}": give postgres://USER@HOST[:PORT]/DATABASE (leave it out for the state directory's own store)`;
 }
 
 export async function openSharedStore(url: string): Promise<SharedRepository> {
   const { PgRepository } = await import('./pg-repository.js');
-  return PgRepository.open(url);
+  try {
+    return await PgRepository.open(url);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`cannot open the store ${redactStoreUrl(url)}: ${e.message || e.code || String(err)}; check that PostgreSQL runs there and the user may connect`);
+  }
 }
+
+/** A store URL without its password, for messages and logs. */
+export const redactStoreUrl = (url: string) => url.replace(/^(\w+:\/\/[^:/@]*):[^@/]*@/, '$1:***@');

@@ -22,7 +22,7 @@ import { PLUGIN_RUN_COLUMNS, TAIL_CHARS, toRun, type NewPluginRun, type PluginRu
 import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type ReplyRecord, type Repository, type Write } from './repository.js';
 import { flag, json, parse, toAction, toEvent, toHost, toInstance, toLease, toOperation, toProject, toSession, type Row } from './rows.js';
 import { AMBIGUOUS_SHOWN, pickSessionId, type ChangeSet, type HostClaim, type Lease, type NewEvent, type SessionCount, type SessionRows } from './store.js';
-import { matchesFilter, toDelivery, toSubscription, type NewSubscription, type SubscriptionFilter } from './subscriptions.js';
+import { matchesFilter, toDelivery, toSubscription, type DeliveryOutcome, type NewSubscription, type SubscriptionFilter } from './subscriptions.js';
 import type { SessionState } from '../domain/states.js';
 
 /** A connection or the pool: anything that runs a query. */
@@ -341,12 +341,47 @@ export class PgRepository implements Repository {
     return rows.map(toEvent);
   }
 
-  async nextDeliveryAt() {
+  /** A head of line claimed by a replica is due again only when that claim runs out. */
+  async nextDeliveryAt(exceptSubscriptions: number[] = []) {
     const { rows } = await this.pool.query(
-      `SELECT MIN(d.next_attempt_at) AS t FROM deliveries d WHERE d.status = 'pending'
+      `SELECT MIN(GREATEST(d.next_attempt_at, COALESCE(d.claimed_until, 0))) AS t FROM deliveries d
+       WHERE d.status = 'pending' AND d.subscription_id <> ALL($1::bigint[])
          AND d.id = (SELECT MIN(id) FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.status = 'pending')`,
+      [exceptSubscriptions],
     );
     return rows[0]!.t === null ? null : Number(rows[0]!.t);
+  }
+
+  /**
+   * Each due head of line is claimed by one replica: rows another is claiming right now are
+   * skipped (SKIP LOCKED), and a claim keeps the others off until it runs out (the claimant died
+   * mid-attempt: another tries again then).
+   */
+  async claimDeliveries(owner: string, now: number, claimMs: number, exceptSubscriptions: number[]) {
+    const { rows } = await this.pool.query(
+      `UPDATE deliveries SET claimed_by = $1, claimed_until = $3 WHERE id IN (
+         SELECT d.id FROM deliveries d
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND COALESCE(d.claimed_until, 0) <= $2
+           AND d.subscription_id <> ALL($4::bigint[])
+           AND d.id = (SELECT MIN(id) FROM deliveries e WHERE e.subscription_id = d.subscription_id AND e.status = 'pending')
+         ORDER BY d.id LIMIT 64 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [owner, now, now + claimMs, exceptSubscriptions],
+    );
+    return rows.map(toDelivery).sort((a, b) => a.id - b.id);
+  }
+
+  async recordDelivery(id: number, owner: string, outcome: DeliveryOutcome) {
+    await this.pool.query(
+      `UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4, delivered_at = $5, claimed_by = NULL, claimed_until = NULL
+       WHERE id = $6 AND status = 'pending' AND claimed_by = $7`,
+      [outcome.status, outcome.attempts, outcome.nextAttemptAt, outcome.error, outcome.deliveredAt, id, owner],
+    );
+  }
+
+  async findSubscription(id: number) {
+    const { rows } = await this.pool.query('SELECT * FROM subscriptions WHERE id = $1', [id]);
+    return rows[0] ? toSubscription(rows[0]) : null;
   }
 
   async event(id: number) {

@@ -5,7 +5,7 @@ import { RefusedError } from '../domain/errors.js';
 import type { Delivery, Host, Instance, Project, Session, SessionEvent, Subscription } from '../domain/model.js';
 import type { NewPluginRun, PluginRun, PluginRunFilter, PluginRunUpdate } from './plugin-runs.js';
 import type { ChangeSet, HostClaim, Lease, NewEvent, SessionCount, SessionRows } from './store.js';
-import type { NewSubscription, SubscriptionFilter } from './subscriptions.js';
+import type { DeliveryOutcome, NewSubscription, SubscriptionFilter } from './subscriptions.js';
 
 export type { ChangeSet, HostClaim, Lease, NewEvent, SessionCount, SessionRows };
 
@@ -104,8 +104,19 @@ export interface Repository {
   events(sessionId: string | null, afterId?: number): Promise<SessionEvent[]>;
   event(id: number): Promise<SessionEvent | null>;
   latestEventId(): Promise<number>;
-  /** When the next webhook delivery is due, or null when none is pending. */
-  nextDeliveryAt(): Promise<number | null>;
+  /**
+   * When the next webhook delivery is due (the head of a subscription's line, not claimed by
+   * anyone), leaving out the subscriptions given (busy ones); null when none is pending.
+   */
+  nextDeliveryAt(exceptSubscriptions?: number[]): Promise<number | null>;
+  /**
+   * Claims the due heads of line (one per subscription, not the ones given) for `owner` for
+   * `claimMs`: nobody else attempts them meanwhile (FOR UPDATE SKIP LOCKED on a shared store).
+   */
+  claimDeliveries(owner: string, now: number, claimMs: number, exceptSubscriptions: number[]): Promise<Delivery[]>;
+  /** Records the attempt of a claimed delivery (nothing when it was cancelled, or claimed by another since). */
+  recordDelivery(id: number, owner: string, outcome: DeliveryOutcome): Promise<void>;
+  findSubscription(id: number): Promise<Subscription | null>;
 
   // ---- what the views read (session show, project show, the API's documents)
   /** A full id or an unambiguous prefix of one (NotFoundError, or InvalidInputError naming the matches). */

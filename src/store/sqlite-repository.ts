@@ -7,12 +7,16 @@ import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type R
 import type { NewEvent, SessionRows, Store } from './store.js';
 import { insertPluginRun, pluginRunTails, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
 import {
+  findSubscription,
+  headOfLine,
   isSubscribed,
   listSubscriptions,
   nextDeliveryAt,
+  recordAttempt,
   sessionDeliveries,
   subscribe,
   unsubscribe,
+  type DeliveryOutcome,
   type NewSubscription,
   type SubscriptionFilter,
 } from './subscriptions.js';
@@ -144,8 +148,21 @@ export class SqliteRepository implements Repository {
     return this.store.events(sessionId, afterId);
   }
 
-  async nextDeliveryAt() {
-    return nextDeliveryAt(this.store);
+  async nextDeliveryAt(exceptSubscriptions: number[] = []) {
+    return nextDeliveryAt(this.store, exceptSubscriptions);
+  }
+
+  /** One engine delivers an embedded store's outbox: a claim is only the list of what is due. */
+  async claimDeliveries(_owner: string, now: number, _claimMs: number, exceptSubscriptions: number[]) {
+    return headOfLine(this.store, now).filter((d) => !exceptSubscriptions.includes(d.subscriptionId));
+  }
+
+  async recordDelivery(id: number, _owner: string, outcome: DeliveryOutcome) {
+    recordAttempt(this.store, id, outcome);
+  }
+
+  async findSubscription(id: number) {
+    return findSubscription(this.store, id);
   }
 
   async event(id: number) {

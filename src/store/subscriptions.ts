@@ -135,11 +135,16 @@ export function nextDeliveryAt(store: Store, exceptSubscriptions: number[] = [])
   return row.t === null ? null : Number(row.t);
 }
 
-export function recordAttempt(
-  store: Store,
-  id: number,
-  outcome: { status: DeliveryStatus; attempts: number; nextAttemptAt: number; error: string | null; deliveredAt: number | null },
-): void {
+/** What an attempt at a delivery came to. */
+export interface DeliveryOutcome {
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  error: string | null;
+  deliveredAt: number | null;
+}
+
+export function recordAttempt(store: Store, id: number, outcome: DeliveryOutcome): void {
   // Only while still pending: an unsubscribe during the attempt cancelled it for good.
   store
     .statement(
