@@ -8,7 +8,7 @@ _maintctl_valued() {
     -o|--output|--state-dir|--cloud|-f|--file|--hosts|--at|--workflow|--metadata|--action|--download|--plugin-dir|--plugin|\
     --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--timing|--speed|\
     --state|--all-actions|--url|--event|--format|--session|--policy|--hook|\
-    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen) return 0 ;;
+    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen|--store|--lease-time) return 0 ;;
   esac
   return 1
 }
@@ -85,9 +85,9 @@ _maintctl() {
     "") words="session project serve demo engine version completion help" ;;
     help) ((${#pos[@]} == 1)) && words="session project serve demo engine version completion" ;;
     completion) ((${#pos[@]} == 1)) && words="bash zsh fish" ;;
-    serve) opts="--cloud --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key --allow-webhook-host" ;;
+    serve) opts="--cloud --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key --allow-webhook-host --store --lease-time" ;;
     demo) opts="--cloud --speed" ;;
-    engine) opts="--virtual-clock --listen" ;;
+    engine) opts="--virtual-clock --listen --store" ;;
     session)
       case ${pos[1]} in
         "") words="create list ls show events delete rm update logs help" ;;

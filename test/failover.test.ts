@@ -11,6 +11,7 @@ import { Store } from '../src/store/store.js';
 import { storePath } from '../src/client/state-dir.js';
 import { brokenInvariantsOf, expectationsOf } from './invariants.js';
 import { postgresMissing, startPostgres, type Postgres } from './support/postgres.js';
+import { maintctlIn } from './support/cli.js';
 import { startCluster, until, type Cluster } from './support/replicas.js';
 import { jsonCall, startVnfm, type Vnfm } from './support/vnfm.js';
 
@@ -127,6 +128,29 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
     } finally {
       await repo.close();
       await vnfm.close();
+      await cluster.stop();
+    }
+  });
+
+  it('maintctl engine --store runs to the end the sessions of a replica that died, with nobody answering by hand (policies)', async () => {
+    const storeUrl = await pg.createDatabase();
+    const cluster = await startCluster(storeUrl, { replicas: 1, clouds: 1, leaseTime: LEASE });
+    const repo = await PgRepository.open(storeUrl);
+    try {
+      const created = await jsonCall('POST', `${cluster.balancer.url}/v1/maintenance`, { cloud: 'c0', hosts: [], metadata: {}, unsubscribed_policy: 'migrate' });
+      const id = String(created.body.session_id);
+      await until('the session to be under way', async () => (await hostEvents(repo, id)) >= 1);
+      await cluster.kill(cluster.replicas[0]!);
+      const ran = await maintctlIn(cluster.stateDir, ['engine', '--store', storeUrl]);
+      expect(ran.code, ran.stdout + ran.stderr).toBe(0);
+      expect(ran.stdout).toContain(`${id.slice(0, 8)} session    `);
+      expect((await repo.findSession(id))!.state).toBe('MAINTENANCE_DONE');
+      // A bad URL is a usage error naming what to give.
+      const bad = await maintctlIn(cluster.stateDir, ['engine', '--store', 'mysql://x/y']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/invalid --store "mysql:\/\/x\/y": give postgres:\/\/USER@HOST\[:PORT\]\/DATABASE/);
+    } finally {
+      await repo.close();
       await cluster.stop();
     }
   });

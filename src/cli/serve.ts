@@ -12,7 +12,7 @@ import { storePath } from '../client/state-dir.js';
 import { RefusedError } from '../domain/errors.js';
 import type { DriverSpec } from '../domain/model.js';
 import { RealClock } from '../engine/clock.js';
-import { Engine, WATCH_MS } from '../engine/engine.js';
+import { Engine, SHARED_LEASE_MS, WATCH_MS } from '../engine/engine.js';
 import { importCloud, readCloudFile } from '../infra/sim/cloud-file.js';
 import { openSharedStore, redactStoreUrl, storeUrlProblem } from '../store/open-repository.js';
 import { Store } from '../store/store.js';
@@ -70,8 +70,6 @@ interface ServeFlags {
   leaseTime: string;
 }
 
-/** How long a session's lease lasts unrenewed, by default (s): the longest a dead replica's sessions wait. */
-export const DEFAULT_LEASE_S = 10;
 
 export function register(program: Command, run: Run): void {
   program
@@ -88,7 +86,7 @@ export function register(program: Command, run: Run): void {
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--allow-webhook-host <host>', 'let subscriptions reach this host although it is link-local or a metadata service (repeatable)', collect, [])
     .option('--store <url>', 'keep sessions in this shared PostgreSQL, postgres://USER@HOST/DB, so several replicas can serve them (default $MAINTCTL_STORE, else the state directory)')
-    .option('--lease-time <seconds>', 'how long a replica holds a session without renewing: a dead replica\'s sessions are taken over after it', String(DEFAULT_LEASE_S))
+    .option('--lease-time <seconds>', 'how long a replica holds a session without renewing: a dead replica\'s sessions are taken over after it', String(SHARED_LEASE_MS / 1000))
     .action((flags: ServeFlags) =>
       run(({ io, stateDir }) => runServe(serveOptions({ ...flags, store: flags.store ?? (io.env.MAINTCTL_STORE || undefined) }, stateDir), io)),
     );
@@ -267,7 +265,7 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
     clock,
     baseUrl,
     watchMs: WATCH_MS,
-    leaseTtlMs: options.leaseTimeMs ?? DEFAULT_LEASE_S * 1000,
+    leaseTtlMs: options.leaseTimeMs ?? SHARED_LEASE_MS,
     owner: shared ? replicaId() : undefined,
     // The state directory's plug-ins, as the embedded engine finds them.
     plugins: statePlugins(options.stateDir),

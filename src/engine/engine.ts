@@ -57,6 +57,9 @@ export interface EngineOptions {
  */
 export const WATCH_MS = 10;
 
+/** A server's lease on a session by default (serve --lease-time): the longest a dead replica's sessions wait. */
+export const SHARED_LEASE_MS = 10_000;
+
 interface Running {
   runner: SessionRunner;
   done: Promise<void>;

@@ -79,11 +79,16 @@ export async function startCluster(storeUrl: string, options: { replicas: number
       return replicas.find((r) => r.id === held?.replica_id) ?? null;
     },
     async stop() {
+      const stuck: string[] = [];
       for (const r of [...replicas]) {
         r.process.child.kill('SIGTERM');
+        // A replica must stop on SIGTERM; one that does not is killed, and said so.
+        const timer = setTimeout(() => (stuck.push(r.id), r.process.child.kill('SIGKILL')), 30_000);
         await r.process.exited;
+        clearTimeout(timer);
       }
       await balancer.close();
+      if (stuck.length) throw new Error(`replicas ${stuck.join(', ')} did not stop on SIGTERM within 30 s`);
     },
   };
 }

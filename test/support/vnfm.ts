@@ -22,7 +22,10 @@ export interface Vnfm {
 }
 
 /** Starts the VNFM on loopback; `headers` go with its API calls (a token). */
-export async function startVnfm(headers: Record<string, string> = {}, options: { retry?: boolean } = {}): Promise<Vnfm> {
+export async function startVnfm(
+  headers: Record<string, string> = {},
+  options: { retry?: boolean; beforeReply?: (sessionId: string) => void } = {},
+): Promise<Vnfm> {
   const seen: Array<Record<string, unknown>> = [];
   const replies: number[] = [];
   const messageIds: string[] = [];
@@ -52,6 +55,7 @@ export async function startVnfm(headers: Record<string, string> = {}, options: {
         const ids = (await call('GET', String(payload.instance_ids), undefined, headers)).body.instance_ids as string[];
         reply.instance_actions = Object.fromEntries(ids.map((id) => [id, 'MIGRATE']));
       }
+      options.beforeReply?.(String(payload.session_id));
       replies.push((await call('PUT', String(payload.reply_url), reply, headers)).status);
     });
   });
