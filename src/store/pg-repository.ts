@@ -21,9 +21,8 @@ import type { Migration } from './migrations.js';
 import { PLUGIN_RUN_COLUMNS, TAIL_CHARS, toRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
 import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type ReplyRecord, type Repository, type Write } from './repository.js';
 import { flag, json, parse, toAction, toEvent, toHost, toInstance, toLease, toOperation, toProject, toSession, type Row } from './rows.js';
-import { AMBIGUOUS_SHOWN, pickSessionId, type ChangeSet, type HostClaim, type Lease, type NewEvent, type SessionCount, type SessionRows } from './store.js';
+import { AMBIGUOUS_SHOWN, SESSION_COUNTS_SQL, pickSessionId, toSessionCount, type ChangeSet, type HostClaim, type Lease, type NewEvent, type SessionCount, type SessionRows } from './store.js';
 import { matchesFilter, toDelivery, toSubscription, type DeliveryOutcome, type NewSubscription, type SubscriptionFilter } from './subscriptions.js';
-import type { SessionState } from '../domain/states.js';
 
 /** A connection or the pool: anything that runs a query. */
 type Db = { query<R = Row>(text: string, values?: unknown[]): Promise<QueryResult<R>> };
@@ -406,21 +405,7 @@ export class PgRepository implements Repository {
   }
 
   async sessionCounts(): Promise<SessionCount[]> {
-    const { rows } = await this.pool.query(
-      `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
-         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
-         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id AND h.state = 'MAINTAINED') AS maintained
-       FROM sessions s ORDER BY s.created_at, s.id`,
-    );
-    return rows.map((r) => ({
-      id: String(r.id),
-      state: r.state as SessionState,
-      workflow: String(r.workflow),
-      createdAt: Number(r.created_at),
-      updatedAt: Number(r.updated_at),
-      hostsTotal: Number(r.total),
-      hostsMaintained: Number(r.maintained),
-    }));
+    return (await this.pool.query(SESSION_COUNTS_SQL)).rows.map(toSessionCount);
   }
 
   async pluginRunTails(sessionId: string) {

@@ -76,6 +76,22 @@ export function pickSessionId(idOrPrefix: string, ids: string[]): string {
   return ids[0]!;
 }
 
+/** Each session's state and host counts, oldest first, in one query (the same SQL on SQLite and PostgreSQL). */
+export const SESSION_COUNTS_SQL = `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
+    (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
+    (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id AND h.state = 'MAINTAINED') AS maintained
+  FROM sessions s ORDER BY s.created_at, s.id`;
+
+export const toSessionCount = (r: Row): SessionCount => ({
+  id: String(r.id),
+  state: r.state as SessionState,
+  workflow: String(r.workflow),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+  hostsTotal: Number(r.total),
+  hostsMaintained: Number(r.maintained),
+});
+
 /** A session's state and host counts (for listing many sessions). */
 export interface SessionCount {
   id: string;
@@ -231,21 +247,7 @@ export class Store {
 
   /** Each session's state and host counts, oldest first, in one query (for listing many sessions). */
   sessionCounts(): SessionCount[] {
-    const rows = this.stmt(
-      `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
-         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
-         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id AND h.state = 'MAINTAINED') AS maintained
-       FROM sessions s ORDER BY s.created_at, s.id`,
-    ).all() as Row[];
-    return rows.map((r) => ({
-      id: String(r.id),
-      state: r.state as SessionState,
-      workflow: String(r.workflow),
-      createdAt: Number(r.created_at),
-      updatedAt: Number(r.updated_at),
-      hostsTotal: Number(r.total),
-      hostsMaintained: Number(r.maintained),
-    }));
+    return (this.stmt(SESSION_COUNTS_SQL).all() as Row[]).map(toSessionCount);
   }
 
   activeSessionIds(): string[] {
