@@ -9,7 +9,7 @@ _maintctl_valued() {
     --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--timing|--speed|\
     --state|--all-actions|--url|--event|--format|--session|--policy|--hook|\
     --name|--max-impacted|--recovery-time|--max-per-host|--instances|--group|--instance|--migration-type|--max-interruption|--lead-time|\
-    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen|\
+    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen|--store|--lease-time|\
     --cluster|--release|--version|--can-update-from|--compatible-with|--repo-source|--hosts|--topic) return 0 ;;
   esac
   return 1
@@ -89,9 +89,9 @@ _maintctl() {
     "") words="session project release cluster notifications serve demo engine version completion help" ;;
     help) ((${#pos[@]} == 1)) && words="session project release cluster notifications serve demo engine version completion" ;;
     completion) ((${#pos[@]} == 1)) && words="bash zsh fish" ;;
-    serve) opts="--cloud --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key --allow-webhook-host" ;;
+    serve) opts="--cloud --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key --allow-webhook-host --store --lease-time" ;;
     demo) opts="--cloud --speed" ;;
-    engine) opts="--virtual-clock --listen" ;;
+    engine) opts="--virtual-clock --listen --store" ;;
     session)
       case ${pos[1]} in
         "") words="create list ls show events delete rm update logs rollback help" ;;

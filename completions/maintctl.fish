@@ -16,7 +16,7 @@ function __maintctl_args
                 --unsubscribed --timeout --timing --speed \
                 --state --all-actions --url --event --format --session --policy --hook \
                 --endpoint --token --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key \
-                --allow-webhook-host --listen --cluster --release --version --can-update-from --compatible-with \
+                --allow-webhook-host --listen --store --lease-time --cluster --release --version --can-update-from --compatible-with \
                 --repo-source --topic
                 set skip 1
             case '-*'
@@ -185,10 +185,13 @@ complete -c maintctl -n '__maintctl_is serve +' -l max-body -x -d 'largest reque
 complete -c maintctl -n '__maintctl_is serve +' -l tls-cert -r -F -d 'PEM certificate to serve HTTPS with'
 complete -c maintctl -n '__maintctl_is serve +' -l tls-key -r -F -d 'PEM private key of --tls-cert'
 complete -c maintctl -n '__maintctl_is serve +' -l allow-webhook-host -x -d 'let webhooks reach this link-local or metadata host'
+complete -c maintctl -n '__maintctl_is serve +' -l store -x -d 'a shared PostgreSQL, postgres://USER@HOST/DB'
+complete -c maintctl -n '__maintctl_is serve +' -l lease-time -x -d 'seconds a replica holds a session unrenewed'
 complete -c maintctl -n '__maintctl_is demo +' -l cloud -r -F -d 'maintain this sim cloud file'
 complete -c maintctl -n '__maintctl_is demo +' -l speed -x -d 'simulated seconds per real second (0 = as fast as possible)'
 complete -c maintctl -n '__maintctl_is engine +' -l virtual-clock -d 'run on simulated time that jumps to the next timer'
 complete -c maintctl -n '__maintctl_is engine +' -l listen -x -d 'also serve the API on this loopback HOST:PORT'
+complete -c maintctl -n '__maintctl_is engine +' -l store -x -d 'a shared PostgreSQL, postgres://USER@HOST/DB'
 
 # maintctl project <verb>
 complete -c maintctl -n '__maintctl_is project' -a show -d 'show what a session asks of a project now'

@@ -18,8 +18,8 @@ describe('a handler that fails', () => {
   beforeAll(async () => {
     // An engine whose store fails once, the way a full disk would.
     const engine = {
-      store: {
-        listSessions: () => {
+      repo: {
+        sessionCounts: async () => {
           if (calls++ === 0) throw new Error('SQLITE_FULL: database or disk is full');
           return [];
         },

@@ -5,6 +5,7 @@ import { VirtualClock } from '../src/engine/clock.js';
 import { formatFenixTime } from '../src/domain/time.js';
 import { Deliverer } from '../src/notify/deliverer.js';
 import { EventBus } from '../src/notify/bus.js';
+import { SqliteRepository } from '../src/store/sqlite-repository.js';
 import { Store } from '../src/store/store.js';
 import { subscribe } from '../src/store/subscriptions.js';
 import { T0 } from './helpers.js';
@@ -23,7 +24,7 @@ describe('a question whose reply deadline has passed', () => {
     const posted: string[] = [];
     let up = false;
     const deliverer = new Deliverer({
-      store,
+      repo: new SqliteRepository(store),
       clock,
       baseDelayMs: 60_000,
       post: async (_url, body) => {

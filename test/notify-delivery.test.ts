@@ -527,7 +527,7 @@ describe('session show', () => {
     const { session } = await runSession(r);
     await rx.until(() => rx.hits.length >= outbox(r.store, rx.url('/gone')) + outbox(r.store, rx.url('/admin')));
     await r.engine.stop(); // lets the last outcomes be recorded
-    const doc = sessionDocument(r.store, session.id);
+    const doc = await sessionDocument(r.engine.repo, session.id);
     expect(doc.deliveries.failed).toBe(outbox(r.store, rx.url('/gone')));
     expect(doc.deliveries.delivered).toBe(outbox(r.store, rx.url('/admin')));
     expect(doc.deliveries.failures[0]).toMatchObject({ event_type: 'maintenance.planned', url: rx.url('/gone'), attempts: 1, last_error: 'the receiver answered HTTP 404' });

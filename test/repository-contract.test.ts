@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_MIGRATIONS } from '../src/store/pg-migrations.js';
+import { PgRepository } from '../src/store/pg-repository.js';
 import { SqliteRepository } from '../src/store/sqlite-repository.js';
 import { Store } from '../src/store/store.js';
-import { repositoryContract } from './support/repository-contract.js';
+import { postgresMissing, psql, startPostgres, type Postgres } from './support/postgres.js';
+import { repositoryContract, session, T0 } from './support/repository-contract.js';
 
 repositoryContract('SqliteRepository on an in-memory store', async () => {
   const store = Store.open(':memory:');
@@ -31,3 +35,54 @@ repositoryContract(
   },
   { sharedData: true },
 );
+
+describe.skipIf(postgresMissing())('on PostgreSQL', () => {
+  let server: Postgres;
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('replicas starting at once on an empty database migrate it once and all open it', async () => {
+    const url = await server.createDatabase();
+    const repos = await Promise.all([1, 2, 3, 4].map(() => PgRepository.open(url)));
+    try {
+      expect(await psql(server.dir, 'SELECT version FROM schema_migrations ORDER BY version', url.split('/').at(-1))).toBe(
+        PG_MIGRATIONS.map((m) => m.version).join('\n') + '\n',
+      );
+      await repos[0]!.createSession(session('s-1'), [], 'sim:x', [], T0);
+      expect(await repos[3]!.findSession('s-1')).not.toBeNull();
+    } finally {
+      await Promise.all(repos.map((r) => r.close()));
+    }
+  });
+
+  it('a store from a newer maintctl is refused, saying to upgrade', async () => {
+    const url = await server.createDatabase();
+    await (await PgRepository.open(url)).close();
+    await psql(server.dir, "INSERT INTO schema_migrations VALUES (999, 'future', 'x')", url.split('/').at(-1));
+    await expect(PgRepository.open(url)).rejects.toThrow(/newer maintctl \(schema 999, this one knows \d+\); upgrade maintctl/);
+  });
+
+  repositoryContract(
+    'PgRepository on a real PostgreSQL',
+    async () => {
+      const url = await server.createDatabase();
+      const repos = [await PgRepository.open(url)];
+      return {
+        repo: repos[0]!,
+        connectAgain: async () => {
+          const repo = await PgRepository.open(url);
+          repos.push(repo);
+          return repo;
+        },
+        close: async () => {
+          for (const repo of repos) await repo.close();
+        },
+      };
+    },
+    { sharedData: true },
+  );
+});

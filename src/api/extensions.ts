@@ -1,13 +1,13 @@
 // What the maintctl CLI needs beyond Fenix's routes (README: "The HTTP API"): session summaries
 // and prefix lookup, events after an id (long poll), subscriptions. Bodies are checked here;
 // the engine and the store do the rest, as for the CLI in embedded mode.
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { SUBSCRIPTION_FORMATS, type SessionEvent } from '../domain/model.js';
 import { parseWith } from '../domain/validate.js';
 import { checkWebhookUrl } from '../domain/webhook-url.js';
 import type { Engine } from '../engine/engine.js';
 import { sessionSummaries } from '../engine/session-view.js';
-import { listSubscriptions, subscribe, unsubscribe } from '../store/subscriptions.js';
 import { HttpError } from './http.js';
 
 /** The longest a request for events waits for one (ms). */
@@ -32,15 +32,15 @@ export function intParam(query: URLSearchParams, name: string, fallback: number,
 }
 
 /** Events after `after` (of one session, or all); with `waitMs`, waits that long for the first new one. */
-export function eventsAfter(engine: Engine, sessionId: string | null, after: number, waitMs: number): Promise<SessionEvent[]> {
-  const read = () => engine.store.events(sessionId, after);
-  const now = read();
-  if (now.length || waitMs === 0) return Promise.resolve(now);
-  return new Promise((resolve) => {
+export async function eventsAfter(engine: Engine, sessionId: string | null, after: number, waitMs: number): Promise<SessionEvent[]> {
+  const read = () => engine.repo.events(sessionId, after);
+  const now = await read();
+  if (now.length || waitMs === 0) return now;
+  return new Promise((resolve, reject) => {
     const done = () => {
       unsubscribe();
       timer.cancel();
-      resolve(read());
+      read().then(resolve, reject);
     };
     const unsubscribe = engine.bus.subscribe((event) => {
       if (event.id > after && (sessionId === null || event.sessionId === sessionId)) done();
@@ -49,7 +49,7 @@ export function eventsAfter(engine: Engine, sessionId: string | null, after: num
   });
 }
 
-export const summaries = (engine: Engine) => sessionSummaries(engine.store);
+export const summaries = (engine: Engine) => sessionSummaries(engine.repo);
 
 export async function addSubscription(engine: Engine, projectId: string, body: unknown, allowHosts: readonly string[]) {
   const sub = parseWith(newSubscription, body, 'subscription');
@@ -57,25 +57,45 @@ export async function addSubscription(engine: Engine, projectId: string, body: u
     const { resolveAll } = await import('../notify/resolve.js');
     await checkWebhookUrl(sub.url, allowHosts, resolveAll);
   }
-  if (sub.session_id !== null) sub.session_id = engine.store.resolveSessionId(sub.session_id);
+  if (sub.session_id !== null) sub.session_id = await engine.repo.resolveSessionId(sub.session_id);
   if (sub.url === null && ['maintenance.host', 'maintenance.session', 'maintctl.notification'].includes(sub.event_type)) {
     throw new HttpError(400, `${sub.event_type} notices are only delivered by webhook: give a url`);
   }
-  return subscribe(engine.store, { projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id }, engine.clock.now());
+  return engine.repo.subscribe({ projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id }, engine.clock.now());
 }
 
-export function removeSubscriptions(engine: Engine, projectId: string, query: URLSearchParams): { removed: number } {
+export async function removeSubscriptions(engine: Engine, projectId: string, query: URLSearchParams): Promise<{ removed: number }> {
   const id = query.has('id') ? intParam(query, 'id', 0) : undefined;
   const text = (name: string) => query.get(name) ?? undefined;
   const sessionId = text('session_id');
   return {
-    removed: unsubscribe(engine.store, projectId, {
+    removed: await engine.repo.unsubscribe(projectId, {
       id,
       eventType: text('event_type'),
       url: text('url'),
-      sessionId: sessionId === undefined ? undefined : engine.store.resolveSessionId(sessionId),
+      sessionId: sessionId === undefined ? undefined : await engine.repo.resolveSessionId(sessionId),
     }),
   };
 }
 
-export const subscriptionsOf = (engine: Engine, projectId?: string) => listSubscriptions(engine.store, projectId);
+export const subscriptionsOf = (engine: Engine, projectId?: string) => engine.repo.listSubscriptions(projectId);
+
+export interface ReplicaDocument {
+  replica_id: string;
+  hostname: string;
+  pid: number;
+  /** The sessions whose lease it holds now. */
+  sessions: string[];
+}
+
+/** Who runs what (GET /v1/replicas): this replica first, then every other one holding a session's lease. */
+export async function replicasOf(engine: Engine): Promise<{ replica_id: string; replicas: ReplicaDocument[] }> {
+  const self: ReplicaDocument = { replica_id: engine.owner, hostname: hostname(), pid: process.pid, sessions: [] };
+  const byId = new Map([[self.replica_id, self]]);
+  for (const lease of await engine.repo.heldLeases(engine.clock.now())) {
+    let replica = byId.get(lease.owner);
+    if (!replica) byId.set(lease.owner, (replica = { replica_id: lease.owner, hostname: lease.hostname, pid: lease.pid, sessions: [] }));
+    replica.sessions.push(lease.sessionId);
+  }
+  return { replica_id: self.replica_id, replicas: [...byId.values()] };
+}

@@ -12,9 +12,10 @@ import { sessionDocument } from '../engine/session-view.js';
 import * as releases from '../engine/release-view.js';
 import { NOTIFICATION_TOPICS } from '../domain/releases.js';
 import { getCluster } from '../store/releases.js';
+import { ON_EMBEDDED_STORE_ONLY } from '../store/repository.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
 import * as constraints from './constraints.js';
-import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, subscriptionsOf, summaries } from './extensions.js';
+import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, replicasOf, subscriptionsOf, summaries } from './extensions.js';
 import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
 
 type Params = Record<string, string>;
@@ -98,63 +99,71 @@ function withClusterCloud(store: Engine['store'], body: unknown): unknown {
 /** The API's routes, in the order they are tried; `detail` before `{project}`. */
 function routes(options: ApiOptions): Route[] {
   const { engine } = options;
-  const store = engine.store;
-  const sessionId = (p: Params) => store.getSession(p.session!).id;
+  const repo = engine.repo;
+  const sessionId = async (p: Params) => {
+    if (!(await repo.findSession(p.session!))) throw new NotFoundError(`no session ${p.session}`);
+    return p.session!;
+  };
   const wait = (q: URLSearchParams) => intParam(q, 'wait_ms', 0, MAX_WAIT_MS);
   return [
     // Fenix (seeds 000/001).
     route('POST', '/v1/maintenance', 'admin', async ({ body }) => {
-      const { driver, request } = pickDriver(withClusterCloud(store, body), options);
+      const { driver, request } = pickDriver(withClusterCloud(engine.store, body), options);
       return { session_id: (await engine.createSession(request, driver)).id };
     }),
-    route('GET', '/v1/maintenance', 'admin', () => ({
-      session_id: store.listSessions().filter((s) => !isTerminal(s.state)).map((s) => s.id),
+    route('GET', '/v1/maintenance', 'admin', async () => ({
+      session_id: (await repo.sessionCounts()).filter((s) => !isTerminal(s.state)).map((s) => s.id),
     })),
-    route('GET', '/v1/maintenance/{session}/detail', 'admin', ({ params }) => sessionDocument(store, sessionId(params))),
-    route('GET', '/v1/maintenance/{session}', 'admin', ({ params }) => {
-      const doc = sessionDocument(store, sessionId(params));
+    route('GET', '/v1/maintenance/{session}/detail', 'admin', async ({ params }) => sessionDocument(repo, await sessionId(params))),
+    route('GET', '/v1/maintenance/{session}', 'admin', async ({ params }) => {
+      const doc = await sessionDocument(repo, await sessionId(params));
       return { session_id: doc.session_id, state: doc.state, percent_done: doc.percent_done, failure: doc.failure };
     }),
     route('PUT', '/v1/maintenance/{session}', 'admin', async ({ params, body }) => {
       noFields(body, 'PUT /v1/maintenance/{session} continues a failed session');
-      const session = await engine.continueSession(sessionId(params));
+      const session = await engine.continueSession(await sessionId(params));
       return { session_id: session.id, state: session.state };
     }),
     route('DELETE', '/v1/maintenance/{session}', 'admin', async ({ params, query }) => ({
       session_id: params.session,
-      ...(await engine.deleteSession(sessionId(params), { keepDisabled: query.get('keep_disabled') === 'true' })),
+      ...(await engine.deleteSession(await sessionId(params), { keepDisabled: query.get('keep_disabled') === 'true' })),
     })),
-    route('GET', '/v1/maintenance/{session}/{project}', 'project', ({ params }) => projectDocument(store, sessionId(params), params.project!)),
+    route('GET', '/v1/maintenance/{session}/{project}', 'project', async ({ params }) => projectDocument(repo, await sessionId(params), params.project!)),
     route('PUT', '/v1/maintenance/{session}/{project}', 'project', async ({ params, body }) => {
-      await engine.reply(sessionId(params), params.project!, body);
+      await engine.reply(await sessionId(params), params.project!, body);
       return {};
     }),
     // maintctl's own (README: "The HTTP API").
     route('GET', '/v1/sessions', 'admin', () => summaries(engine)),
-    route('GET', '/v1/sessions/by-prefix/{prefix}', 'admin', ({ params }) => ({ session_id: store.resolveSessionId(params.prefix!) })),
-    route('GET', '/v1/sessions/{session}/events', 'admin', ({ params, query }) => eventsAfter(engine, sessionId(params), intParam(query, 'after', 0), wait(query))),
-    route('GET', '/v1/events/latest', 'admin', () => ({ event_id: store.latestEventId() })),
+    route('GET', '/v1/sessions/by-prefix/{prefix}', 'admin', async ({ params }) => ({ session_id: await repo.resolveSessionId(params.prefix!) })),
+    route('GET', '/v1/sessions/{session}/events', 'admin', async ({ params, query }) =>
+      eventsAfter(engine, await sessionId(params), intParam(query, 'after', 0), wait(query)),
+    ),
+    route('GET', '/v1/events/latest', 'admin', async () => ({ event_id: await repo.latestEventId() })),
     route('GET', '/v1/events', 'admin', ({ query }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query))),
     route('GET', '/v1/subscriptions', 'admin', () => subscriptionsOf(engine)),
+    route('GET', '/v1/replicas', 'admin', () => replicasOf(engine)),
     route('GET', '/v1/projects/{project}/subscriptions', 'project', ({ params }) => subscriptionsOf(engine, params.project!)),
     route('POST', '/v1/projects/{project}/subscriptions', 'project', ({ params, body }) => addSubscription(engine, params.project!, body, options.allowWebhookHosts ?? [])),
     route('DELETE', '/v1/projects/{project}/subscriptions', 'project', ({ params, query }) => removeSubscriptions(engine, params.project!, query)),
     // Releases, clusters and notifications (seed 003; README "Releases and clusters").
-    ...releaseRoutes(engine),
+    ...embeddedStoreOnly(engine, releaseRoutes(engine)),
     route('POST', '/v1/sessions/{session}/rollback', 'admin', async ({ params, body }) => {
       noFields(body, 'POST /v1/sessions/{session}/rollback rolls back a failed or done update');
-      const { session, hosts } = await engine.rollbackSession(sessionId(params));
+      const { session, hosts } = await engine.rollbackSession(await sessionId(params));
       return { session_id: session?.id ?? null, hosts };
     }),
     // Later Fenix's application constraints (a project token: its own project's only).
-    route('GET', '/v1/instance_group', 'owner', ({ principal, query }) => constraints.listGroupsRoute(engine, principal, query)),
-    route('PUT', '/v1/instance_group/{group}', 'owner', ({ principal, params, body }) => constraints.putGroupRoute(engine, principal, params.group!, body)),
-    route('GET', '/v1/instance_group/{group}', 'owner', ({ principal, params }) => constraints.getGroupRoute(engine, principal, params.group!)),
-    route('DELETE', '/v1/instance_group/{group}', 'owner', ({ principal, params }) => constraints.deleteGroupRoute(engine, principal, params.group!)),
-    route('GET', '/v1/instance', 'owner', ({ principal, query }) => constraints.listInstancesRoute(engine, principal, query)),
-    route('PUT', '/v1/instance/{instance}', 'owner', ({ principal, params, body }) => constraints.putInstanceRoute(engine, principal, params.instance!, body)),
-    route('GET', '/v1/instance/{instance}', 'owner', ({ principal, params }) => constraints.getInstanceRoute(engine, principal, params.instance!)),
-    route('DELETE', '/v1/instance/{instance}', 'owner', ({ principal, params }) => constraints.deleteInstanceRoute(engine, principal, params.instance!)),
+    ...embeddedStoreOnly(engine, [
+      route('GET', '/v1/instance_group', 'owner', ({ principal, query }) => constraints.listGroupsRoute(engine, principal, query)),
+      route('PUT', '/v1/instance_group/{group}', 'owner', ({ principal, params, body }) => constraints.putGroupRoute(engine, principal, params.group!, body)),
+      route('GET', '/v1/instance_group/{group}', 'owner', ({ principal, params }) => constraints.getGroupRoute(engine, principal, params.group!)),
+      route('DELETE', '/v1/instance_group/{group}', 'owner', ({ principal, params }) => constraints.deleteGroupRoute(engine, principal, params.group!)),
+      route('GET', '/v1/instance', 'owner', ({ principal, query }) => constraints.listInstancesRoute(engine, principal, query)),
+      route('PUT', '/v1/instance/{instance}', 'owner', ({ principal, params, body }) => constraints.putInstanceRoute(engine, principal, params.instance!, body)),
+      route('GET', '/v1/instance/{instance}', 'owner', ({ principal, params }) => constraints.getInstanceRoute(engine, principal, params.instance!)),
+      route('DELETE', '/v1/instance/{instance}', 'owner', ({ principal, params }) => constraints.deleteInstanceRoute(engine, principal, params.instance!)),
+    ]),
   ];
 }
 
@@ -176,6 +185,12 @@ function releaseRoutes(engine: Engine): Route[] {
       }),
     ),
   ];
+}
+
+/** Routes of what only the embedded store keeps (releases, clusters, constraints): refused on a shared store. */
+function embeddedStoreOnly(engine: Engine, list: Route[]): Route[] {
+  if (engine.repo.embedded) return list;
+  return list.map((r) => ({ ...r, handler: () => Promise.reject(new HttpError(501, ON_EMBEDDED_STORE_ONLY)) }));
 }
 
 function checkTopic(topic: string): string {

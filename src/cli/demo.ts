@@ -65,7 +65,7 @@ export async function runDemo(options: DemoOptions, io: IO): Promise<void> {
   const session = await engine.createSession({ hosts: [], metadata: { openstack_release: 'demo' } }, { kind: 'sim', cloudId });
   const ended = await driveToEnd(engine, clock, session.id, options.speed, options.sleep ?? realSleep);
   // People get a summary; scripts get the document `session show` would give.
-  emit(io, format, sessionDocument(store, ended.id), () => `\n${summary(store, ended.id)}`);
+  emit(io, format, await sessionDocument(engine.repo, ended.id), () => `\n${summary(store, ended.id)}`);
   store.close();
   if (ended.state !== 'MAINTENANCE_DONE') throw new SessionFailedError(`session ended ${ended.state}: ${ended.failure ?? ''}`);
 }

@@ -2,7 +2,7 @@
 // The CLI starts it in the background in embedded mode; it can also be run by hand.
 import type { Command } from 'commander';
 import { RealClock, VirtualClock } from '../engine/clock.js';
-import { Engine, WATCH_MS } from '../engine/engine.js';
+import { Engine, SHARED_LEASE_MS, WATCH_MS } from '../engine/engine.js';
 import type { Clock } from '../domain/clock.js';
 import { NotFoundError } from '../domain/errors.js';
 import { Store } from '../store/store.js';
@@ -14,6 +14,9 @@ import { formatIso } from '../domain/time.js';
 import { eventLine, namesIn } from './render/event-line.js';
 import { statePlugins } from '../client/state-plugins.js';
 import { storePath } from '../client/state-dir.js';
+import { hostname } from 'node:os';
+import { openSharedStore, storeUrlProblem } from '../store/open-repository.js';
+import { UsageError } from './exit-codes.js';
 
 export interface EngineCommandOptions {
   stateDir: string;
@@ -23,6 +26,8 @@ export interface EngineCommandOptions {
   haltAt: number | null;
   /** HOST:PORT on loopback: also serve the API there, so webhook VNFMs can reply over HTTP. */
   listen?: string;
+  /** A shared store (postgres://...): run its sessions, as one more replica, until none is left. */
+  store?: string;
 }
 
 export function register(program: Command, run: Run): void {
@@ -31,11 +36,16 @@ export function register(program: Command, run: Run): void {
     .description('run the sessions of the state directory until none is active (started for you by session create)')
     .option('--virtual-clock', 'run on simulated time that jumps to the next timer (sim clouds only)')
     .option('--listen <host:port>', 'also serve the API on this loopback address, for webhook replies (default $MAINTCTL_LISTEN)')
-    .action((flags: { virtualClock?: boolean; listen?: string }) =>
+    .option('--store <url>', 'run the sessions of this shared PostgreSQL, postgres://USER@HOST/DB, beside its serve replicas (default $MAINTCTL_STORE)')
+    .action((flags: { virtualClock?: boolean; listen?: string; store?: string }) =>
       run(({ io, stateDir }) => {
         const halt = io.env.MAINTCTL_CRASH_TEST_HALT_AT;
         const listen = flags.listen ?? (io.env.MAINTCTL_LISTEN || undefined);
-        return runEngine({ stateDir, virtualClock: Boolean(flags.virtualClock), haltAt: halt ? Number(halt) : null, listen }, io);
+        const store = flags.store ?? (io.env.MAINTCTL_STORE || undefined);
+        const problem = store === undefined ? null : storeUrlProblem(store);
+        if (problem) throw new UsageError(problem);
+        if (store && flags.virtualClock) throw new UsageError('--virtual-clock runs a store of its own: it cannot run a shared --store');
+        return runEngine({ stateDir, virtualClock: Boolean(flags.virtualClock), haltAt: halt ? Number(halt) : null, listen, store }, io);
       }),
     );
 }
@@ -53,6 +63,7 @@ function openExisting(stateDir: string): Store | null {
 }
 
 export async function runEngine(options: EngineCommandOptions, io: IO): Promise<void> {
+  if (options.store) return runSharedEngine(options, io);
   const listen = listenAddress(options.listen, io);
   const baseUrl = listen ? `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}` : undefined;
   const store = openExisting(options.stateDir);
@@ -112,6 +123,44 @@ async function runUntilNoSessionIsLeft(engine: Engine, stateDir: string): Promis
     const orphans = engine.store.activeSessionIds().filter((id) => !engine.store.leaseHeld(id, engine.clock.now()));
     if (!orphans.length || !takeEngineLock(stateDir)) return;
     engine.adoptSessions();
+  }
+}
+
+/**
+ * An engine on a shared store: one more runner beside the serve replicas, taking the sessions no
+ * live replica holds, until none is active. Sim clouds are read from the state directory.
+ */
+async function runSharedEngine(options: EngineCommandOptions, io: IO): Promise<void> {
+  const repo = await openSharedStore(options.store!);
+  const store = Store.open(storePath(options.stateDir));
+  const clock = new RealClock();
+  const engine = new Engine({ store, repo, clock, plugins: statePlugins(options.stateDir), watchMs: WATCH_MS, leaseTtlMs: SHARED_LEASE_MS, owner: `engine-${hostname()}-${process.pid}` });
+  engine.bus.subscribe((event) => {
+    const line = eventLine(event, event.time, () => undefined);
+    if (line) io.out.write(`${formatIso(event.time)} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);
+  });
+  try {
+    engine.start();
+    // A lease seen here first is a live replica's once it is renewed; one left to run out was a dead one's (adopted then).
+    const firstSeen = new Map<string, number>();
+    for (;;) {
+      await engine.whenIdle();
+      await engine.whenDelivered();
+      const leases = new Map((await repo.heldLeases(clock.now())).map((l) => [l.sessionId, l.expiresAt]));
+      const waiting = (await repo.activeSessionIds()).filter((id) => {
+        const expiresAt = leases.get(id);
+        if (expiresAt === undefined) return true; // nobody holds it: to be adopted
+        if (!firstSeen.has(id)) firstSeen.set(id, expiresAt);
+        return expiresAt <= firstSeen.get(id)!; // not renewed yet: its holder may be dead
+      });
+      if (!waiting.length && !engine.activeSessions().length) break;
+      await engine.adoptSessions();
+      if (!engine.activeSessions().length) await new Promise<void>((resolve) => clock.at(clock.now() + 200, resolve));
+    }
+  } finally {
+    await engine.stop();
+    store.close();
+    await repo.close();
   }
 }
 

@@ -2,6 +2,7 @@
 // the CLI elsewhere (--endpoint). Safe to run for a team: tokens or Keystone, Host allow-list,
 // bounded bodies, optional TLS; a non-loopback listen without authentication is refused.
 import { statePlugins } from '../client/state-plugins.js';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { Authenticator } from '../api/auth.js';
@@ -11,8 +12,9 @@ import { storePath } from '../client/state-dir.js';
 import { RefusedError } from '../domain/errors.js';
 import type { DriverSpec } from '../domain/model.js';
 import { RealClock } from '../engine/clock.js';
-import { Engine, WATCH_MS } from '../engine/engine.js';
+import { Engine, SHARED_LEASE_MS, WATCH_MS } from '../engine/engine.js';
 import { importCloud, readCloudFile } from '../infra/sim/cloud-file.js';
+import { openSharedStore, redactStoreUrl, storeUrlProblem } from '../store/open-repository.js';
 import { Store } from '../store/store.js';
 import { UsageError } from './exit-codes.js';
 import { collect } from './flags.js';
@@ -47,6 +49,10 @@ export interface ServeOptions {
   onListening?: (url: string) => void;
   /** How long in-flight requests may take to finish at shutdown. */
   drainMs?: number;
+  /** A shared store (postgres://...) instead of the state directory's: several replicas can serve it. */
+  store?: string;
+  /** How long a replica's hold on a session lasts unrenewed, in ms: another takes the session over after it. */
+  leaseTimeMs?: number;
 }
 
 interface ServeFlags {
@@ -60,7 +66,10 @@ interface ServeFlags {
   maxBody: string;
   tlsCert?: string;
   tlsKey?: string;
+  store?: string;
+  leaseTime: string;
 }
+
 
 export function register(program: Command, run: Run): void {
   program
@@ -76,7 +85,11 @@ export function register(program: Command, run: Run): void {
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--allow-webhook-host <host>', 'let subscriptions reach this host although it is link-local or a metadata service (repeatable)', collect, [])
-    .action((flags: ServeFlags) => run(({ io, stateDir }) => runServe(serveOptions(flags, stateDir), io)));
+    .option('--store <url>', 'keep sessions in this shared PostgreSQL, postgres://USER@HOST/DB, so several replicas can serve them (default $MAINTCTL_STORE, else the state directory)')
+    .option('--lease-time <seconds>', 'how long a replica holds a session without renewing: a dead replica\'s sessions are taken over after it', String(SHARED_LEASE_MS / 1000))
+    .action((flags: ServeFlags) =>
+      run(({ io, stateDir }) => runServe(serveOptions({ ...flags, store: flags.store ?? (io.env.MAINTCTL_STORE || undefined) }, stateDir), io)),
+    );
 }
 
 const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
@@ -99,6 +112,8 @@ export function serveOptions(flags: ServeFlags, stateDir: string): ServeOptions 
     );
   }
   if (flags.publicUrl !== undefined) publicHost(flags.publicUrl);
+  const problem = flags.store === undefined ? null : storeUrlProblem(flags.store);
+  if (problem) throw new UsageError(problem);
   return {
     stateDir,
     cloud,
@@ -112,7 +127,18 @@ export function serveOptions(flags: ServeFlags, stateDir: string): ServeOptions 
     maxBody,
     tlsCert: flags.tlsCert,
     tlsKey: flags.tlsKey,
+    store: flags.store,
+    leaseTimeMs: leaseTime(flags.leaseTime),
   };
+}
+
+/** --lease-time in seconds (fractions allowed: tests use short leases) to ms. */
+export function leaseTime(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || seconds < 0.5 || seconds > 3600) {
+    throw new UsageError(`invalid --lease-time "${value}": give seconds from 0.5 to 3600`);
+  }
+  return Math.round(seconds * 1000);
 }
 
 /** --cloud values: one without a name is the default, NAME=... are named. */
@@ -201,34 +227,52 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
   const { attachApi, createApiServer, drain, listenOn } = await import('../api/listener.js');
   const tls = options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey } : null;
   const server = await createApiServer(tls);
+  const shared = options.store ? await openSharedStore(options.store) : null;
+  // Sim clouds and plug-ins stay in the state directory even when sessions are in a shared store.
   const store = Store.open(storePath(options.stateDir));
   const clock = new RealClock();
+  const closeStores = async () => {
+    store.close();
+    await shared?.close();
+  };
   let driver: DriverSpec | null;
   const clouds: Record<string, DriverSpec> = {};
   try {
     driver = options.cloud === null ? null : driverOf(options.cloud, store, clock.now());
     for (const [name, cloud] of Object.entries(options.clouds ?? {})) clouds[name] = driverOf(cloud, store, clock.now());
   } catch (err) {
-    store.close();
+    await closeStores();
     throw err;
   }
-  if (!takeEngineLock(options.stateDir)) {
-    store.close();
+  // One engine per state directory on the embedded store; on a shared one, session leases keep replicas apart.
+  if (!shared && !takeEngineLock(options.stateDir)) {
+    await closeStores();
     throw new RefusedError(`another engine runs ${options.stateDir}: stop it, or serve another --state-dir`);
   }
+  const releaseLock = () => (shared ? undefined : releaseEngineLock(options.stateDir));
   let port: number;
   try {
     port = await listenOn(server, options.host, options.port);
   } catch (err) {
-    releaseEngineLock(options.stateDir);
-    store.close();
+    releaseLock();
+    await closeStores();
     throw err;
   }
   const baseUrl = (options.publicUrl ?? defaultPublicUrl(options.host, port, Boolean(tls))).replace(/\/+$/, '');
-  // The state directory's plug-ins, as the embedded engine finds them.
-  const engine = new Engine({ store, clock, baseUrl, watchMs: WATCH_MS, plugins: statePlugins(options.stateDir) });
+  const engine = new Engine({
+    store,
+    repo: shared ?? undefined,
+    clock,
+    baseUrl,
+    watchMs: WATCH_MS,
+    leaseTtlMs: options.leaseTimeMs ?? SHARED_LEASE_MS,
+    owner: shared ? replicaId() : undefined,
+    // The state directory's plug-ins, as the embedded engine finds them.
+    plugins: statePlugins(options.stateDir),
+  });
   engine.bus.subscribe((event) => {
-    const line = eventLine(event, event.time, namesIn(store, event.sessionId));
+    // Instance names are looked up in the embedded store only (a line is written at once, not after a query).
+    const line = eventLine(event, event.time, shared ? () => undefined : namesIn(store, event.sessionId));
     if (line) io.out.write(`${new Date(event.time).toISOString()} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);
   });
   const served = [hostName(new URL(baseUrl).host)!];
@@ -245,8 +289,10 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
   });
   engine.start();
   const listening = `${tls ? 'https' : 'http'}://${bracketed(options.host)}:${port}`;
-  advertiseUrl(options.stateDir, baseUrl);
-  io.out.write(`maintctl serve: listening on ${listening}/v1/maintenance (cloud ${[options.cloud, ...Object.entries(options.clouds ?? {}).map(([n, c]) => `${n}=${c}`)].filter(Boolean).join(', ')}${baseUrl !== listening ? `, public URL ${baseUrl}` : ''})\n`);
+  // The state directory names its one engine's URL; replicas are reached through their load balancer.
+  if (!shared) advertiseUrl(options.stateDir, baseUrl);
+  const where = shared ? `, store ${redactStoreUrl(options.store!)} as replica ${engine.owner}` : '';
+  io.out.write(`maintctl serve: listening on ${listening}/v1/maintenance (cloud ${[options.cloud, ...Object.entries(options.clouds ?? {}).map(([n, c]) => `${n}=${c}`)].filter(Boolean).join(', ')}${baseUrl !== listening ? `, public URL ${baseUrl}` : ''}${where})\n`);
   options.onListening?.(listening);
   try {
     await (options.until ?? stopSignal());
@@ -254,10 +300,15 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
     io.out.write('maintctl serve: stopping (requests under way finish; sessions resume at the next start)\n');
     await drain(server, clock, options.drainMs ?? 10_000);
     await engine.stop();
-    withdrawUrl(options.stateDir);
-    releaseEngineLock(options.stateDir);
-    store.close();
+    if (!shared) withdrawUrl(options.stateDir);
+    releaseLock();
+    await closeStores();
   }
+}
+
+/** A replica's name in leases and GET /v1/replicas: where it runs, and unique even for the same pid later. */
+function replicaId(): string {
+  return `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
 }
 
 const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host);

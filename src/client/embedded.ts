@@ -9,6 +9,7 @@ import { RealClock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';
 import { sessionDocument, sessionSummaries } from '../engine/session-view.js';
 import { deleteGroup, deleteInstance, findGroup, findInstance, listConstraints, putGroup, putInstance } from '../store/constraints.js';
+import { SqliteRepository } from '../store/sqlite-repository.js';
 import { Store } from '../store/store.js';
 import { listSubscriptions, subscribe, unsubscribe, type NewSubscription } from '../store/subscriptions.js';
 import { pluginRunDocuments } from '../engine/plugin-view.js';
@@ -43,6 +44,11 @@ export class EmbeddedClient implements EngineClient {
    * The store, opened on first use. Only what records something new (a session, a subscription)
    * creates it: reading a state directory that has none is "no maintctl store at DIR" (exit 5).
    */
+  /** The store as the views read it. */
+  private repo(): SqliteRepository {
+    return new SqliteRepository(this.store());
+  }
+
   private store(create = false): Store {
     if (this.opened) return this.opened;
     try {
@@ -107,11 +113,11 @@ export class EmbeddedClient implements EngineClient {
   }
 
   async listSessions() {
-    return sessionSummaries(this.store());
+    return sessionSummaries(this.repo());
   }
 
   async showSession(id: string) {
-    return sessionDocument(this.store(), this.store().resolveSessionId(id));
+    return sessionDocument(this.repo(), this.store().resolveSessionId(id));
   }
 
   async events(id: string, afterId: number) {
@@ -162,7 +168,7 @@ export class EmbeddedClient implements EngineClient {
     if (changes.cloudFile) await this.reloadCloud(session.driver, changes.cloudFile);
     await (await this.recorder()).continueSession(id, changes.options);
     this.startEngine();
-    return sessionDocument(this.store(), id);
+    return sessionDocument(this.repo(), id);
   }
 
   /** `session update --cloud FILE`: the faults and timing of the file replace the sim cloud's. */
@@ -188,7 +194,7 @@ export class EmbeddedClient implements EngineClient {
   }
 
   async showProject(sessionId: string, projectId: string) {
-    return projectDocument(this.store(), this.store().resolveSessionId(sessionId), projectId);
+    return projectDocument(this.repo(), this.store().resolveSessionId(sessionId), projectId);
   }
 
   /** Recorded here; the engine running the session notices it within its watch period (WATCH_MS, 10 ms). */

@@ -32,7 +32,10 @@ import { retryDelay } from './retry.js';
 import { SessionRunner } from './runner.js';
 
 export interface EngineOptions {
+  /** The embedded store: the sessions' unless `repo` is given, and always the sim clouds'. */
   store: Store;
+  /** Where sessions are kept when not in `store` (a shared PostgreSQL). */
+  repo?: Repository;
   clock: Clock;
   openDriver?: DriverFactory;
   plugins?: PluginRegistry;
@@ -48,7 +51,7 @@ export interface EngineOptions {
   watchMs?: number | null;
   checkpoint?: (label: string) => Promise<void>;
   /** Webhook delivery settings (retries, the HTTP poster); false: this engine delivers nothing. */
-  delivery?: Omit<DelivererOptions, 'store' | 'clock'> | false;
+  delivery?: Omit<DelivererOptions, 'repo' | 'clock' | 'owner'> | false;
 }
 
 /**
@@ -56,6 +59,9 @@ export interface EngineOptions {
  * new session), in ms: a cheap read, so a reply from another process is acted on within it.
  */
 export const WATCH_MS = 10;
+
+/** A server's lease on a session by default (serve --lease-time): the longest a dead replica's sessions wait. */
+export const SHARED_LEASE_MS = 10_000;
 
 interface Running {
   runner: SessionRunner;
@@ -76,8 +82,9 @@ export class Engine {
   private readonly openDriver: DriverFactory;
   readonly plugins: PluginRegistry;
   private readonly baseUrl: string;
-  private readonly owner: string;
-  private readonly leaseTtlMs: number;
+  /** This engine's name in leases (a serve replica's id). */
+  readonly owner: string;
+  readonly leaseTtlMs: number;
   private readonly watchMs: number | null;
   private readonly checkpoint: (label: string) => Promise<void>;
   private readonly running = new Map<string, Running>();
@@ -86,6 +93,7 @@ export class Engine {
   private readonly crashes = new Map<string, { count: number; retryAt: number }>();
   private watchTimer: { cancel(): void } | null = null;
   private lastChange = -1;
+  private lookedAt = 0;
   private watchFailures = 0;
   private leasesRenewedAt = 0;
   private started = false;
@@ -97,7 +105,7 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.store = options.store;
-    this.repo = new SqliteRepository(options.store);
+    this.repo = options.repo ?? new SqliteRepository(options.store);
     this.clock = options.clock;
     this.openDriver = options.openDriver ?? defaultOpenDriver;
     this.plugins = options.plugins ?? new PluginRegistry();
@@ -106,7 +114,7 @@ export class Engine {
     this.watchMs = options.watchMs === undefined ? null : options.watchMs;
     this.leaseTtlMs = options.leaseTtlMs ?? (this.watchMs === null ? 365 * 24 * 3600_000 : 30_000);
     this.checkpoint = options.checkpoint ?? (async () => undefined);
-    this.deliverer = options.delivery === false ? null : new Deliverer({ store: this.store, clock: this.clock, ...options.delivery });
+    this.deliverer = options.delivery === false ? null : new Deliverer({ repo: this.repo, clock: this.clock, owner: this.owner, ...options.delivery });
   }
 
   /** Resumes every unfinished session this engine can take the lease of. */
@@ -538,18 +546,27 @@ export class Engine {
   }
 
   private async watch(): Promise<void> {
+    const now = this.clock.now();
     const token = await this.repo.changeToken();
-    if (token !== this.lastChange) {
+    const changed = token !== this.lastChange;
+    // A dead engine announces nothing: its sessions are looked for a few times per lease anyway.
+    const lookAgain = now - this.lookedAt >= this.leaseTtlMs / 10;
+    if (changed || lookAgain) {
       this.lastChange = token;
-      for (const r of this.running.values()) r.runner.wake();
+      this.lookedAt = now;
+      if (changed) for (const r of this.running.values()) r.runner.wake();
+      this.deliverer?.poke();
       await this.adoptSessions();
+      await this.serveRequests();
     }
     // Noticing others' writes is a cheap read, done often; renewing leases is a write, done a few times per lease.
-    if (this.clock.now() - this.leasesRenewedAt >= this.leaseTtlMs / 3) {
-      this.leasesRenewedAt = this.clock.now();
-      for (const id of this.running.keys()) await this.repo.acquireLease(id, this.owner, this.clock.now(), this.leaseTtlMs);
+    if (now - this.leasesRenewedAt >= this.leaseTtlMs / 3) {
+      this.leasesRenewedAt = now;
+      for (const [id, r] of this.running) {
+        // Lost (this process was paused past the lease, say): another engine runs it now; stop at once.
+        if ((await this.repo.acquireLease(id, this.owner, now, this.leaseTtlMs)) === null) r.runner.stop();
+      }
     }
-    await this.serveRequests();
   }
 
   /** Carries out what other processes asked about the sessions this engine runs. */

@@ -2,7 +2,7 @@
 // the `plugins` part of `session show` (the newest run of each step with its last lines).
 // Shapes documented in README ("Writing a plug-in").
 import { formatIso } from '../domain/time.js';
-import { pluginRunTails, pluginRuns, type PluginRun, type PluginRunFilter } from '../store/plugin-runs.js';
+import { pluginRuns, type PluginRun, type PluginRunFilter } from '../store/plugin-runs.js';
 import type { Store } from '../store/store.js';
 import { lastLines } from './plugins.js';
 
@@ -52,10 +52,10 @@ export function pluginRunDocuments(store: Store, sessionId: string, filter: Plug
 /** Lines of output `session show` gives each run. */
 const SHOWN_LINES = 3;
 
-/** The newest run of each plug-in step of the session, in the order they started, with its last lines. */
-export function pluginRunLines(store: Store, sessionId: string): PluginRunLine[] {
+/** The newest run of each plug-in step of the session (from its runs' tails), in the order they started, with its last lines. */
+export function pluginRunLines(tails: PluginRun[]): PluginRunLine[] {
   const newest = new Map<string, PluginRun>();
-  for (const r of pluginRunTails(store, sessionId)) newest.set(r.key, r);
+  for (const r of tails) newest.set(r.key, r);
   return [...newest.values()]
     .sort((a, b) => a.id - b.id)
     .map((r) => ({ ...about(r), last_lines: lastLines(r.output, SHOWN_LINES) }));

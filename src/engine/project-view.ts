@@ -3,7 +3,7 @@ import { NotFoundError } from '../domain/errors.js';
 import { affectedInstances } from '../domain/replies.js';
 import { ASKED_STATES, isTerminal, MOVE_ACTIONS, type SessionState } from '../domain/states.js';
 import { formatFenixTime } from '../domain/time.js';
-import type { Store } from '../store/store.js';
+import type { Repository } from '../store/repository.js';
 
 export interface ProjectDocument {
   session_id: string;
@@ -26,12 +26,14 @@ export interface ProjectDocument {
   last_question: { state: string; reply_state: string | null; reply_at: string | null } | null;
 }
 
-export function projectDocument(store: Store, sessionId: string, projectId: string): ProjectDocument {
-  const session = store.getSession(sessionId);
-  const project = store.projects(sessionId).find((p) => p.projectId === projectId);
+export async function projectDocument(repo: Repository, sessionId: string, projectId: string): Promise<ProjectDocument> {
+  const rows = await repo.loadSession(sessionId);
+  if (!rows) throw new NotFoundError(`no session ${sessionId}`);
+  const { session } = rows;
+  const project = rows.projects.find((p) => p.projectId === projectId);
   if (!project) throw new NotFoundError(`project ${projectId} has no instances in session ${sessionId}`);
   const current = project.visit === session.visit && project.state !== null;
-  const affected = current ? affectedInstances(project, store.instances(sessionId)) : [];
+  const affected = current ? affectedInstances(project, rows.instances) : [];
   const asksActions = project.state === 'PREPARE_MAINTENANCE' || project.state === 'PLANNED_MAINTENANCE';
   return {
     session_id: sessionId,

@@ -1,9 +1,9 @@
 // The documents people and scripts read about sessions (`session show -o json`, the API's detail).
 // Field names follow Fenix's snake_case; the shape is documented in README ("session show").
+import { NotFoundError } from '../domain/errors.js';
 import type { DownloadEntry } from '../domain/model.js';
-import type { Store } from '../store/store.js';
+import type { Repository } from '../store/repository.js';
 import { pluginRunLines, type PluginRunLine } from './plugin-view.js';
-import { sessionDeliveries } from '../store/subscriptions.js';
 import { hostProgress, percentDone } from '../domain/progress.js';
 import { affectedInstances } from '../domain/replies.js';
 import { formatFenixTime, formatIso } from '../domain/time.js';
@@ -54,6 +54,8 @@ export interface SessionDocument {
   /** The newest run of each plug-in step, in the order they started, with its last lines of output. */
   plugins: PluginRunLine[];
   events: Array<{ id: number; time: string; event_type: string; payload: Record<string, unknown> }>;
+  /** The engine (a serve replica) holding the session's lease, or null when none does. */
+  runner: { replica: string; hostname: string; pid: number; lease_expires_at: string } | null;
   /** Webhook deliveries of this session's notifications; failed ones are listed. */
   deliveries: {
     delivered: number;
@@ -64,8 +66,8 @@ export interface SessionDocument {
 }
 
 /** Every session, oldest first, from one query: listing a thousand sessions reads no session whole. */
-export function sessionSummaries(store: Store): SessionSummary[] {
-  return store.sessionCounts().map((row) => ({
+export async function sessionSummaries(repo: Repository): Promise<SessionSummary[]> {
+  return (await repo.sessionCounts()).map((row) => ({
     session_id: row.id,
     state: row.state,
     workflow: row.workflow,
@@ -77,10 +79,16 @@ export function sessionSummaries(store: Store): SessionSummary[] {
   }));
 }
 
-export function sessionDocument(store: Store, sessionId: string): SessionDocument {
-  const session = store.getSession(sessionId);
-  const hosts = store.hosts(sessionId);
-  const instances = store.instances(sessionId);
+export async function sessionDocument(repo: Repository, sessionId: string): Promise<SessionDocument> {
+  const rows = await repo.loadSession(sessionId);
+  if (!rows) throw new NotFoundError(`no session ${sessionId}`);
+  const { session, hosts, instances } = rows;
+  const [runs, events, deliveries, lease] = await Promise.all([
+    repo.pluginRunTails(sessionId),
+    repo.events(sessionId),
+    deliveriesOf(repo, sessionId),
+    repo.lease(sessionId),
+  ]);
   const asked = (p: { visit: number }) => p.visit === session.visit;
   const perHost = new Map<string, number>();
   for (const i of instances) perHost.set(i.host, (perHost.get(i.host) ?? 0) + 1);
@@ -111,7 +119,7 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
       wave: h.wave,
       cause: h.cause,
     })),
-    projects: store.projects(sessionId).map((p) => ({
+    projects: rows.projects.map((p) => ({
       project_id: p.projectId,
       state: p.state,
       reply_state: p.replyState,
@@ -126,22 +134,23 @@ export function sessionDocument(store: Store, sessionId: string): SessionDocumen
       action: i.action,
       action_done: i.actionDone,
     })),
-    plugins: pluginRunLines(store, sessionId),
-    events: store.events(sessionId).map((e) => ({ id: e.id, time: formatIso(e.time), event_type: e.eventType, payload: e.payload })),
-    deliveries: deliveriesOf(store, sessionId),
+    plugins: pluginRunLines(runs),
+    events: events.map((e) => ({ id: e.id, time: formatIso(e.time), event_type: e.eventType, payload: e.payload })),
+    runner: lease && { replica: lease.owner, hostname: lease.hostname, pid: lease.pid, lease_expires_at: formatIso(lease.expiresAt) },
+    deliveries,
   };
 }
 
-function deliveriesOf(store: Store, sessionId: string): SessionDocument['deliveries'] {
-  const all = sessionDeliveries(store, sessionId);
+async function deliveriesOf(repo: Repository, sessionId: string): Promise<SessionDocument['deliveries']> {
+  const all = await repo.sessionDeliveries(sessionId);
   const count = (status: string) => all.filter((d) => d.status === status).length;
+  const failed = all.filter((d) => d.status === 'failed');
+  const types = await Promise.all(failed.map(async (d) => (await repo.event(d.eventId))?.eventType ?? '?'));
   return {
     delivered: count('delivered'),
     pending: count('pending'),
-    failed: count('failed'),
-    failures: all
-      .filter((d) => d.status === 'failed')
-      .map((d) => ({ event_id: d.eventId, event_type: store.event(d.eventId)?.eventType ?? '?', url: redactUrl(d.url), attempts: d.attempts, last_error: d.lastError })),
+    failed: failed.length,
+    failures: failed.map((d, i) => ({ event_id: d.eventId, event_type: types[i]!, url: redactUrl(d.url), attempts: d.attempts, last_error: d.lastError })),
   };
 }
 

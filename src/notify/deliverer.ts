@@ -3,8 +3,7 @@
 import type { Clock, Timer } from '../domain/clock.js';
 import type { Delivery, SessionEvent } from '../domain/model.js';
 import { parseTime } from '../domain/time.js';
-import type { Store } from '../store/store.js';
-import { findSubscription, headOfLine, nextDeliveryAt, recordAttempt } from '../store/subscriptions.js';
+import type { Repository } from '../store/repository.js';
 import type { EventBus } from './bus.js';
 import { webhookBody } from './formats.js';
 import { PROJECT_EVENT } from '../domain/notifications.js';
@@ -37,8 +36,10 @@ function deadlinePassed(event: SessionEvent, now: number): boolean {
 }
 
 export interface DelivererOptions {
-  store: Store;
+  repo: Repository;
   clock: Clock;
+  /** Who claims deliveries (the engine's lease owner): replicas sharing a store never attempt the same one at once. */
+  owner?: string;
   post?: Poster;
   /** Attempts before a delivery is given up (recorded as failed). */
   maxAttempts?: number;
@@ -61,6 +62,9 @@ export class Deliverer {
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+  private readonly owner: string;
 
   constructor(private readonly options: DelivererOptions) {
     this.post = options.post ?? httpPoster;
@@ -68,6 +72,12 @@ export class Deliverer {
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.maxDelayMs = options.maxDelayMs ?? 60_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.owner = options.owner ?? 'deliverer';
+  }
+
+  /** Looks at the outbox now (another replica may have queued deliveries and died before sending them). */
+  poke(): void {
+    this.wakeAt(this.options.clock.now());
   }
 
   /** Starts delivering; new events on the bus may have queued deliveries, so each one prompts a look. */
@@ -80,6 +90,7 @@ export class Deliverer {
     this.stopped = true;
     this.unsubscribe?.();
     this.timer?.cancel();
+    await this.pumping;
     await Promise.all(this.busy.values());
   }
 
@@ -94,26 +105,47 @@ export class Deliverer {
     });
   }
 
-  /** Starts an attempt for each idle subscription whose oldest pending delivery is due. */
+  /** Starts an attempt for each idle subscription whose oldest pending delivery is due (one look at a time). */
   private pump(): void {
     if (this.stopped) return;
-    const { store, clock } = this.options;
-    for (const delivery of headOfLine(store, clock.now())) {
-      if (this.busy.has(delivery.subscriptionId)) continue;
-      const attempt = this.attempt(delivery).finally(() => {
-        this.busy.delete(delivery.subscriptionId);
-        this.pump();
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.look()
+      // The store is failing: look again in a while rather than give up on the outbox.
+      .catch(() => this.wakeAt(this.options.clock.now() + this.baseDelayMs))
+      .finally(() => {
+        this.pumping = null;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        }
       });
+  }
+
+  private async look(): Promise<void> {
+    const { repo, clock } = this.options;
+    // A claim outlasts an attempt (its timeout): nobody else tries it while this one may still be sending.
+    const claimed = await repo.claimDeliveries(this.owner, clock.now(), 2 * this.timeoutMs, [...this.busy.keys()]);
+    for (const delivery of claimed) {
+      if (this.stopped || this.busy.has(delivery.subscriptionId)) continue;
+      const attempt = this.attempt(delivery)
+        .catch(() => undefined) // not recorded: the claim runs out and the delivery is tried again
+        .finally(() => {
+          this.busy.delete(delivery.subscriptionId);
+          this.pump();
+        });
       this.busy.set(delivery.subscriptionId, attempt);
     }
-    const next = nextDeliveryAt(store, [...this.busy.keys()]);
+    const next = await repo.nextDeliveryAt([...this.busy.keys()]);
     if (next !== null) this.wakeAt(Math.max(next, clock.now()));
   }
 
   private async attempt(delivery: Delivery): Promise<void> {
-    const { store, clock } = this.options;
-    const event = store.event(delivery.eventId);
-    const subscription = findSubscription(store, delivery.subscriptionId);
+    const { repo, clock } = this.options;
+    const event = await repo.event(delivery.eventId);
+    const subscription = await repo.findSubscription(delivery.subscriptionId);
     let outcome: Outcome;
     if (!event) outcome = { ok: false, retry: false, error: 'the event is gone' };
     else if (deadlinePassed(event, clock.now())) {
@@ -127,13 +159,14 @@ export class Deliverer {
     }
     const attempts = delivery.attempts + 1;
     const now = clock.now();
+    const record = (o: Parameters<Repository['recordDelivery']>[2]) => repo.recordDelivery(delivery.id, this.owner, o);
     if (outcome.ok) {
-      recordAttempt(store, delivery.id, { status: 'delivered', attempts, nextAttemptAt: now, error: null, deliveredAt: now });
+      await record({ status: 'delivered', attempts, nextAttemptAt: now, error: null, deliveredAt: now });
     } else if (outcome.retry && attempts < this.maxAttempts) {
       const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempts - 1));
-      recordAttempt(store, delivery.id, { status: 'pending', attempts, nextAttemptAt: now + delay, error: outcome.error, deliveredAt: null });
+      await record({ status: 'pending', attempts, nextAttemptAt: now + delay, error: outcome.error, deliveredAt: null });
     } else {
-      recordAttempt(store, delivery.id, { status: 'failed', attempts, nextAttemptAt: now, error: outcome.error, deliveredAt: null });
+      await record({ status: 'failed', attempts, nextAttemptAt: now, error: outcome.error, deliveredAt: null });
     }
   }
 

@@ -40,7 +40,7 @@ export interface PluginRunFilter {
   afterId?: number;
 }
 
-const toRun = (r: Row): PluginRun => ({
+export const toRun = (r: Row): PluginRun => ({
   id: Number(r.id),
   sessionId: String(r.session_id),
   key: String(r.key),
@@ -67,7 +67,7 @@ export function insertPluginRun(store: Store, run: NewPluginRun): number {
   return Number(info.lastInsertRowid);
 }
 
-const COLUMNS: Record<keyof PluginRunUpdate, string> = {
+export const PLUGIN_RUN_COLUMNS: Record<keyof PluginRunUpdate, string> = {
   status: 'status',
   exitStatus: 'exit_status',
   cause: 'cause',
@@ -79,7 +79,7 @@ const COLUMNS: Record<keyof PluginRunUpdate, string> = {
 export function updatePluginRun(store: Store, id: number, update: PluginRunUpdate): void {
   const keys = (Object.keys(update) as Array<keyof PluginRunUpdate>).filter((k) => update[k] !== undefined);
   if (!keys.length) return;
-  const sql = `UPDATE plugin_runs SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`;
+  const sql = `UPDATE plugin_runs SET ${keys.map((k) => `${PLUGIN_RUN_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`;
   store.statement(sql).run(...keys.map((k) => update[k] ?? null), id);
 }
 
@@ -101,7 +101,7 @@ export function pluginRun(store: Store, id: number): PluginRun | null {
 }
 
 /** Characters of output read per run for its last lines. */
-const TAIL_CHARS = 4096;
+export const TAIL_CHARS = 4096;
 
 /** Runs of a session with only the end of their output (what `session show` needs). */
 export function pluginRunTails(store: Store, sessionId: string): PluginRun[] {

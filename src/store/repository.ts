@@ -3,12 +3,17 @@
 // must pass test/repository-contract.test.ts.
 import type { ConstraintRows } from '../domain/constraints.js';
 import { RefusedError } from '../domain/errors.js';
-import type { Host, Instance, Project, Session, SessionEvent } from '../domain/model.js';
+import type { Delivery, Host, Instance, Project, Session, SessionEvent, Subscription } from '../domain/model.js';
 import type { Cluster, ClusterOperation, NewNotification, Release } from '../domain/releases.js';
 import type { NewPluginRun, PluginRun, PluginRunFilter, PluginRunUpdate } from './plugin-runs.js';
-import type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows } from './store.js';
+import type { ChangeSet, HostClaim, Lease, NewEvent, SessionCount, SessionRows } from './store.js';
+import type { DeliveryOutcome, NewSubscription, SubscriptionFilter } from './subscriptions.js';
 
-export type { ChangeSet, HostClaim, Lease, NewEvent, SessionRows };
+export type { ChangeSet, HostClaim, Lease, NewEvent, SessionCount, SessionRows };
+
+/** Why a shared store refuses releases, clusters and application constraints. */
+export const ON_EMBEDDED_STORE_ONLY =
+  'releases, clusters and application constraints are kept in the embedded store only for now: run serve without --store for them';
 
 /** The lease a runner writes under: a write whose fence no longer holds is refused. */
 export interface Fence {
@@ -56,6 +61,9 @@ export interface ProjectRows {
 }
 
 export interface Repository {
+  /** The state directory's own store: releases, clusters and application constraints are kept only there for now. */
+  readonly embedded: boolean;
+
   // ---- sessions
   /** Records a new session with its hosts, claiming them on the infrastructure; refuses (HostsClaimedError) hosts another session holds. */
   createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number, operation?: ClusterOperation): Promise<SessionEvent[]>;
@@ -102,6 +110,8 @@ export interface Repository {
   releaseLease(sessionId: string, owner: string): Promise<void>;
   leaseHeld(sessionId: string, now: number): Promise<boolean>;
   lease(sessionId: string): Promise<Lease | null>;
+  /** The leases valid at `now`, of every session (which engine or replica runs what). */
+  heldLeases(now: number): Promise<Array<Lease & { sessionId: string }>>;
 
   // ---- other processes
   /** A token that changes whenever another process has written (replies, new sessions). */
@@ -116,6 +126,35 @@ export interface Repository {
 
   // ---- events and the outbox
   events(sessionId: string | null, afterId?: number): Promise<SessionEvent[]>;
-  /** When the next webhook delivery is due, or null when none is pending. */
-  nextDeliveryAt(): Promise<number | null>;
+  event(id: number): Promise<SessionEvent | null>;
+  latestEventId(): Promise<number>;
+  /**
+   * When the next webhook delivery is due (the head of a subscription's line, not claimed by
+   * anyone), leaving out the subscriptions given (busy ones); null when none is pending.
+   */
+  nextDeliveryAt(exceptSubscriptions?: number[]): Promise<number | null>;
+  /**
+   * Claims the due heads of line (one per subscription, not the ones given) for `owner` for
+   * `claimMs`: nobody else attempts them meanwhile (FOR UPDATE SKIP LOCKED on a shared store).
+   */
+  claimDeliveries(owner: string, now: number, claimMs: number, exceptSubscriptions: number[]): Promise<Delivery[]>;
+  /** Records the attempt of a claimed delivery (nothing when it was cancelled, or claimed by another since). */
+  recordDelivery(id: number, owner: string, outcome: DeliveryOutcome): Promise<void>;
+  findSubscription(id: number): Promise<Subscription | null>;
+
+  // ---- what the views read (session show, project show, the API's documents)
+  /** A full id or an unambiguous prefix of one (NotFoundError, or InvalidInputError naming the matches). */
+  resolveSessionId(idOrPrefix: string): Promise<string>;
+  /** Each session's state and host counts, oldest first. */
+  sessionCounts(): Promise<SessionCount[]>;
+  /** The session's plug-in runs with only the end of their output. */
+  pluginRunTails(sessionId: string): Promise<PluginRun[]>;
+  sessionDeliveries(sessionId: string): Promise<Delivery[]>;
+
+  // ---- subscriptions
+  /** Adds a subscription, or returns the same one if it exists (its format updated). */
+  subscribe(sub: NewSubscription, now: number): Promise<Subscription>;
+  /** Removes the project's matching subscriptions, cancelling their pending deliveries; returns how many. */
+  unsubscribe(projectId: string, filter: SubscriptionFilter): Promise<number>;
+  listSubscriptions(projectId?: string): Promise<Subscription[]>;
 }

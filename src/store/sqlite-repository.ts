@@ -5,13 +5,27 @@ import type { Host, Session, SessionEvent } from '../domain/model.js';
 import { NotFoundError } from '../domain/errors.js';
 import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type Repository, type Write } from './repository.js';
 import type { NewEvent, SessionRows, Store } from './store.js';
-import { insertPluginRun, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
-import { isSubscribed, nextDeliveryAt } from './subscriptions.js';
+import { insertPluginRun, pluginRunTails, pluginRuns, updatePluginRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
+import {
+  findSubscription,
+  headOfLine,
+  isSubscribed,
+  listSubscriptions,
+  nextDeliveryAt,
+  recordAttempt,
+  sessionDeliveries,
+  subscribe,
+  unsubscribe,
+  type DeliveryOutcome,
+  type NewSubscription,
+  type SubscriptionFilter,
+} from './subscriptions.js';
 import type { Cluster, ClusterOperation, NewNotification } from '../domain/releases.js';
 import { addNotification, findCluster, findOperation, listReleases, pendingAutoRollbacks, recordDeletion, recordProgress, startOperation, writeCluster } from './releases.js';
 import { constraintsOf } from './constraints.js';
 
 export class SqliteRepository implements Repository {
+  readonly embedded = true;
   constructor(readonly store: Store) {}
 
   private write(sessionId: string, write: Write, now: number): SessionEvent[] {
@@ -135,6 +149,10 @@ export class SqliteRepository implements Repository {
     return this.store.leaseHeld(sessionId, now);
   }
 
+  async heldLeases(now: number) {
+    return this.store.heldLeases(now);
+  }
+
   async lease(sessionId: string) {
     return this.store.lease(sessionId);
   }
@@ -167,7 +185,56 @@ export class SqliteRepository implements Repository {
     return this.store.events(sessionId, afterId);
   }
 
-  async nextDeliveryAt() {
-    return nextDeliveryAt(this.store);
+  async nextDeliveryAt(exceptSubscriptions: number[] = []) {
+    return nextDeliveryAt(this.store, exceptSubscriptions);
+  }
+
+  /** One engine delivers an embedded store's outbox: a claim is only the list of what is due. */
+  async claimDeliveries(_owner: string, now: number, _claimMs: number, exceptSubscriptions: number[]) {
+    return headOfLine(this.store, now).filter((d) => !exceptSubscriptions.includes(d.subscriptionId));
+  }
+
+  async recordDelivery(id: number, _owner: string, outcome: DeliveryOutcome) {
+    recordAttempt(this.store, id, outcome);
+  }
+
+  async findSubscription(id: number) {
+    return findSubscription(this.store, id);
+  }
+
+  async event(id: number) {
+    return this.store.event(id);
+  }
+
+  async latestEventId() {
+    return this.store.latestEventId();
+  }
+
+  async resolveSessionId(idOrPrefix: string) {
+    return this.store.resolveSessionId(idOrPrefix);
+  }
+
+  async sessionCounts() {
+    return this.store.sessionCounts();
+  }
+
+  async pluginRunTails(sessionId: string) {
+    return pluginRunTails(this.store, sessionId);
+  }
+
+  async sessionDeliveries(sessionId: string) {
+    return sessionDeliveries(this.store, sessionId);
+  }
+
+  async subscribe(sub: NewSubscription, now: number) {
+    return subscribe(this.store, sub, now);
+  }
+
+  async unsubscribe(projectId: string, filter: SubscriptionFilter) {
+    return unsubscribe(this.store, projectId, filter);
+  }
+
+  async listSubscriptions(projectId?: string) {
+    return listSubscriptions(this.store, projectId);
   }
 }

@@ -6,23 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
-import type {
-  ActionPluginSpec,
-  Host,
-  Instance,
-  Operation,
-  OperationKind,
-  OperationStatus,
-  Project,
-  Session,
-  SessionEvent,
-} from '../domain/model.js';
-import type { AskedState, HostState, HostType, InstanceAction, PluginType, SessionState } from '../domain/states.js';
+import type { Host, Instance, Operation, Project, Session, SessionEvent } from '../domain/model.js';
+import type { SessionState } from '../domain/states.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openDb, type Db, type OpenOptions } from './db.js';
 import { processAlive } from './process-alive.js';
-
-type Row = Record<string, unknown>;
+import { bool, flag, json, parse, text, toAction, toEvent, toHost, toInstance, toLease, toOperation, toProject, toSession, type Row } from './rows.js';
 
 /**
  * The stored project row and the one written are about the same question (its deadline tells the
@@ -30,106 +19,6 @@ type Row = Record<string, unknown>;
  */
 const SAME_QUESTION =
   'projects.state IS excluded.state AND projects.visit = excluded.visit AND projects.wave IS excluded.wave AND projects.reply_at IS excluded.reply_at';
-const json = (value: unknown) => JSON.stringify(value);
-const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
-const bool = (value: unknown) => value === 1 || value === true;
-const flag = (v: boolean) => (v ? 1 : 0);
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
-
-function toSession(r: Row, actions: ActionPluginSpec[]): Session {
-  return {
-    id: String(r.id),
-    state: r.state as SessionState,
-    workflow: String(r.workflow),
-    maintenanceAt: Number(r.maintenance_at),
-    metadata: parse(r.metadata),
-    options: parse(r.options),
-    driver: parse(r.driver),
-    download: parse(r.download),
-    pluginDirs: parse(r.plugin_dirs ?? '[]'),
-    actions,
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-    stateEnteredAt: Number(r.state_entered_at),
-    visit: Number(r.visit),
-    attempt: Number(r.attempt),
-    failure: text(r.failure),
-    failedState: (r.failed_state as SessionState | null) ?? null,
-    discovered: bool(r.discovered),
-    syncedAt: Number(r.synced_at),
-    data: parse(r.data),
-  };
-}
-
-const toHost = (r: Row): Host => ({
-  name: String(r.name),
-  type: r.type as HostType,
-  vcpus: Number(r.vcpus),
-  vcpusUsed: Number(r.vcpus_used),
-  memoryMb: num(r.memory_mb),
-  memoryMbUsed: num(r.memory_mb_used),
-  state: r.state as HostState,
-  wave: num(r.wave),
-  step: Number(r.step),
-  cause: text(r.cause),
-  since: Number(r.since),
-  disabled: bool(r.disabled),
-  disabledBefore: bool(r.disabled_before),
-});
-
-const toProject = (r: Row): Project => ({
-  projectId: String(r.project_id),
-  policy: r.policy as Project['policy'],
-  state: (r.state as AskedState | null) ?? null,
-  visit: Number(r.visit),
-  wave: num(r.wave),
-  replyState: text(r.reply_state),
-  replyAt: num(r.reply_at),
-  repliedAt: num(r.replied_at),
-});
-
-const toInstance = (r: Row): Instance => ({
-  instanceId: String(r.instance_id),
-  name: String(r.name),
-  projectId: String(r.project_id),
-  host: String(r.host),
-  vcpus: Number(r.vcpus),
-  memoryMb: num(r.memory_mb),
-  floatingIp: bool(r.floating_ip),
-  wave: num(r.wave),
-  target: text(r.target),
-  action: (r.action as InstanceAction | null) ?? null,
-  actionDone: bool(r.action_done),
-  projectState: (r.project_state as AskedState | null) ?? null,
-  replacedId: text(r.replaced_id),
-});
-
-const toOperation = (r: Row): Operation => ({
-  id: Number(r.id),
-  sessionId: String(r.session_id),
-  kind: r.kind as OperationKind,
-  target: String(r.target),
-  key: String(r.key),
-  attempt: Number(r.attempt),
-  params: parse(r.params),
-  status: r.status as OperationStatus,
-  checkAt: num(r.check_at),
-  deadline: num(r.deadline),
-  cause: text(r.cause),
-  result: parse(r.result),
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
-
-const toEvent = (r: Row): SessionEvent => ({
-  id: Number(r.id),
-  sessionId: text(r.session_id),
-  time: Number(r.time),
-  eventType: String(r.event_type),
-  messageId: String(r.message_id),
-  payload: parse(r.payload),
-});
 
 /** Every row a running session works with. */
 export interface SessionRows {
@@ -177,7 +66,46 @@ export interface HostClaim {
 }
 
 /** How many matching ids an ambiguous prefix lists. */
-const AMBIGUOUS_SHOWN = 10;
+export const AMBIGUOUS_SHOWN = 10;
+
+/** The session a typed id or prefix names, from the ids it matches (at most AMBIGUOUS_SHOWN + 1, sorted). */
+export function pickSessionId(idOrPrefix: string, ids: string[]): string {
+  const exact = ids.find((id) => id.toLowerCase() === idOrPrefix.toLowerCase());
+  if (exact) return exact;
+  if (ids.length === 0) throw new NotFoundError(`no session ${idOrPrefix}`);
+  if (ids.length > 1) {
+    const listed = ids.slice(0, AMBIGUOUS_SHOWN).join(', ') + (ids.length > AMBIGUOUS_SHOWN ? ' and more' : '');
+    throw new InvalidInputError(`session id prefix "${idOrPrefix}" is ambiguous: it matches ${listed}; give more characters`);
+  }
+  return ids[0]!;
+}
+
+/** Each session's state and host counts, oldest first, in one query (the same SQL on SQLite and PostgreSQL). */
+export const SESSION_COUNTS_SQL = `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
+    (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
+    (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id AND h.state = 'MAINTAINED') AS maintained
+  FROM sessions s ORDER BY s.created_at, s.id`;
+
+export const toSessionCount = (r: Row): SessionCount => ({
+  id: String(r.id),
+  state: r.state as SessionState,
+  workflow: String(r.workflow),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+  hostsTotal: Number(r.total),
+  hostsMaintained: Number(r.maintained),
+});
+
+/** A session's state and host counts (for listing many sessions). */
+export interface SessionCount {
+  id: string;
+  state: SessionState;
+  workflow: string;
+  createdAt: number;
+  updatedAt: number;
+  hostsTotal: number;
+  hostsMaintained: number;
+}
 
 /** Units of work committed together by a private store (see Store.tx). */
 const UNITS_PER_COMMIT = 500;
@@ -294,14 +222,7 @@ export class Store {
   findSession(id: string): Session | null {
     const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined;
     if (!row) return null;
-    const actions = (this.stmt('SELECT * FROM action_plugins WHERE session_id = ? ORDER BY seq').all(id) as Row[]).map(
-      (a) => ({
-        plugin: String(a.plugin),
-        type: a.type as PluginType,
-        metadata: parse<Record<string, unknown>>(a.metadata),
-        ...(a.position === null || a.position === undefined ? {} : { order: Number(a.position) }),
-      }),
-    );
+    const actions = (this.stmt('SELECT * FROM action_plugins WHERE session_id = ? ORDER BY seq').all(id) as Row[]).map(toAction);
     return toSession(row, actions);
   }
 
@@ -321,15 +242,7 @@ export class Store {
       prefix,
       AMBIGUOUS_SHOWN + 1,
     ) as Row[];
-    const ids = rows.map((r) => String(r.id));
-    const exact = ids.find((id) => id.toLowerCase() === prefix);
-    if (exact) return exact;
-    if (ids.length === 0) throw new NotFoundError(`no session ${idOrPrefix}`);
-    if (ids.length > 1) {
-      const listed = ids.slice(0, AMBIGUOUS_SHOWN).join(', ') + (ids.length > AMBIGUOUS_SHOWN ? ' and more' : '');
-      throw new InvalidInputError(`session id prefix "${idOrPrefix}" is ambiguous: it matches ${listed}; give more characters`);
-    }
-    return ids[0]!;
+    return pickSessionId(idOrPrefix, rows.map((r) => String(r.id)));
   }
 
   listSessions(): Session[] {
@@ -337,22 +250,8 @@ export class Store {
   }
 
   /** Each session's state and host counts, oldest first, in one query (for listing many sessions). */
-  sessionCounts(): Array<{ id: string; state: SessionState; workflow: string; createdAt: number; updatedAt: number; hostsTotal: number; hostsMaintained: number }> {
-    const rows = this.stmt(
-      `SELECT s.id, s.state, s.workflow, s.created_at, s.updated_at,
-         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id) AS total,
-         (SELECT COUNT(*) FROM hosts h WHERE h.session_id = s.id AND h.state = 'MAINTAINED') AS maintained
-       FROM sessions s ORDER BY s.created_at, s.id`,
-    ).all() as Row[];
-    return rows.map((r) => ({
-      id: String(r.id),
-      state: r.state as SessionState,
-      workflow: String(r.workflow),
-      createdAt: Number(r.created_at),
-      updatedAt: Number(r.updated_at),
-      hostsTotal: Number(r.total),
-      hostsMaintained: Number(r.maintained),
-    }));
+  sessionCounts(): SessionCount[] {
+    return (this.stmt(SESSION_COUNTS_SQL).all() as Row[]).map(toSessionCount);
   }
 
   activeSessionIds(): string[] {
@@ -626,11 +525,15 @@ export class Store {
     return row !== undefined && Number(row.expires_at) > now && !ownerIsGone(row);
   }
 
+  /** The leases valid at `now`, of every session (who runs what). */
+  heldLeases(now: number): Array<Lease & { sessionId: string }> {
+    const rows = this.stmt('SELECT * FROM leases WHERE expires_at > ? ORDER BY owner, session_id').all(now) as Row[];
+    return rows.map((r) => ({ sessionId: String(r.session_id), ...toLease(r) }));
+  }
+
   lease(sessionId: string): Lease | null {
     const row = this.stmt('SELECT * FROM leases WHERE session_id = ?').get(sessionId) as Row | undefined;
-    return row
-      ? { owner: String(row.owner), hostname: String(row.hostname), pid: Number(row.pid), expiresAt: Number(row.expires_at), epoch: Number(row.epoch) }
-      : null;
+    return row ? toLease(row) : null;
   }
 
   // ---- requests from other processes to the engine running a session

@@ -6,7 +6,7 @@ import type { Store } from './store.js';
 
 type Row = Record<string, unknown>;
 
-const toSubscription = (r: Row): Subscription => ({
+export const toSubscription = (r: Row): Subscription => ({
   id: Number(r.id),
   projectId: String(r.project_id),
   eventType: String(r.event_type),
@@ -16,7 +16,7 @@ const toSubscription = (r: Row): Subscription => ({
   createdAt: Number(r.created_at),
 });
 
-const toDelivery = (r: Row): Delivery => ({
+export const toDelivery = (r: Row): Delivery => ({
   id: Number(r.id),
   eventId: Number(r.event_id),
   subscriptionId: Number(r.subscription_id),
@@ -57,16 +57,24 @@ export function subscribe(store: Store, sub: NewSubscription, now: number): Subs
   });
 }
 
+export interface SubscriptionFilter {
+  id?: number;
+  eventType?: string;
+  url?: string;
+  sessionId?: string;
+}
+
+/** Whether an unsubscribe's filter takes this subscription (no filter: every one of the project's). */
+export const matchesFilter = (s: Subscription, filter: SubscriptionFilter) =>
+  (filter.id === undefined || s.id === filter.id) &&
+  (filter.eventType === undefined || s.eventType === filter.eventType) &&
+  (filter.url === undefined || s.url === filter.url) &&
+  (filter.sessionId === undefined || s.sessionId === filter.sessionId);
+
 /** Removes matching subscriptions (all of the project's when no filter is given) and cancels their pending deliveries. */
-export function unsubscribe(store: Store, projectId: string, filter: { id?: number; eventType?: string; url?: string; sessionId?: string }): number {
+export function unsubscribe(store: Store, projectId: string, filter: SubscriptionFilter): number {
   return store.tx(() => {
-    const matching = listSubscriptions(store, projectId).filter(
-      (s) =>
-        (filter.id === undefined || s.id === filter.id) &&
-        (filter.eventType === undefined || s.eventType === filter.eventType) &&
-        (filter.url === undefined || s.url === filter.url) &&
-        (filter.sessionId === undefined || s.sessionId === filter.sessionId),
-    );
+    const matching = listSubscriptions(store, projectId).filter((s) => matchesFilter(s, filter));
     for (const s of matching) {
       store.statement("UPDATE deliveries SET status = 'cancelled' WHERE subscription_id = ? AND status = 'pending'").run(s.id);
       store.statement('DELETE FROM subscriptions WHERE id = ?').run(s.id);
@@ -127,11 +135,16 @@ export function nextDeliveryAt(store: Store, exceptSubscriptions: number[] = [])
   return row.t === null ? null : Number(row.t);
 }
 
-export function recordAttempt(
-  store: Store,
-  id: number,
-  outcome: { status: DeliveryStatus; attempts: number; nextAttemptAt: number; error: string | null; deliveredAt: number | null },
-): void {
+/** What an attempt at a delivery came to. */
+export interface DeliveryOutcome {
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  error: string | null;
+  deliveredAt: number | null;
+}
+
+export function recordAttempt(store: Store, id: number, outcome: DeliveryOutcome): void {
   // Only while still pending: an unsubscribe during the attempt cancelled it for good.
   store
     .statement(

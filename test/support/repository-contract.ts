@@ -359,6 +359,21 @@ export function repositoryContract(
         expect(await repo.acquireLease('s-1', 'engine-a', T0 + TTL + 1, TTL)).toBeNull();
       });
 
+      it('heldLeases lists the valid leases of every session with their owners', async () => {
+        await repo.createSession(session('s-1'), [], INFRA, [], T0);
+        await repo.createSession(session('s-2'), [], INFRA, [], T0);
+        await repo.createSession(session('s-3'), [], INFRA, [], T0);
+        await repo.acquireLease('s-1', 'engine-a', T0, TTL);
+        await repo.acquireLease('s-2', 'engine-b', T0, TTL);
+        await repo.acquireLease('s-3', 'engine-a', T0 - TTL, TTL); // expired
+        expect((await repo.heldLeases(T0 + 1)).map((l) => [l.sessionId, l.owner])).toEqual([
+          ['s-1', 'engine-a'],
+          ['s-2', 'engine-b'],
+        ]);
+        await repo.releaseLease('s-2', 'engine-b');
+        expect((await repo.heldLeases(T0 + 1)).map((l) => l.sessionId)).toEqual(['s-1']);
+      });
+
       it('a released lease can be taken by another owner at once', async () => {
         await repo.createSession(session('s-1'), [], INFRA, [], T0);
         await repo.acquireLease('s-1', 'engine-a', T0, TTL);
@@ -569,6 +584,67 @@ export function repositoryContract(
       });
     });
 
+    describe('views and subscriptions', () => {
+      it('resolves a full id or an unambiguous prefix, in any case, and says what an ambiguous one matches', async () => {
+        await repo.createSession(session('abc-1'), [], INFRA, [], T0);
+        await repo.createSession(session('abd-2'), [], INFRA, [], T0);
+        expect(await repo.resolveSessionId('ABC')).toBe('abc-1');
+        expect(await repo.resolveSessionId('abd-2')).toBe('abd-2');
+        await expect(repo.resolveSessionId('ab')).rejects.toThrow(/ambiguous: it matches abc-1, abd-2/);
+        await expect(repo.resolveSessionId('zz')).rejects.toBeInstanceOf(NotFoundError);
+        // % is a character, not a pattern.
+        await expect(repo.resolveSessionId('a%')).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it('counts each session\'s hosts and maintained hosts, oldest first', async () => {
+        const { fence } = await running('s-1');
+        await repo.createSession(session('s-2', { createdAt: T0 + 1 }), [host('c9')], INFRA, [], T0);
+        await repo.commit('s-1', fence, { changes: { hosts: [host('c1', { state: 'MAINTAINED' })] }, events: [] }, T0 + 1);
+        expect((await repo.sessionCounts()).map((c) => [c.id, c.hostsTotal, c.hostsMaintained])).toEqual([
+          ['s-1', 2, 1],
+          ['s-2', 1, 0],
+        ]);
+      });
+
+      it('subscribing twice keeps one subscription; a webhook gets each event of its project once, queued with the event', async () => {
+        await running('s-1');
+        const sub = { projectId: 'p1', eventType: 'maintenance.planned', url: 'http://hook.example/a', format: 'fenix' as const, sessionId: null };
+        const first = await repo.subscribe(sub, T0);
+        expect((await repo.subscribe({ ...sub, eventType: 'maintenance.scheduled' }, T0)).id).not.toBe(first.id);
+        expect((await repo.subscribe(sub, T0 + 1)).id).toBe(first.id);
+        expect((await repo.listSubscriptions('p1')).map((s) => s.eventType)).toEqual(['maintenance.planned', 'maintenance.scheduled']);
+        expect(await repo.isSubscribed('p1', 's-1')).toBe(true);
+        expect(await repo.isSubscribed('p2', 's-1')).toBe(false);
+
+        const [asked] = await repo.record('s-1', { changes: {}, events: [{ eventType: 'maintenance.planned', payload: { project_id: 'p1' } }] }, T0 + 5);
+        await repo.record('s-1', { changes: {}, events: [{ eventType: 'maintenance.planned', payload: { project_id: 'p2' } }] }, T0 + 6);
+        const deliveries = await repo.sessionDeliveries('s-1');
+        expect(deliveries).toHaveLength(1);
+        expect(deliveries[0]).toMatchObject({ eventId: asked!.id, url: 'http://hook.example/a', status: 'pending', nextAttemptAt: T0 + 5 });
+        expect(await repo.nextDeliveryAt()).toBe(T0 + 5);
+        expect((await repo.event(asked!.id))!.payload).toEqual({ project_id: 'p1' });
+        expect(await repo.latestEventId()).toBeGreaterThan(asked!.id);
+
+        expect(await repo.unsubscribe('p1', { eventType: 'maintenance.scheduled' })).toBe(1);
+        expect(await repo.unsubscribe('p1', {})).toBe(1);
+        expect(await repo.listSubscriptions()).toEqual([]);
+        // Its pending delivery is cancelled with it.
+        expect((await repo.sessionDeliveries('s-1'))[0]!.status).toBe('cancelled');
+        expect(await repo.nextDeliveryAt()).toBeNull();
+      });
+
+      it('pluginRunTails gives the end of long output', async () => {
+        await running('s-1');
+        const id = await repo.startPluginRun({ sessionId: 's-1', key: 'pre:0', attempt: 0, host: null, plugin: 'prepare', type: 'pre', startedAt: T0 });
+        const output = `${'x'.repeat(10_000)}THE END`;
+        await repo.updatePluginRun(id, { output, outputChars: output.length });
+        const [tail] = await repo.pluginRunTails('s-1');
+        expect(tail!.output.endsWith('THE END')).toBe(true);
+        expect(tail!.output.length).toBeLessThan(output.length);
+        expect(tail!.outputChars).toBe(output.length);
+      });
+    });
+
     if (options.sharedData) {
       describe('other connections', () => {
         it('changeToken changes once another connection has written', async () => {
@@ -577,7 +653,8 @@ export function repositoryContract(
           const before = await repo.changeToken();
           expect(await repo.changeToken()).toBe(before);
           await other.createSession(session('s-from-elsewhere'), [host('c1')], INFRA, [], T0);
-          expect(await repo.changeToken()).not.toBe(before);
+          // A shared database announces writes asynchronously (NOTIFY): the token changes soon after.
+          await expect.poll(() => repo.changeToken(), { timeout: 30_000 }).not.toBe(before);
           // And the write is visible here.
           expect(await repo.findSession('s-from-elsewhere')).not.toBeNull();
           expect(await repo.activeSessionIds()).toEqual(['s-from-elsewhere']);

@@ -60,6 +60,8 @@ export interface ServeProcess {
   port: number;
   /** Resolves when stdout has printed a line matching `pattern`. */
   printed(pattern: RegExp): Promise<string>;
+  /** What it printed on stdout so far. */
+  output(): string;
   exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
@@ -89,5 +91,5 @@ export async function spawnServe(stateDir: string, args: string[]): Promise<Serv
     });
   const line = await printed(/listening on (https?:\/\/\S+)\/v1\/maintenance/);
   const url = /listening on (https?:\/\/\S+)\/v1\/maintenance/.exec(line)![1]!;
-  return { child, url, port: Number(new URL(url).port), printed, exited };
+  return { child, url, port: Number(new URL(url).port), printed, output: () => stdout, exited };
 }

@@ -18,23 +18,48 @@ export interface Vnfm {
   seen: Array<Record<string, unknown>>;
   /** The alarm bodies as they came (event_type, traits with their types). */
   bodies: AodhAlarmBody[];
-  /** Statuses of the replies it PUT, in order. */
+  /** Statuses of the replies it PUT, in order (the last one of each, when retried). */
   replies: number[];
+  /** The message id of every notification received, in order (one received twice shows twice). */
+  messageIds: string[];
   close(): Promise<void>;
 }
 
+export interface VnfmOptions {
+  /** A call that fails in transit (a replica dying behind a balancer) is made again, as a VNFM would. */
+  retry?: boolean;
+  /** Called just before each reply is sent. */
+  beforeReply?: (sessionId: string) => void;
+}
+
+type Call = typeof jsonCall;
+
+/** jsonCall, with `retry`: made again (up to 20 times) when it fails in transit or gets a 5xx. */
+function caller(options: VnfmOptions): Call {
+  return async (...args) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await jsonCall(...args);
+        if (!options.retry || answer.status < 500 || attempt >= 20) return answer;
+      } catch (err) {
+        if (!options.retry || attempt >= 20) throw err;
+      }
+    }
+  };
+}
+
 /** What the VNFM replies to a payload (null: nothing, e.g. INSTANCE_ACTION_DONE). */
-type Answer = (payload: Record<string, unknown>) => Promise<Record<string, unknown> | null>;
+type Answer = (payload: Record<string, unknown>, call: Call) => Promise<Record<string, unknown> | null>;
 
 /** Fenix's first VNFMs: every instance of the question gets MIGRATE, listed from instance_ids. */
 const fenixAnswer =
   (headers: Record<string, string>): Answer =>
-  async (payload) => {
+  async (payload, call) => {
     const state = String(payload.state);
     if (state === 'INSTANCE_ACTION_DONE') return null;
     const reply: Record<string, unknown> = { state: `ACK_${state}`, session_id: payload.session_id };
     if ((payload.allowed_actions as string[]).includes('MIGRATE')) {
-      const ids = (await jsonCall('GET', String(payload.instance_ids), undefined, headers)).body.instance_ids as string[];
+      const ids = (await call('GET', String(payload.instance_ids), undefined, headers)).body.instance_ids as string[];
       reply.instance_actions = Object.fromEntries(ids.map((id) => [id, 'MIGRATE']));
     }
     return reply;
@@ -52,20 +77,25 @@ const doctorAnswer: Answer = async (payload) => {
   return reply;
 };
 
-async function serveAlarms(answer: Answer, headers: Record<string, string>): Promise<Vnfm> {
+async function serveAlarms(answer: Answer, headers: Record<string, string>, options: VnfmOptions = {}): Promise<Vnfm> {
   const seen: Array<Record<string, unknown>> = [];
   const bodies: AodhAlarmBody[] = [];
   const replies: number[] = [];
+  const messageIds: string[] = [];
+  const call = caller(options);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c)).on('end', async () => {
       res.end('OK');
       const body = JSON.parse(Buffer.concat(chunks).toString()) as AodhAlarmBody;
+      messageIds.push(String(body.reason_data.event.message_id));
       const payload = payloadFromAodh(body);
       bodies.push(body);
       seen.push(payload);
-      const reply = await answer(payload);
-      if (reply) replies.push((await jsonCall('PUT', String(payload.reply_url), reply, headers)).status);
+      const reply = await answer(payload, call);
+      if (!reply) return;
+      options.beforeReply?.(String(payload.session_id));
+      replies.push((await call('PUT', String(payload.reply_url), reply, headers)).status);
     });
   });
   const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -74,13 +104,14 @@ async function serveAlarms(answer: Answer, headers: Record<string, string>): Pro
     seen,
     bodies,
     replies,
+    messageIds,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
 /** Starts the VNFM on loopback; `headers` go with its API calls (a token). */
-export function startVnfm(headers: Record<string, string> = {}): Promise<Vnfm> {
-  return serveAlarms(fenixAnswer(headers), headers);
+export function startVnfm(headers: Record<string, string> = {}, options: VnfmOptions = {}): Promise<Vnfm> {
+  return serveAlarms(fenixAnswer(headers), headers, options);
 }
 
 export interface DoctorVnfm extends Vnfm {

@@ -39,6 +39,8 @@ export function sessionView(c: ChalkInstance, doc: SessionDocument, now: number,
   ];
   if (doc.failure) header.push(`${c.bold('Failure')}   ${c.red(doc.failure)}`);
   if (doc.emptying.length && !finished) header.push(`${c.bold('Emptying')}  ${doc.emptying.join(', ')}`);
+  // Older servers send no runner.
+  if (doc.runner && !finished) header.push(`${c.bold('Run by')}    ${doc.runner.replica} (pid ${doc.runner.pid} on ${doc.runner.hostname}), lease until ${doc.runner.lease_expires_at}`);
   const hosts = table(
     c,
     ['HOST', 'TYPE', 'STATE', 'INSTANCES', 'SCHEDULING'],
