@@ -14,7 +14,8 @@
 //
 // Sizes: BENCH_HTTP_SESSIONS (20), BENCH_HTTP_COMPUTES (busy computes per session, 4, each with
 // 2 instances, plus a spare), BENCH_HTTP_POLL_EVERY (4), BENCH_HTTP_POLL_MS (poll period, 50),
-// BENCH_HTTP_REPLAY (how often the GETs are replayed, 10).
+// BENCH_HTTP_REPLAY (how often the GETs are replayed, 10); BENCH_HTTP_PROF=DIR writes serve's CPU
+// profile there.
 //
 // Run: npm run build && node bench/http.mjs
 import { spawn, fork } from 'node:child_process';
@@ -142,7 +143,7 @@ function writeSetup(support, dir, projects, sizes) {
 function startServe(bin, dir, tokensFile, projects) {
   const args = [bin, '--state-dir', join(dir, 'state'), 'serve', '--port', '0', '--tokens', tokensFile];
   for (const p of projects) args.push('--cloud', `${p.cloud}=${join(dir, `${p.cloud}.json`)}`);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_HTTP_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_HTTP_PROF] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (c) => (err += c));
