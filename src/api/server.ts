@@ -10,7 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import { projectDocument } from '../engine/project-view.js';
 import { sessionDocument } from '../engine/session-view.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
-import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, subscriptionsOf, summaries } from './extensions.js';
+import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, sessionByPrefix, subscriptionsOf, summaries, visibleEvents } from './extensions.js';
 import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
 
 type Params = Record<string, string>;
@@ -22,8 +22,11 @@ interface Context {
   query: URLSearchParams;
 }
 
-/** Who may call a route: admins only, or admins and the token of the route's {project}. */
-type Scope = 'admin' | 'project';
+/**
+ * Who may call a route: admins only; admins and the token of the route's {project}; or any
+ * token, the handler showing a project token only what concerns its project.
+ */
+type Scope = 'admin' | 'project' | 'any';
 
 interface Route {
   method: string;
@@ -117,11 +120,11 @@ function routes(options: ApiOptions): Route[] {
       return {};
     }),
     // maintctl's own (README: "The HTTP API").
-    route('GET', '/v1/sessions', 'admin', () => summaries(engine)),
-    route('GET', '/v1/sessions/by-prefix/{prefix}', 'admin', ({ params }) => ({ session_id: store.resolveSessionId(params.prefix!) })),
+    route('GET', '/v1/sessions', 'any', ({ principal }) => summaries(engine, principal)),
+    route('GET', '/v1/sessions/by-prefix/{prefix}', 'any', ({ params, principal }) => ({ session_id: sessionByPrefix(engine, principal, params.prefix!) })),
     route('GET', '/v1/sessions/{session}/events', 'admin', ({ params, query }) => eventsAfter(engine, sessionId(params), intParam(query, 'after', 0), wait(query))),
-    route('GET', '/v1/events/latest', 'admin', () => ({ event_id: store.latestEventId() })),
-    route('GET', '/v1/events', 'admin', ({ query }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query))),
+    route('GET', '/v1/events/latest', 'any', () => ({ event_id: store.latestEventId() })),
+    route('GET', '/v1/events', 'any', ({ query, principal }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query), visibleEvents(engine, principal))),
     route('GET', '/v1/subscriptions', 'admin', () => subscriptionsOf(engine)),
     route('GET', '/v1/projects/{project}/subscriptions', 'project', ({ params }) => subscriptionsOf(engine, params.project!)),
     route('POST', '/v1/projects/{project}/subscriptions', 'project', ({ params, body }) => addSubscription(engine, params.project!, body, options.allowWebhookHosts ?? [])),
@@ -164,7 +167,7 @@ export function apiHandler(options: ApiOptions): (req: IncomingMessage, res: Ser
     const principal = await principalOf(req, options.auth ?? null);
     const params = found.params!;
     if (found.r.scope === 'admin') requireAdmin(principal);
-    else requireProject(principal, params.project!);
+    else if (found.r.scope === 'project') requireProject(principal, params.project!);
     const body = METHODS_WITH_BODY.has(req.method!) ? await readJsonBody(req, maxBody) : {};
     const query = new URL(req.url!, 'http://api').searchParams;
     return found.r.handler({ params, body, principal, query });
