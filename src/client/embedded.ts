@@ -103,6 +103,9 @@ export class EmbeddedClient implements EngineClient {
     return sessionDocument(this.store(), this.store().resolveSessionId(id));
   }
 
+  /** The store is read at once: other processes' writes are seen by reading again. */
+  readonly longPoll = false;
+
   async events(id: string, afterId: number) {
     return this.store().events(id, afterId);
   }
