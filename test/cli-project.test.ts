@@ -1,72 +1,39 @@
 // maintctl project show / reply / agent / subscribe, run as an application's operator or VNFM
-// would: the built CLI as child processes over a fresh state directory per test, against sessions
-// that the background engine runs on real time (sim clouds with timings of 50 ms).
+// would, twice: embedded over a fresh state directory per test, and remote against a `maintctl
+// serve` of its own per test (test/support/cli-world.ts). Commands, followers and agents run in
+// this process (main() with a buffer IO), and so do the engines; a reply on a terminal runs the
+// built CLI in a pseudo-terminal. Sessions run on real time (sim clouds with timings of 50 ms).
 //
 // The projects here are not declared in the cloud file, so no scripted VNFM answers for them:
 // they are answered by these tests (`project reply`, by flags or on a pseudo-terminal), by a
-// `project agent` child process, or by a policy (`session create --unsubscribed P=migrate`).
+// `project agent`, or by a policy (`session create --unsubscribed P=migrate`).
 //
 // The tests never sleep. They block on the CLI: `session show --watch -o json` until a session
 // ends, an agent that ends with its session, and, to learn when a project is asked something,
 // `session show --watch` running alongside, whose output (not a terminal) is a line per event,
 // e.g. "+00:00:01  project    proj-m asked PLANNED_MAINTENANCE, reply by ..." (see `followSession`).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { maintctlIn } from './support/cli.js';
+import type { CliResult } from './support/cli.js';
+import { CLI_MODES, cliWorld, type CliWorld, type Started } from './support/cli-world.js';
 import { KEY, typeInTerminal } from './support/terminal.js';
-
-const BIN = join(__dirname, '..', 'bin', 'maintctl.js');
-const root = mkdtempSync(join(tmpdir(), 'maintctl-project-'));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ONE_ERROR_LINE = /^maintctl: [^\n]+\n$/;
 const FENIX_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 const MOVE_ACTIONS = ['MIGRATE', 'LIVE_MIGRATE', 'OWN_ACTION'];
 
-/** Sessions still waiting for answers if a test stopped half-way: deleted at the end. */
-const leftovers = new Set<{ dir: string; id: string }>();
+/** Worlds of every test, closed at the end (sessions left waiting deleted, engines and servers stopped). */
+const worlds: CliWorld[] = [];
 
-/** Background children (agents, watches) still running if a test stopped half-way: killed at the end. */
-const children = new Set<ChildProcess>();
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function baseEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of ['CI', 'FORCE_COLOR', 'MAINTCTL_STATE_DIR', 'MAINTCTL_DEBUG', 'MAINTCTL_CRASH_TEST_HALT_AT', 'MAINTCTL_ENDPOINT']) delete env[name];
-  return env;
-}
-
-/** Runs `maintctl --state-dir DIR ...args` (stdin and stdout not a terminal) and resolves when it exits. */
-function maintctl(dir: string, args: string[]): Promise<Result> {
-  return maintctlIn(dir, args, baseEnv());
-}
-
-async function ok(dir: string, args: string[]): Promise<string> {
-  const r = await maintctl(dir, args);
+async function ok(w: CliWorld, args: string[]): Promise<string> {
+  const r = await w.run(args);
   expect(r, args.join(' ')).toMatchObject({ code: 0, stderr: '' });
   return r.stdout;
 }
 
-function stateDir(): string {
-  return mkdtempSync(join(root, 'state-'));
-}
-
-function writeCloud(dir: string, yaml: string): string {
-  const path = join(dir, 'cloud.yaml');
-  writeFileSync(path, yaml);
-  return path;
-}
-
-/** Deadlines for sessions a test answers: ample, since a loaded machine slows every CLI run down. */
 const TIME_TO_ANSWER = ['--reply-timeout', '120s', '--scale-in-timeout', '120s'];
 
 const TIMING = 'timing: {migrate_s: 0.05, live_migrate_s: 0.05, host_maintenance_s: 0.05}\n';
@@ -124,121 +91,42 @@ interface SessionDoc {
   events: Array<{ event_type: string; payload: Record<string, unknown> }>;
 }
 
-async function createSession(dir: string, cloudYaml: string, flags: string[] = []): Promise<string> {
-  const out = await ok(dir, ['session', 'create', '--cloud', writeCloud(dir, cloudYaml), ...flags]);
+async function createSession(w: CliWorld, cloudYaml: string, flags: string[] = []): Promise<string> {
+  const out = await ok(w, ['session', 'create', '--cloud', w.cloud('cloud.yaml', cloudYaml), ...flags]);
   const id = out.trim();
   expect(id).toMatch(UUID);
   return id;
 }
 
-async function sessionJson(dir: string, id: string): Promise<SessionDoc> {
-  return JSON.parse(await ok(dir, ['-o', 'json', 'session', 'show', id])) as SessionDoc;
+async function sessionJson(w: CliWorld, id: string): Promise<SessionDoc> {
+  return JSON.parse(await ok(w, ['-o', 'json', 'session', 'show', id])) as SessionDoc;
 }
 
 /** `session show --watch -o json`: blocks until the session ends; exit 0 done, 3 failed. */
-async function watch(dir: string, id: string): Promise<Result & { doc: SessionDoc }> {
-  const r = await maintctl(dir, ['-o', 'json', 'session', 'show', id, '--watch']);
+async function watch(w: CliWorld, id: string): Promise<CliResult & { doc: SessionDoc }> {
+  const r = await w.run(['-o', 'json', 'session', 'show', id, '--watch']);
   return { ...r, doc: JSON.parse(r.stdout) as SessionDoc };
 }
 
-interface Follower {
-  /** Lines printed so far. */
-  lines: string[];
-  /**
-   * Resolves with the next line, after those taken by earlier calls, that matches; rejects when the
-   * watch ends or 20 s pass without one.
-   */
-  next(pattern: RegExp): Promise<RegExpExecArray>;
-  /** The exit code of the watch: 0 when the session ends MAINTENANCE_DONE, 3 when it fails. */
-  ended: Promise<number | null>;
-  stop(): void;
-}
-
-/** Runs `session show ID --watch` alongside the test: one line per event as the session goes on. */
-function followSession(dir: string, id: string): Follower {
-  const child = spawn(process.execPath, [BIN, '--state-dir', dir, 'session', 'show', id, '--watch'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const lines: string[] = [];
-  let partial = '';
-  let stderr = '';
-  let closed = false;
-  let taken = 0;
-  let waiter: { pattern: RegExp; resolve: (m: RegExpExecArray) => void; reject: (e: Error) => void } | null = null;
-  const check = () => {
-    if (!waiter) return;
-    for (; taken < lines.length; taken++) {
-      const m = waiter.pattern.exec(lines[taken]!);
-      if (m) {
-        taken++;
-        const { resolve } = waiter;
-        waiter = null;
-        return resolve(m);
-      }
-    }
-    if (closed) {
-      const { reject, pattern } = waiter;
-      waiter = null;
-      reject(new Error(`session show --watch ended without a line matching ${pattern}:\n${lines.join('\n')}\n${stderr}`));
-    }
-  };
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    const complete = (partial + s).split('\n');
-    partial = complete.pop()!;
-    lines.push(...complete);
-    check();
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const ended = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      children.delete(child);
-      closed = true;
-      check();
-      resolve(code);
-    }),
-  );
-  return {
-    lines,
-    ended,
-    stop: () => child.kill('SIGKILL'),
-    next: (pattern) =>
-      new Promise<RegExpExecArray>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiter = null;
-          reject(new Error(`no line matching ${pattern} within 20 s:\n${lines.join('\n')}`));
-        }, 20_000);
-        waiter = {
-          pattern,
-          resolve: (m) => (clearTimeout(timer), resolve(m)),
-          reject: (e) => (clearTimeout(timer), reject(e)),
-        };
-        check();
-      }),
-  };
-}
+/** `session show ID --watch` alongside the test: one line per event as the session goes on; it ends with the session (3 failed, 5 deleted). */
+const followSession = (w: CliWorld, id: string): Started => w.start(['session', 'show', id, '--watch']);
 
 /** Waits until the session asks the project `state`, and returns the question (`project show -o json`). */
-async function question(follower: Follower, dir: string, id: string, project: string, state: string): Promise<ProjectDoc> {
+async function question(follower: Started, w: CliWorld, id: string, project: string, state: string): Promise<ProjectDoc> {
   await follower.next(new RegExp(`^\\+[\\d:]+ +project +${project} asked ${state}, reply by `));
-  const doc = JSON.parse(await ok(dir, ['-o', 'json', 'project', 'show', id, project])) as ProjectDoc;
+  const doc = JSON.parse(await ok(w, ['-o', 'json', 'project', 'show', id, project])) as ProjectDoc;
   expect(doc).toMatchObject({ project_id: project, state, open: true });
   return doc;
 }
 
-/**
- * Runs body with a session the test leaves waiting for answers (followed by `session show --watch`),
- * then deletes the session: its engine then exits.
- */
-async function withWaitingSession(dir: string, id: string, body: (follower: Follower) => Promise<void>): Promise<void> {
-  const leftover = { dir, id };
-  leftovers.add(leftover);
-  const follower = followSession(dir, id);
-  try {
-    await body(follower);
-  } finally {
-    follower.stop();
-  }
-  expect(await maintctl(dir, ['session', 'delete', id])).toMatchObject({ code: 0, stderr: '' });
-  leftovers.delete(leftover);
+/** Runs body with a session the test leaves waiting for answers (followed by `session show --watch`), then deletes the session. */
+async function withWaitingSession(w: CliWorld, id: string, body: (follower: Started) => Promise<void>): Promise<void> {
+  const follower = followSession(w, id);
+  await body(follower);
+  expect(await w.run(['session', 'delete', id])).toMatchObject({ code: 0, stderr: '' });
+  // The watch hears of the deletion and ends (exit 5).
+  expect(await follower.ended()).toBe(5);
+  expect(follower.stderr()).toBe(`maintctl: no session ${id}\n`);
 }
 
 /** What a refused reply must leave alone: the replies table and the project's row. */
@@ -254,57 +142,8 @@ function storeSnapshot(dir: string, id: string, project: string) {
   }
 }
 
-interface Agent {
-  child: ChildProcess;
-  /** Lines printed so far. */
-  lines: string[];
-  /** Resolves with the first line (the agent has subscribed and started following), or a note if it exited first. */
-  started: Promise<string>;
-  /** Resolves with the exit code; kills the agent if it has not ended within timeoutMs. */
-  ended(timeoutMs?: number): Promise<number | null>;
-  stderr(): string;
-}
-
-/** Starts `maintctl project agent PROJECT ...` as a background child process (not awaited). */
-function startAgent(dir: string, project: string, args: string[]): Agent {
-  const child = spawn(process.execPath, [BIN, '--state-dir', dir, 'project', 'agent', project, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const lines: string[] = [];
-  let partial = '';
-  let stderr = '';
-  let onFirst: (line: string) => void = () => undefined;
-  const started = new Promise<string>((resolve) => (onFirst = resolve));
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
-    partial += s;
-    const complete = partial.split('\n');
-    partial = complete.pop()!;
-    lines.push(...complete);
-    if (lines.length) onFirst(lines[0]!);
-  });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('close', (code) => {
-      children.delete(child);
-      onFirst(lines[0] ?? `(the agent exited ${code} without a line: ${stderr.trim()})`);
-      resolve(code);
-    });
-  });
-  return {
-    child,
-    lines,
-    started,
-    stderr: () => stderr,
-    // A guard only: a whole session on a machine busy with the rest of the suite can take a while.
-    ended: async (timeoutMs = 90_000) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-}
+/** `maintctl project agent PROJECT ...` alongside the test; it ends with its session. */
+const startAgent = (w: CliWorld, project: string, args: string[]): Started => w.start(['project', 'agent', project, ...args]);
 
 /** The lines an agent prints per answered question: "<time> session <id8> STATE -> REPLY[ ...]". */
 function agentAnswers(lines: string[]): string[] {
@@ -328,28 +167,29 @@ const computesAllMaintained = (doc: SessionDoc) => {
   for (const h of computes) expect(h, h.name).toMatchObject({ state: 'MAINTAINED', maintained: true, disabled: false });
 };
 
-/** Runs maintctl in a pseudo-terminal, typing each step's keys once its text is on the screen. */
-const inTerminal = (dir: string, args: string[], steps: Array<[waitFor: string, keys: string]>) => typeInTerminal(['--state-dir', dir, ...args], steps, baseEnv());
+/** Runs maintctl in a pseudo-terminal (the built CLI, talking to the world's engine), typing each step's keys once its text is on the screen. */
+const inTerminal = async (w: CliWorld, args: string[], steps: Array<[waitFor: string, keys: string]>) =>
+  typeInTerminal([...(await w.globalFlags()), ...args], steps, { ...process.env, NO_COLOR: '1', CI: undefined, FORCE_COLOR: undefined });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const { dir, id } of leftovers) await maintctl(dir, ['session', 'delete', id]);
-  // A state directory goes once its engine has left (an engine still running would recreate it).
-  for (const name of readdirSync(root)) {
-    if (!existsSync(join(root, name, 'engine.lock'))) rmSync(join(root, name), { recursive: true, force: true });
-  }
-  if (readdirSync(root).length === 0) rmSync(root, { recursive: true, force: true });
+  await Promise.all(worlds.map((w) => w.close()));
 });
 
-// Every test has its own state directory: they all run side by side.
-describe.concurrent('maintctl project', () => {
+// Every test has a world of its own: they all run side by side.
+describe.each(CLI_MODES)('maintctl project (%s)', (mode) => {
+  const world = async () => {
+    const w = await cliWorld(mode);
+    worlds.push(w);
+    return w;
+  };
+
   describe.concurrent('project show', () => {
     it('shows the asked state, the reply deadline and the affected instances, as a table and as JSON; exit 5 when unknown', async () => {
-      const dir = stateDir();
-      await ok(dir, ['project', 'subscribe', 'proj-m']);
-      const id = await createSession(dir, ONE_PROJECT, [...TIME_TO_ANSWER, '--metadata', 'ticket=CHG-7']);
-      await withWaitingSession(dir, id, async (follower) => {
-        const q = await question(follower, dir, id, 'proj-m', 'MAINTENANCE');
+      const w = await world();
+      await ok(w, ['project', 'subscribe', 'proj-m']);
+      const id = await createSession(w, ONE_PROJECT, [...TIME_TO_ANSWER, '--metadata', 'ticket=CHG-7']);
+      await withWaitingSession(w, id, async (follower) => {
+        const q = await question(follower, w, id, 'proj-m', 'MAINTENANCE');
 
         // JSON: Fenix's project API answer (instance_ids) and what a person or VNFM needs to answer.
         expect(q).toMatchObject({
@@ -368,7 +208,7 @@ describe.concurrent('maintctl project', () => {
         expect(q.instances[0]!.instance_id).toMatch(UUID);
         expect(q.instance_ids).toEqual([q.instances[0]!.instance_id]);
 
-        const table = await ok(dir, ['project', 'show', id, 'proj-m']);
+        const table = await ok(w, ['project', 'show', id, 'proj-m']);
         expect(table).toContain(`Project   proj-m in session ${id}\n`);
         expect(table).toContain(`Asked     MAINTENANCE, reply by ${q.reply_at} UTC\n`);
         expect(table).toMatch(/^Metadata +ticket=CHG-7$/m);
@@ -377,20 +217,20 @@ describe.concurrent('maintctl project', () => {
         expect(table).not.toMatch(/^Actions/m);
 
         // Unknown session or a project with no instances in the session: exit 5, one line.
-        expect(await maintctl(dir, ['project', 'show', 'nosuch', 'proj-m'])).toEqual({ code: 5, stdout: '', stderr: 'maintctl: no session nosuch\n' });
+        expect(await w.run(['project', 'show', 'nosuch', 'proj-m'])).toEqual({ code: 5, stdout: '', stderr: 'maintctl: no session nosuch\n' });
         const unknown = '00000000-0000-4000-8000-000000000000';
-        expect(await maintctl(dir, ['-o', 'json', 'project', 'show', unknown, 'proj-m'])).toEqual({ code: 5, stdout: '', stderr: `maintctl: no session ${unknown}\n` });
-        expect(await maintctl(dir, ['project', 'show', id, 'proj-zz'])).toEqual({
+        expect(await w.run(['-o', 'json', 'project', 'show', unknown, 'proj-m'])).toEqual({ code: 5, stdout: '', stderr: `maintctl: no session ${unknown}\n` });
+        expect(await w.run(['project', 'show', id, 'proj-zz'])).toEqual({
           code: 5,
           stdout: '',
           stderr: `maintctl: project proj-zz has no instances in session ${id}\n`,
         });
 
         // Acknowledged: the next question asks for an action per instance.
-        await ok(dir, ['project', 'reply', id, 'proj-m', '--ack']);
-        const planned = await question(follower, dir, id, 'proj-m', 'PLANNED_MAINTENANCE');
+        await ok(w, ['project', 'reply', id, 'proj-m', '--ack']);
+        const planned = await question(follower, w, id, 'proj-m', 'PLANNED_MAINTENANCE');
         expect(planned).toMatchObject({ state: 'PLANNED_MAINTENANCE', open: true, allowed_actions: MOVE_ACTIONS, instance_ids: q.instance_ids });
-        const plannedTable = await ok(dir, ['project', 'show', id.slice(0, 8), 'proj-m']);
+        const plannedTable = await ok(w, ['project', 'show', id.slice(0, 8), 'proj-m']);
         expect(plannedTable).toContain(`Asked     PLANNED_MAINTENANCE, reply by ${planned.reply_at} UTC\n`);
         expect(plannedTable).toMatch(/^Actions +MIGRATE, LIVE_MIGRATE, OWN_ACTION$/m);
         expect(plannedTable).toMatch(new RegExp(`^${q.instance_ids[0]} +m-0 +compute-0 +\\(to choose\\)$`, 'm'));
@@ -400,90 +240,90 @@ describe.concurrent('maintctl project', () => {
 
   describe.concurrent('project reply refusals', () => {
     /** Runs a reply that must be refused (exit 6, one line) and checks the store did not change. */
-    async function refused(dir: string, id: string, args: string[], message: RegExp, code = 6): Promise<void> {
-      const before = storeSnapshot(dir, id, 'proj-m');
-      const r = await maintctl(dir, ['project', 'reply', id, ...args]);
+    async function refused(w: CliWorld, id: string, args: string[], message: RegExp, code = 6): Promise<void> {
+      const before = storeSnapshot(w.storeDir, id, 'proj-m');
+      const r = await w.run(['project', 'reply', id, ...args]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(ONE_ERROR_LINE);
       expect(r.stderr).toMatch(message);
-      expect(storeSnapshot(dir, id, 'proj-m'), args.join(' ')).toEqual(before);
+      expect(storeSnapshot(w.storeDir, id, 'proj-m'), args.join(' ')).toEqual(before);
     }
 
     it('refuses replies that do not fit MAINTENANCE, and a second answer, with the store unchanged', async () => {
-      const dir = stateDir();
-      await ok(dir, ['project', 'subscribe', 'proj-m']);
-      await ok(dir, ['project', 'subscribe', 'proj-n']);
-      const id = await createSession(dir, TWO_PROJECTS, TIME_TO_ANSWER);
-      await withWaitingSession(dir, id, async (follower) => {
-        await question(follower, dir, id, 'proj-m', 'MAINTENANCE');
-        expect(storeSnapshot(dir, id, 'proj-m').project).toMatchObject({ state: 'MAINTENANCE', reply_state: null });
+      const w = await world();
+      await ok(w, ['project', 'subscribe', 'proj-m']);
+      await ok(w, ['project', 'subscribe', 'proj-n']);
+      const id = await createSession(w, TWO_PROJECTS, TIME_TO_ANSWER);
+      await withWaitingSession(w, id, async (follower) => {
+        await question(follower, w, id, 'proj-m', 'MAINTENANCE');
+        expect(storeSnapshot(w.storeDir, id, 'proj-m').project).toMatchObject({ state: 'MAINTENANCE', reply_state: null });
 
         // MAINTENANCE is asked.
-        await refused(dir, id, ['proj-m', '--state', 'ACK_SCALE_IN'], /proj-m is asked MAINTENANCE, so the reply is ACK_MAINTENANCE or NACK_MAINTENANCE, not ACK_SCALE_IN/);
-        await refused(dir, id, ['proj-m', '--ack', '--all-actions', 'MIGRATE'], /^maintctl: MAINTENANCE takes no instance actions\n$/);
-        await refused(dir, id, ['proj-m', '--ack', '--action', 'm-0=MIGRATE'], /^maintctl: MAINTENANCE takes no instance actions\n$/);
-        await refused(dir, id, ['proj-m', '--ack', '--action', 'other-instance=MIGRATE'], /instance other-instance is not one of project proj-m's instances in MAINTENANCE/);
-        await refused(dir, id, ['proj-zz', '--ack'], new RegExp(`^maintctl: project proj-zz has no instances in session ${id}\\n$`));
+        await refused(w, id, ['proj-m', '--state', 'ACK_SCALE_IN'], /proj-m is asked MAINTENANCE, so the reply is ACK_MAINTENANCE or NACK_MAINTENANCE, not ACK_SCALE_IN/);
+        await refused(w, id, ['proj-m', '--ack', '--all-actions', 'MIGRATE'], /^maintctl: MAINTENANCE takes no instance actions\n$/);
+        await refused(w, id, ['proj-m', '--ack', '--action', 'm-0=MIGRATE'], /^maintctl: MAINTENANCE takes no instance actions\n$/);
+        await refused(w, id, ['proj-m', '--ack', '--action', 'other-instance=MIGRATE'], /instance other-instance is not one of project proj-m's instances in MAINTENANCE/);
+        await refused(w, id, ['proj-zz', '--ack'], new RegExp(`^maintctl: project proj-zz has no instances in session ${id}\\n$`));
         // No decision and no terminal to ask on: a usage error naming the flags.
-        await refused(dir, id, ['proj-m'], /no terminal to ask on: use --ack, --nack or --state/, 2);
+        await refused(w, id, ['proj-m'], /no terminal to ask on: use --ack, --nack or --state/, 2);
 
         // Answered once; the question stays (proj-n has not answered), a second answer is refused.
-        const before = storeSnapshot(dir, id, 'proj-m');
-        expect(await ok(dir, ['project', 'reply', id, 'proj-m', '--ack'])).toBe(`replied ACK_MAINTENANCE for proj-m in session ${id}\n`);
-        const after = storeSnapshot(dir, id, 'proj-m');
+        const before = storeSnapshot(w.storeDir, id, 'proj-m');
+        expect(await ok(w, ['project', 'reply', id, 'proj-m', '--ack'])).toBe(`replied ACK_MAINTENANCE for proj-m in session ${id}\n`);
+        const after = storeSnapshot(w.storeDir, id, 'proj-m');
         expect(after.replies).toBe(before.replies + 1);
         expect(after.project).toMatchObject({ state: 'MAINTENANCE', reply_state: 'ACK_MAINTENANCE' });
-        await refused(dir, id, ['proj-m', '--ack'], /^maintctl: project proj-m already answered MAINTENANCE with ACK_MAINTENANCE\n$/);
+        await refused(w, id, ['proj-m', '--ack'], /^maintctl: project proj-m already answered MAINTENANCE with ACK_MAINTENANCE\n$/);
       });
     });
 
     it('refuses instances and actions that do not fit PLANNED_MAINTENANCE, with the store unchanged', async () => {
-      const dir = stateDir();
-      await ok(dir, ['project', 'subscribe', 'proj-m']);
-      await ok(dir, ['project', 'subscribe', 'proj-n']);
-      const id = await createSession(dir, TWO_PROJECTS, TIME_TO_ANSWER);
-      await withWaitingSession(dir, id, async (follower) => {
-        await question(follower, dir, id, 'proj-m', 'MAINTENANCE');
-        await ok(dir, ['project', 'reply', id, 'proj-m', '--ack']);
-        await ok(dir, ['project', 'reply', id, 'proj-n', '--ack']);
+      const w = await world();
+      await ok(w, ['project', 'subscribe', 'proj-m']);
+      await ok(w, ['project', 'subscribe', 'proj-n']);
+      const id = await createSession(w, TWO_PROJECTS, TIME_TO_ANSWER);
+      await withWaitingSession(w, id, async (follower) => {
+        await question(follower, w, id, 'proj-m', 'MAINTENANCE');
+        await ok(w, ['project', 'reply', id, 'proj-m', '--ack']);
+        await ok(w, ['project', 'reply', id, 'proj-n', '--ack']);
         // PLANNED_MAINTENANCE is asked of both (they share compute-0).
-        await question(follower, dir, id, 'proj-m', 'PLANNED_MAINTENANCE');
-        const doc = await sessionJson(dir, id);
+        await question(follower, w, id, 'proj-m', 'PLANNED_MAINTENANCE');
+        const doc = await sessionJson(w, id);
         const [m0, n0] = ['m-0', 'n-0'].map((name) => doc.instances.find((i) => i.name === name)!);
         // An ACK that leaves an instance without an action is a usage error (exit 2), also refused.
-        await refused(dir, id, ['proj-m', '--ack'], new RegExp(`^maintctl: ACK_PLANNED_MAINTENANCE must choose an action \\(MIGRATE, LIVE_MIGRATE, OWN_ACTION\\) for every affected instance; missing: ${m0!.instance_id}\\n$`), 2);
-        await refused(dir, id, ['proj-m', '--ack', '--action', 'other-instance=MIGRATE'], /instance other-instance is not one of project proj-m's instances in PLANNED_MAINTENANCE/);
-        await refused(dir, id, ['proj-m', '--ack', '--action', 'n-0=MIGRATE'], /instance n-0 is not one of project proj-m's instances in PLANNED_MAINTENANCE/);
-        await refused(dir, id, ['proj-m', '--ack', '--action', `${n0!.instance_id}=MIGRATE`], new RegExp(`instance ${n0!.instance_id} is not one of project proj-m's`));
-        await refused(dir, id, ['proj-m', '--ack', '--all-actions', 'REBOOT'], /^maintctl: action REBOOT is not allowed: choose MIGRATE, LIVE_MIGRATE, OWN_ACTION\n$/);
-        await refused(dir, id, ['proj-m', '--state', 'ACK_MAINTENANCE'], /proj-m is asked PLANNED_MAINTENANCE, so the reply is ACK_PLANNED_MAINTENANCE or NACK_PLANNED_MAINTENANCE, not ACK_MAINTENANCE/);
+        await refused(w, id, ['proj-m', '--ack'], new RegExp(`^maintctl: ACK_PLANNED_MAINTENANCE must choose an action \\(MIGRATE, LIVE_MIGRATE, OWN_ACTION\\) for every affected instance; missing: ${m0!.instance_id}\\n$`), 2);
+        await refused(w, id, ['proj-m', '--ack', '--action', 'other-instance=MIGRATE'], /instance other-instance is not one of project proj-m's instances in PLANNED_MAINTENANCE/);
+        await refused(w, id, ['proj-m', '--ack', '--action', 'n-0=MIGRATE'], /instance n-0 is not one of project proj-m's instances in PLANNED_MAINTENANCE/);
+        await refused(w, id, ['proj-m', '--ack', '--action', `${n0!.instance_id}=MIGRATE`], new RegExp(`instance ${n0!.instance_id} is not one of project proj-m's`));
+        await refused(w, id, ['proj-m', '--ack', '--all-actions', 'REBOOT'], /^maintctl: action REBOOT is not allowed: choose MIGRATE, LIVE_MIGRATE, OWN_ACTION\n$/);
+        await refused(w, id, ['proj-m', '--state', 'ACK_MAINTENANCE'], /proj-m is asked PLANNED_MAINTENANCE, so the reply is ACK_PLANNED_MAINTENANCE or NACK_PLANNED_MAINTENANCE, not ACK_MAINTENANCE/);
       });
     });
 
     it('refuses a reply once the deadline has passed and the session failed', async () => {
-      const dir = stateDir();
-      await ok(dir, ['project', 'subscribe', 'proj-m']);
-      const id = await createSession(dir, ONE_PROJECT, ['--reply-timeout', '0.3s']);
-      const end = await watch(dir, id);
+      const w = await world();
+      await ok(w, ['project', 'subscribe', 'proj-m']);
+      const id = await createSession(w, ONE_PROJECT, ['--reply-timeout', '0.3s']);
+      const end = await watch(w, id);
       expect(end.code).toBe(3);
       expect(end.stderr).toMatch(/^maintctl: session [0-9a-f-]{36} failed: project proj-m did not answer MAINTENANCE by its deadline/);
       expect(end.doc.state).toBe('MAINTENANCE_FAILED');
-      await refused(dir, id, ['proj-m', '--ack'], /^maintctl: the deadline to answer MAINTENANCE passed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; the session is MAINTENANCE_FAILED\n$/);
+      await refused(w, id, ['proj-m', '--ack'], /^maintctl: the deadline to answer MAINTENANCE passed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; the session is MAINTENANCE_FAILED\n$/);
     });
   });
 
   describe.concurrent('project reply on a terminal', () => {
     it('asks ACK or NACK, then each instance an action, then to confirm; the choice is carried out', async () => {
-      const dir = stateDir();
-      await ok(dir, ['project', 'subscribe', 'proj-m']);
-      const id = await createSession(dir, ONE_PROJECT, TIME_TO_ANSWER);
-      const follower = followSession(dir, id);
-      await question(follower, dir, id, 'proj-m', 'MAINTENANCE');
-      await ok(dir, ['project', 'reply', id, 'proj-m', '--ack']);
-      const q = await question(follower, dir, id, 'proj-m', 'PLANNED_MAINTENANCE');
+      const w = await world();
+      await ok(w, ['project', 'subscribe', 'proj-m']);
+      const id = await createSession(w, ONE_PROJECT, TIME_TO_ANSWER);
+      const follower = followSession(w, id);
+      await question(follower, w, id, 'proj-m', 'MAINTENANCE');
+      await ok(w, ['project', 'reply', id, 'proj-m', '--ack']);
+      const q = await question(follower, w, id, 'proj-m', 'PLANNED_MAINTENANCE');
 
-      const r = await inTerminal(dir, ['project', 'reply', id, 'proj-m'], [
+      const r = await inTerminal(w, ['project', 'reply', id, 'proj-m'], [
         ['PLANNED_MAINTENANCE for proj-m', KEY.enter], // "Acknowledge" is the first choice
         ['m-0 on compute-0:', KEY.down], // MIGRATE is first; one down is LIVE_MIGRATE
         ['❯ LIVE_MIGRATE', KEY.enter],
@@ -501,10 +341,10 @@ describe.concurrent('maintctl project', () => {
       expect(r.plain).toContain(`replied ACK_PLANNED_MAINTENANCE for proj-m in session ${id} (1 instance action)`);
 
       // The session goes on to MAINTENANCE_COMPLETE, which asks once more.
-      await question(follower, dir, id, 'proj-m', 'MAINTENANCE_COMPLETE');
-      await ok(dir, ['project', 'reply', id, 'proj-m', '--ack']);
-      expect(await follower.ended).toBe(0);
-      const end = await watch(dir, id);
+      await question(follower, w, id, 'proj-m', 'MAINTENANCE_COMPLETE');
+      await ok(w, ['project', 'reply', id, 'proj-m', '--ack']);
+      expect(await follower.ended()).toBe(0);
+      const end = await watch(w, id);
       expect(end.code, end.stderr).toBe(0);
       expect(end.doc.state).toBe('MAINTENANCE_DONE');
       computesAllMaintained(end.doc);
@@ -519,22 +359,22 @@ describe.concurrent('maintctl project', () => {
     });
 
     it('Ctrl-C at a prompt prints "cancelled", exits 130 and sends nothing; replies take action and state names in any case', async () => {
-      const dir = stateDir();
-      await ok(dir, ['project', 'subscribe', 'proj-m']);
-      const id = await createSession(dir, ONE_PROJECT, TIME_TO_ANSWER);
-      const follower = followSession(dir, id);
-      await question(follower, dir, id, 'proj-m', 'MAINTENANCE');
-      const r = await inTerminal(dir, ['project', 'reply', id, 'proj-m'], [['MAINTENANCE for proj-m', KEY.ctrlC]]);
+      const w = await world();
+      await ok(w, ['project', 'subscribe', 'proj-m']);
+      const id = await createSession(w, ONE_PROJECT, TIME_TO_ANSWER);
+      const follower = followSession(w, id);
+      await question(follower, w, id, 'proj-m', 'MAINTENANCE');
+      const r = await inTerminal(w, ['project', 'reply', id, 'proj-m'], [['MAINTENANCE for proj-m', KEY.ctrlC]]);
       expect(r.code, r.plain).toBe(130);
       expect(r.plain).toMatch(/maintctl: cancelled\n$/);
-      expect((JSON.parse(await ok(dir, ['-o', 'json', 'project', 'show', id, 'proj-m'])) as ProjectDoc).open).toBe(true);
+      expect((JSON.parse(await ok(w, ['-o', 'json', 'project', 'show', id, 'proj-m'])) as ProjectDoc).open).toBe(true);
 
-      expect(await ok(dir, ['project', 'reply', id.toUpperCase().slice(0, 8), 'proj-m', '--state', 'ack_maintenance'])).toBe(`replied ACK_MAINTENANCE for proj-m in session ${id}\n`);
-      await question(follower, dir, id, 'proj-m', 'PLANNED_MAINTENANCE');
-      expect(await ok(dir, ['project', 'reply', id, 'proj-m', '--all-actions', 'live_migrate'])).toMatch(/^replied ACK_PLANNED_MAINTENANCE for proj-m .*\(1 instance action\)\n$/);
-      await question(follower, dir, id, 'proj-m', 'MAINTENANCE_COMPLETE');
-      await ok(dir, ['project', 'reply', id, 'proj-m', '--ack']);
-      const end = await watch(dir, id);
+      expect(await ok(w, ['project', 'reply', id.toUpperCase().slice(0, 8), 'proj-m', '--state', 'ack_maintenance'])).toBe(`replied ACK_MAINTENANCE for proj-m in session ${id}\n`);
+      await question(follower, w, id, 'proj-m', 'PLANNED_MAINTENANCE');
+      expect(await ok(w, ['project', 'reply', id, 'proj-m', '--all-actions', 'live_migrate'])).toMatch(/^replied ACK_PLANNED_MAINTENANCE for proj-m .*\(1 instance action\)\n$/);
+      await question(follower, w, id, 'proj-m', 'MAINTENANCE_COMPLETE');
+      await ok(w, ['project', 'reply', id, 'proj-m', '--ack']);
+      const end = await watch(w, id);
       expect(end.doc.state).toBe('MAINTENANCE_DONE');
       expect(finishedOperations(end.doc, 'live_migrate')).toHaveLength(1);
     });
@@ -542,15 +382,15 @@ describe.concurrent('maintctl project', () => {
 
   describe.concurrent('one session, three kinds of project', () => {
     it('an agent, a policy and a person answering by hand take a session to MAINTENANCE_DONE', async () => {
-      const dir = stateDir();
+      const w = await world();
       // Subscribed before the session's MAINTENANCE check, so both are asked rather than failed.
-      await ok(dir, ['project', 'subscribe', 'proj-g']);
-      await ok(dir, ['project', 'subscribe', 'proj-m']);
-      const id = await createSession(dir, THREE_PROJECTS, [...TIME_TO_ANSWER, '--unsubscribed', 'proj-u=migrate']);
-      const agent = startAgent(dir, 'proj-g', ['--session', id]);
-      const follower = followSession(dir, id);
-      try {
-        expect(await agent.started).toMatch(new RegExp(`agent for proj-g: session ${id}, policy ack, action MIGRATE$`));
+      await ok(w, ['project', 'subscribe', 'proj-g']);
+      await ok(w, ['project', 'subscribe', 'proj-m']);
+      const id = await createSession(w, THREE_PROJECTS, [...TIME_TO_ANSWER, '--unsubscribed', 'proj-u=migrate']);
+      const agent = startAgent(w, 'proj-g', ['--session', id]);
+      const follower = followSession(w, id);
+      {
+        expect(await agent.waitFor(/ agent for /)).toMatch(new RegExp(`agent for proj-g: session ${id}, policy ack, action MIGRATE$`));
 
         // proj-m by hand: whenever it is asked, acknowledge (choosing MIGRATE where actions are
         // asked), until the session ends.
@@ -558,17 +398,17 @@ describe.concurrent('maintctl project', () => {
         for (;;) {
           const line = await follower.next(/ project +proj-m asked ([A-Z_]+),| session +\S+ -> (MAINTENANCE_DONE|MAINTENANCE_FAILED) /);
           if (line[2]) break;
-          const q = JSON.parse(await ok(dir, ['-o', 'json', 'project', 'show', id, 'proj-m'])) as ProjectDoc;
+          const q = JSON.parse(await ok(w, ['-o', 'json', 'project', 'show', id, 'proj-m'])) as ProjectDoc;
           expect(q).toMatchObject({ state: line[1], open: true });
           const args = ['project', 'reply', id, 'proj-m', '--ack'];
           if (q.allowed_actions.length) args.push('--all-actions', 'MIGRATE');
-          await ok(dir, args);
+          await ok(w, args);
           byHand.push(q.state!);
         }
         expect(byHand).toEqual(['MAINTENANCE', 'PLANNED_MAINTENANCE', 'MAINTENANCE_COMPLETE']);
-        expect(await follower.ended).toBe(0);
+        expect(await follower.ended()).toBe(0);
 
-        const end = await watch(dir, id);
+        const end = await watch(w, id);
         expect(end.code, end.stderr).toBe(0);
         const doc = end.doc;
         expect(doc.state).toBe('MAINTENANCE_DONE');
@@ -599,25 +439,22 @@ describe.concurrent('maintctl project', () => {
         expect(agentAnswers(agent.lines)).toEqual(g.map((p) => `${String(p.state).slice(4)} -> ${String(p.state)}`));
         expect(agent.lines.filter((l) => / PLANNED_MAINTENANCE -> /.test(l)).every((l) => l.endsWith('(1 x MIGRATE)'))).toBe(true);
         expect(agent.lines.at(-1)).toMatch(new RegExp(`session ${id.slice(0, 8)} ended MAINTENANCE_DONE$`));
-      } finally {
-        agent.child.kill('SIGKILL');
-        follower.stop();
       }
     });
   });
 
   describe.concurrent('project agent', () => {
     it('runs the SCALE_IN hook with the question on stdin and MAINTCTL_STATE set, and ACKs when it exits 0', async () => {
-      const dir = stateDir();
-      const payloadFile = join(dir, 'payload.json');
-      const stateFile = join(dir, 'state.txt');
+      const w = await world();
+      const payloadFile = join(w.dir, 'payload.json');
+      const stateFile = join(w.dir, 'state.txt');
       // The application scales in: it deletes its instance s-1 from the simulated cloud.
-      const scaleIn = `python3 -c "import sqlite3; db = sqlite3.connect('${join(dir, 'maintctl.db')}', timeout=10); db.execute(\\"DELETE FROM sim_instances WHERE name = 's-1'\\"); db.commit()"`;
+      const scaleIn = `python3 -c "import sqlite3; db = sqlite3.connect('${join(w.storeDir, 'maintctl.db')}', timeout=10); db.execute(\\"DELETE FROM sim_instances WHERE name = 's-1'\\"); db.commit()"`;
       const hook = `cat > '${payloadFile}' && printf '%s' "$MAINTCTL_STATE" > '${stateFile}' && ${scaleIn} && exit 0`;
-      await ok(dir, ['project', 'subscribe', 'proj-s']);
-      const id = await createSession(dir, FULL, TIME_TO_ANSWER);
-      const agent = startAgent(dir, 'proj-s', ['--session', id, '--hook', `SCALE_IN=${hook}`]);
-      try {
+      await ok(w, ['project', 'subscribe', 'proj-s']);
+      const id = await createSession(w, FULL, TIME_TO_ANSWER);
+      const agent = startAgent(w, 'proj-s', ['--session', id, '--hook', `SCALE_IN=${hook}`]);
+      {
         expect(await agent.ended()).toBe(0);
         expect(agent.stderr()).toBe('');
         expect(agentAnswers(agent.lines)).toEqual([
@@ -628,7 +465,7 @@ describe.concurrent('maintctl project', () => {
         ]);
         expect(agent.lines.find((l) => / SCALE_IN -> /.test(l))).toMatch(/SCALE_IN -> ACK_SCALE_IN \(hook SCALE_IN exited 0\)$/);
 
-        const end = await watch(dir, id);
+        const end = await watch(w, id);
         expect(end.code, end.stderr).toBe(0);
         expect(end.doc.state).toBe('MAINTENANCE_DONE');
         computesAllMaintained(end.doc);
@@ -641,18 +478,16 @@ describe.concurrent('maintctl project', () => {
         expect(payload.instances.map((i) => i.name).sort()).toEqual(['s-0', 's-1']);
         expect(payload.instance_ids.sort()).toEqual(payload.instances.map((i) => i.instance_id).sort());
         expect(readFileSync(stateFile, 'utf8')).toBe('SCALE_IN');
-      } finally {
-        agent.child.kill('SIGKILL');
       }
     });
 
     it("NACKs when the hook exits 1, and the session fails naming the project's NACK", async () => {
-      const dir = stateDir();
-      await ok(dir, ['project', 'subscribe', 'proj-s']);
-      const id = await createSession(dir, FULL, TIME_TO_ANSWER);
-      const agent = startAgent(dir, 'proj-s', ['--session', id, '--hook', 'SCALE_IN=cat > /dev/null; exit 1']);
-      try {
-        const end = await watch(dir, id);
+      const w = await world();
+      await ok(w, ['project', 'subscribe', 'proj-s']);
+      const id = await createSession(w, FULL, TIME_TO_ANSWER);
+      const agent = startAgent(w, 'proj-s', ['--session', id, '--hook', 'SCALE_IN=cat > /dev/null; exit 1']);
+      {
+        const end = await watch(w, id);
         expect(end.code).toBe(3);
         expect(end.stderr).toMatch(ONE_ERROR_LINE);
         expect(end.stderr).toMatch(/proj-s.*NACK_SCALE_IN/);
@@ -662,26 +497,22 @@ describe.concurrent('maintctl project', () => {
         expect(agentAnswers(agent.lines)).toEqual(['MAINTENANCE -> ACK_MAINTENANCE', 'SCALE_IN -> NACK_SCALE_IN']);
         expect(agent.lines.find((l) => / SCALE_IN -> /.test(l))).toMatch(/\(hook SCALE_IN exited 1\)$/);
         expect(agent.lines.at(-1)).toMatch(/ended MAINTENANCE_FAILED$/);
-      } finally {
-        agent.child.kill('SIGKILL');
       }
     });
 
     it('--policy nack rejects MAINTENANCE and the session fails', async () => {
-      const dir = stateDir();
-      await ok(dir, ['project', 'subscribe', 'proj-m']);
-      const id = await createSession(dir, ONE_PROJECT, TIME_TO_ANSWER);
-      const agent = startAgent(dir, 'proj-m', ['--session', id, '--policy', 'nack']);
-      try {
-        const end = await watch(dir, id);
+      const w = await world();
+      await ok(w, ['project', 'subscribe', 'proj-m']);
+      const id = await createSession(w, ONE_PROJECT, TIME_TO_ANSWER);
+      const agent = startAgent(w, 'proj-m', ['--session', id, '--policy', 'nack']);
+      {
+        const end = await watch(w, id);
         expect(end.code).toBe(3);
         expect(end.stderr).toMatch(`maintctl: session ${id} failed: project proj-m rejected MAINTENANCE (NACK_MAINTENANCE) (once the cause is fixed: `);
         expect(await agent.ended()).toBe(0);
         expect(agent.lines[0]).toMatch(/agent for proj-m: session .*, policy nack, action MIGRATE$/);
         expect(agentAnswers(agent.lines)).toEqual(['MAINTENANCE -> NACK_MAINTENANCE']);
         expect(replyEvents(end.doc, 'proj-m').map((p) => p.state)).toEqual(['NACK_MAINTENANCE']);
-      } finally {
-        agent.child.kill('SIGKILL');
       }
     });
   });
@@ -690,19 +521,19 @@ describe.concurrent('maintctl project', () => {
     type Sub = { id: unknown; project_id: string; event_type: string; url: string | null; format: string; session_id: string | null };
 
     it('subscribes by webhook (aodh format) or to be followed with maintctl, lists, and unsubscribes', async () => {
-      const dir = stateDir();
+      const w = await world();
       const url = 'http://vnfm.example:8080/maintenance';
-      expect(await ok(dir, ['project', 'subscribe', 'proj-w', '--url', url, '--format', 'aodh'])).toBe(
+      expect(await ok(w, ['project', 'subscribe', 'proj-w', '--url', url, '--format', 'aodh'])).toBe(
         `subscribed proj-w to maintenance.planned: ${url} (aodh)\n`,
       );
-      expect(await ok(dir, ['project', 'subscribe', 'proj-w', '--url', url, '--event', 'maintenance.host'])).toBe(
+      expect(await ok(w, ['project', 'subscribe', 'proj-w', '--url', url, '--event', 'maintenance.host'])).toBe(
         `subscribed proj-w to maintenance.host: ${url} (fenix)\n`,
       );
-      expect(await ok(dir, ['project', 'subscribe', 'proj-f'])).toBe('subscribed proj-f to maintenance.planned: followed with maintctl (project agent, project reply)\n');
-      const made = JSON.parse(await ok(dir, ['-o', 'json', 'project', 'subscribe', 'proj-j', '--url', 'https://j.example/hook'])) as Sub;
+      expect(await ok(w, ['project', 'subscribe', 'proj-f'])).toBe('subscribed proj-f to maintenance.planned: followed with maintctl (project agent, project reply)\n');
+      const made = JSON.parse(await ok(w, ['-o', 'json', 'project', 'subscribe', 'proj-j', '--url', 'https://j.example/hook'])) as Sub;
       expect(made).toMatchObject({ project_id: 'proj-j', event_type: 'maintenance.planned', url: 'https://j.example/hook', format: 'fenix', session_id: null });
 
-      const all = JSON.parse(await ok(dir, ['-o', 'json', 'project', 'subscriptions'])) as Sub[];
+      const all = JSON.parse(await ok(w, ['-o', 'json', 'project', 'subscriptions'])) as Sub[];
       expect(all.map(({ id: _id, ...rest }) => rest)).toEqual(
         expect.arrayContaining([
           { project_id: 'proj-w', event_type: 'maintenance.planned', url, format: 'aodh', session_id: null },
@@ -712,26 +543,26 @@ describe.concurrent('maintctl project', () => {
         ]),
       );
       expect(all).toHaveLength(4);
-      const onlyW = JSON.parse(await ok(dir, ['-o', 'json', 'project', 'subscriptions', 'proj-w'])) as Sub[];
+      const onlyW = JSON.parse(await ok(w, ['-o', 'json', 'project', 'subscriptions', 'proj-w'])) as Sub[];
       expect(onlyW.map((s) => s.event_type).sort()).toEqual(['maintenance.host', 'maintenance.planned']);
 
-      const table = await ok(dir, ['project', 'subscriptions']);
+      const table = await ok(w, ['project', 'subscriptions']);
       expect(table).toMatch(/^ID +PROJECT +EVENT +DELIVERY +FORMAT +SESSION$/m);
       expect(table).toMatch(new RegExp(`^\\S+ +proj-w +maintenance\\.planned +${url.replace(/\./g, '\\.')} +aodh +all$`, 'm'));
       expect(table).toMatch(/^\S+ +proj-f +maintenance\.planned +maintctl +fenix +all$/m);
 
       // Narrowed to one event type, then all the rest.
-      expect(await ok(dir, ['project', 'unsubscribe', 'proj-w', '--event', 'maintenance.host'])).toBe('removed 1 subscription of proj-w\n');
-      expect(JSON.parse(await ok(dir, ['-o', 'json', 'project', 'unsubscribe', 'proj-w']))).toEqual({ project_id: 'proj-w', removed: 1 });
-      expect(await ok(dir, ['project', 'unsubscribe', 'proj-w'])).toBe('removed 0 subscriptions of proj-w\n');
-      expect(JSON.parse(await ok(dir, ['-o', 'json', 'project', 'subscriptions', 'proj-w']))).toEqual([]);
-      expect(await ok(dir, ['project', 'subscriptions', 'proj-w'])).toBe('No subscriptions.\n');
-      const left = JSON.parse(await ok(dir, ['-o', 'json', 'project', 'subscriptions'])) as Sub[];
+      expect(await ok(w, ['project', 'unsubscribe', 'proj-w', '--event', 'maintenance.host'])).toBe('removed 1 subscription of proj-w\n');
+      expect(JSON.parse(await ok(w, ['-o', 'json', 'project', 'unsubscribe', 'proj-w']))).toEqual({ project_id: 'proj-w', removed: 1 });
+      expect(await ok(w, ['project', 'unsubscribe', 'proj-w'])).toBe('removed 0 subscriptions of proj-w\n');
+      expect(JSON.parse(await ok(w, ['-o', 'json', 'project', 'subscriptions', 'proj-w']))).toEqual([]);
+      expect(await ok(w, ['project', 'subscriptions', 'proj-w'])).toBe('No subscriptions.\n');
+      const left = JSON.parse(await ok(w, ['-o', 'json', 'project', 'subscriptions'])) as Sub[];
       expect(left.map((s) => s.project_id).sort()).toEqual(['proj-f', 'proj-j']);
     });
 
     it('refuses a bad --url, --event or --format with exit 2 and subscribes nothing', async () => {
-      const dir = stateDir();
+      const w = await world();
       const cases: Array<[string[], RegExp]> = [
         [['--url', 'ftp://vnfm.example/x'], /^maintctl: invalid --url "ftp:\/\/vnfm\.example\/x": give an http or https URL/],
         [['--url', 'not a url'], /^maintctl: invalid --url "not a url"/],
@@ -740,15 +571,17 @@ describe.concurrent('maintctl project', () => {
         [['--format', 'xml'], /^maintctl: invalid --format "xml": use fenix or aodh\n$/],
       ];
       for (const [args, message] of cases) {
-        const r = await maintctl(dir, ['project', 'subscribe', 'proj-w', ...args]);
+        const r = await w.run(['project', 'subscribe', 'proj-w', ...args]);
         expect(r.code, args.join(' ')).toBe(2);
         expect(r.stdout).toBe('');
         expect(r.stderr).toMatch(ONE_ERROR_LINE);
         expect(r.stderr).toMatch(message);
       }
-      // Nothing was ever recorded there: the state directory has no store at all.
-      expect(await maintctl(dir, ['-o', 'json', 'project', 'subscriptions'])).toMatchObject({ code: 5, stdout: '' });
-      const unsub = await maintctl(dir, ['project', 'unsubscribe', 'proj-w', '--event', 'nope']);
+      // Nothing was recorded: embedded, the state directory has no store at all; a server lists none.
+      const listed = await w.run(['-o', 'json', 'project', 'subscriptions']);
+      if (mode === 'embedded') expect(listed).toMatchObject({ code: 5, stdout: '' });
+      else expect(JSON.parse(listed.stdout)).toEqual([]);
+      const unsub = await w.run(['project', 'unsubscribe', 'proj-w', '--event', 'nope']);
       expect(unsub.code).toBe(2);
       expect(unsub.stderr).toMatch(/^maintctl: invalid --event "nope"/);
     });

@@ -26,7 +26,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Module> }>
   __complete: { summary: '', load: () => import('./complete.js') },
 };
 
-export async function main(argv: string[], io: IO = systemIO()): Promise<number> {
+/** What a caller other than bin/maintctl.js may change: tests run the embedded engine in their own process. */
+export interface MainOptions {
+  /** Starts the embedded engine for a state directory (default: a background process). */
+  startEngine?: (stateDir: string) => void;
+}
+
+export async function main(argv: string[], io: IO = systemIO(), options: MainOptions = {}): Promise<number> {
   const program = new Command('maintctl')
     .description('rolling infrastructure maintenance that asks each application before its instances are touched')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
@@ -57,7 +63,7 @@ export async function main(argv: string[], io: IO = systemIO()): Promise<number>
       stateDir,
       endpoint: opts.endpoint,
       client: () =>
-        (client ??= lazyClient(() => import('../client/factory.js').then((m) => m.makeClient({ stateDir, env: io.env, endpoint: opts.endpoint, token: opts.token })))),
+        (client ??= lazyClient(() => import('../client/factory.js').then((m) => m.makeClient({ stateDir, env: io.env, endpoint: opts.endpoint, token: opts.token, startEngine: options.startEngine })))),
     };
     await action(deps);
   };

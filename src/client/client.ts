@@ -27,8 +27,9 @@ export interface EngineClient {
   listSessions(): Promise<SessionSummary[]>;
   showSession(id: string): Promise<SessionDocument>;
   /**
-   * Events of the session after the given event id, oldest first. With `waitMs`, a client that
-   * can (`longPoll`) waits up to that long for the first new one; the others answer at once.
+   * Events of the session after the given event id, oldest first (NotFoundError once the session
+   * is gone). With `waitMs`, a client that can (`longPoll`) waits up to that long for the first
+   * new one; the others answer at once.
    */
   events(id: string, afterId: number, waitMs?: number): Promise<SessionEvent[]>;
   /** Whether events() waits for new ones (a server's long poll); if not, a follower looks again itself. */

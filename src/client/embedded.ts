@@ -107,7 +107,10 @@ export class EmbeddedClient implements EngineClient {
   readonly longPoll = false;
 
   async events(id: string, afterId: number) {
-    return this.store().events(id, afterId);
+    const events = this.store().events(id, afterId);
+    // A follower of a session deleted meanwhile must hear of it, as it does from a server.
+    if (!events.length && !this.store().findSession(id)) throw new NotFoundError(`no session ${id}`);
+    return events;
   }
 
   async resolveId(idOrPrefix: string) {

@@ -9,6 +9,8 @@ export interface ClientSettings {
   env: NodeJS.ProcessEnv;
   endpoint?: string;
   token?: string;
+  /** Starts the embedded engine (default: a background process). */
+  startEngine?: (stateDir: string) => void;
 }
 
 export function endpointOf(settings: Pick<ClientSettings, 'env' | 'endpoint'>): string | undefined {
@@ -18,5 +20,5 @@ export function endpointOf(settings: Pick<ClientSettings, 'env' | 'endpoint'>): 
 export function makeClient(settings: ClientSettings): EngineClient {
   const endpoint = endpointOf(settings);
   if (endpoint) return new RemoteClient({ endpoint, token: settings.token ?? (settings.env.MAINTCTL_TOKEN || undefined) });
-  return new EmbeddedClient({ stateDir: settings.stateDir, env: settings.env });
+  return new EmbeddedClient({ stateDir: settings.stateDir, env: settings.env, startEngine: settings.startEngine });
 }
