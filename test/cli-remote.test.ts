@@ -139,11 +139,22 @@ describe('the CLI against a plain Fenix server', () => {
   let fenix: Server;
   let url = '';
   const SID = '695030ee-1c4d-11e8-a9b0-0242ac110002';
+  const INSTANCES = ['109e14d9-6566-42b3-93e4-76605f264d8f', '71285107-f0fc-4428-a8b2-0b3edd64bcad'];
+  let sessionState = 'MAINTENANCE';
+  const replies: Array<Record<string, unknown>> = [];
   beforeAll(async () => {
     // Fenix's routes only, and its 404 for anything else (an HTML page, no maintctl header).
     fenix = createServer((req, res) => {
       if (req.method === 'GET' && req.url === `/v1/maintenance/${SID}/`) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ session_id: SID, state: 'MAINTENANCE', percent_done: 0 }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ session_id: SID, state: sessionState, percent_done: 0 }));
+      } else if (req.method === 'GET' && req.url === `/v1/maintenance/${SID}/proj-a`) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ instance_ids: INSTANCES }));
+      } else if (req.method === 'PUT' && req.url === `/v1/maintenance/${SID}/proj-a`) {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString())).on('end', () => {
+          replies.push(JSON.parse(body) as Record<string, unknown>);
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        });
       } else if (req.method === 'DELETE' && req.url === `/v1/maintenance/${SID}`) {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       } else res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body>404 Not Found</body></html>');
@@ -162,6 +173,21 @@ describe('the CLI against a plain Fenix server', () => {
   ])('%j: says the server does not offer it (exit 2)', async (args, route) => {
     const r = await cli(mode(), ...args);
     expect(r).toEqual({ code: 2, out: '', err: `maintctl: the server at ${url} does not offer ${route} (a Fenix API without maintctl's additions): this command needs maintctl serve\n` });
+  });
+
+  it('shows a project its instances and sends its replies through the Fenix routes', async () => {
+    // Fenix says which instances, not their names, hosts or the deadline: the question is the session's state.
+    const shown = await cli(mode(), '-o', 'json', 'project', 'show', SID, 'proj-a');
+    expect(shown.code, shown.err).toBe(0);
+    expect(JSON.parse(shown.out)).toMatchObject({ session_id: SID, project_id: 'proj-a', state: 'MAINTENANCE', open: true, instance_ids: INSTANCES, allowed_actions: [] });
+    expect(await cli(mode(), 'project', 'reply', SID, 'proj-a', '--ack')).toEqual({ code: 0, out: `replied ACK_MAINTENANCE for proj-a in session ${SID}\n`, err: '' });
+    sessionState = 'PLANNED_MAINTENANCE';
+    const planned = await cli(mode(), 'project', 'reply', SID, 'proj-a', '--ack', '--all-actions', 'LIVE_MIGRATE');
+    expect(planned.code, planned.err).toBe(0);
+    expect(replies).toEqual([
+      { state: 'ACK_MAINTENANCE' },
+      { state: 'ACK_PLANNED_MAINTENANCE', instance_actions: Object.fromEntries(INSTANCES.map((id) => [id, 'LIVE_MIGRATE'])) },
+    ]);
   });
 
   it('deletes a session through the Fenix route', async () => {

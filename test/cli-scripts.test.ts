@@ -5,6 +5,7 @@ import { readFileSync, symlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, cliEnv, maintctlIn, start, tempDir, writeIn } from './support/cli.js';
+import { CLI_MODES, cliWorld } from './support/cli-world.js';
 
 const COMPUTES = (n: number) => Array.from({ length: n }, (_, i) => `{name: compute-${i}, vcpus: 4}`).join(', ');
 const QUICK = `hosts: [${COMPUTES(3)}]
@@ -71,26 +72,6 @@ describe('scripts', () => {
     expect((await maintctlIn(dir, ['session', 'list'])).code).toBe(5); // no store was made
   });
 
-  it('an ambiguous prefix lists the ids it matches; prefixes are taken in any case', async () => {
-    const dir = tempDir();
-    // Seventeen sessions: at least two share their first character (there are sixteen).
-    const cloud = writeIn(dir, 'cloud.yaml', QUICK.replace(COMPUTES(3), COMPUTES(17)));
-    const ids: string[] = [];
-    for (let i = 0; i < 17; i++) {
-      const r = await maintctlIn(dir, ['session', 'create', '--cloud', cloud, '--hosts', `compute-${i}`]);
-      expect(r.stderr).toBe('');
-      ids.push(r.stdout.trim());
-    }
-    const first = ids.map((id) => id[0]!).find((c, i, all) => all.indexOf(c) !== i)!;
-    const sharing = ids.filter((id) => id.startsWith(first)).sort();
-    const r = await maintctlIn(dir, ['session', 'show', first.toUpperCase()]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`maintctl: session id prefix "${first.toUpperCase()}" is ambiguous: it matches ${sharing.slice(0, 10).join(', ')}${sharing.length > 10 ? ' and more' : ''}; give more characters\n`);
-    const upper = await maintctlIn(dir, ['-o', 'json', 'session', 'show', ids[0]!.slice(0, 13).toUpperCase()]);
-    expect(upper.stderr).toBe('');
-    expect((JSON.parse(upper.stdout) as Doc).session_id).toBe(ids[0]);
-  }, 120_000);
-
   it('empty values and out-of-range numbers get one line in maintctl\'s words', async () => {
     const dir = tempDir();
     const cases: Array<[string[], string]> = [
@@ -103,6 +84,33 @@ describe('scripts', () => {
     const r = await maintctlIn(dir, ['session', 'create', '--cloud', huge]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`maintctl: invalid cloud file ${huge}: hosts[0].vcpus: too large: give a whole number of at most 9,007,199,254,740,991\n`);
+  });
+});
+
+// In this process, embedded and remote alike (test/support/cli-world.ts).
+describe.each(CLI_MODES)('ids (%s)', (mode) => {
+  it('an ambiguous prefix lists the ids it matches; prefixes are taken in any case', async () => {
+    const w = await cliWorld(mode);
+    try {
+      // Seventeen sessions: at least two share their first character (there are sixteen).
+      const cloud = w.cloud('cloud.yaml', QUICK.replace(COMPUTES(3), COMPUTES(17)));
+      const ids: string[] = [];
+      for (let i = 0; i < 17; i++) {
+        const r = await w.run(['session', 'create', '--cloud', cloud, '--hosts', `compute-${i}`]);
+        expect(r.stderr).toBe('');
+        ids.push(r.stdout.trim());
+      }
+      const first = ids.map((id) => id[0]!).find((c, i, all) => all.indexOf(c) !== i)!;
+      const sharing = ids.filter((id) => id.startsWith(first)).sort();
+      const r = await w.run(['session', 'show', first.toUpperCase()]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`maintctl: session id prefix "${first.toUpperCase()}" is ambiguous: it matches ${sharing.slice(0, 10).join(', ')}${sharing.length > 10 ? ' and more' : ''}; give more characters\n`);
+      const upper = await w.run(['-o', 'json', 'session', 'show', ids[0]!.slice(0, 13).toUpperCase()]);
+      expect(upper.stderr).toBe('');
+      expect((JSON.parse(upper.stdout) as Doc).session_id).toBe(ids[0]);
+    } finally {
+      await w.close();
+    }
   });
 });
 

@@ -135,7 +135,14 @@ export class RemoteClient implements EngineClient {
   }
 
   async showProject(sessionId: string, projectId: string): Promise<ProjectDocument> {
-    return this.call('GET', `/v1/maintenance/${seg(await this.resolveId(sessionId))}/${seg(projectId)}`);
+    const id = await this.resolveId(sessionId);
+    const doc = await this.call<Partial<ProjectDocument>>('GET', `/v1/maintenance/${seg(id)}/${seg(projectId)}`);
+    if (typeof doc.project_id === 'string') return doc as ProjectDocument;
+    // A plain Fenix server answers with the instance ids alone; its session route gives the state.
+    const session = await this.call<{ state?: unknown }>('GET', `/v1/maintenance/${seg(id)}/`);
+    const ids = Array.isArray(doc.instance_ids) ? doc.instance_ids.map(String) : [];
+    const { fenixProjectDocument } = await import('../engine/project-view.js');
+    return fenixProjectDocument(id, projectId, String(session.state ?? 'MAINTENANCE'), ids);
   }
 
   async reply(sessionId: string, projectId: string, body: Record<string, unknown>): Promise<void> {

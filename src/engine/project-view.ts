@@ -1,7 +1,7 @@
 // What the engine asks of one project right now (GET /v1/maintenance/{session}/{project} and more).
 import { NotFoundError } from '../domain/errors.js';
 import { affectedInstances } from '../domain/replies.js';
-import { isTerminal, MOVE_ACTIONS } from '../domain/states.js';
+import { ASKED_STATES, isTerminal, MOVE_ACTIONS, type SessionState } from '../domain/states.js';
 import { formatFenixTime } from '../domain/time.js';
 import type { Store } from '../store/store.js';
 
@@ -49,5 +49,30 @@ export function projectDocument(store: Store, sessionId: string, projectId: stri
     last_question: project.state
       ? { state: project.state, reply_state: project.replyState, reply_at: project.replyAt === null ? null : formatFenixTime(project.replyAt) }
       : null,
+  };
+}
+
+/**
+ * A project's document from what a plain Fenix server says: the session's state and the ids of
+ * the project's instances (no names, hosts, deadline or earlier answer). A project is asked in
+ * the session's state, so that is taken as the question.
+ */
+export function fenixProjectDocument(sessionId: string, projectId: string, sessionState: string, instanceIds: string[]): ProjectDocument {
+  const asked = (ASKED_STATES as readonly string[]).includes(sessionState) && !isTerminal(sessionState as SessionState) ? sessionState : null;
+  const asksActions = asked === 'PREPARE_MAINTENANCE' || asked === 'PLANNED_MAINTENANCE';
+  return {
+    session_id: sessionId,
+    project_id: projectId,
+    session_state: sessionState,
+    state: asked,
+    wave: null,
+    reply_state: null,
+    reply_at: null,
+    open: asked !== null,
+    allowed_actions: asksActions ? [...MOVE_ACTIONS] : [],
+    metadata: {},
+    instance_ids: instanceIds,
+    instances: instanceIds.map((id) => ({ instance_id: id, name: '-', host: '-', action: null, action_done: false })),
+    last_question: null,
   };
 }
