@@ -56,7 +56,7 @@ async function main() {
     server = await startServe(support.maintctlBin, dir, tokensFile, projects);
     const client = httpClient(server.url, agent);
     receiver = await startReceiver(projects, client);
-    const run = await runSessions(server.url, client, projects, receiver.url, sizes);
+    const run = await runSessions(client, projects, receiver.url, sizes);
     failures.push(...run.failures);
     // The baseline answers what a project's GET got: a project document of this run.
     const sample = await client.call(null, 'GET', `/v1/maintenance/${projects[0].sessionId}/${projects[0].id}`);
@@ -247,7 +247,7 @@ async function poll(client, p, periodMs) {
 
 // ---- the run
 
-async function runSessions(base, client, projects, receiverUrl, sizes) {
+async function runSessions(client, projects, receiverUrl, sizes) {
   const failures = [];
   for (const p of projects) {
     const sub = { event_type: 'maintenance.planned', url: p.polls ? null : `${receiverUrl}/hook/${p.id}` };
