@@ -6,7 +6,7 @@ import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { SUBSCRIPTION_FORMATS, type SessionEvent } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
 import { parseWith } from '../domain/validate.js';
-import { allowedWebhookHost, checkWebhookUrl } from '../domain/webhook-url.js';
+import { checkWebhookUrl } from '../domain/webhook-url.js';
 import type { Engine } from '../engine/engine.js';
 import { sessionSummaries } from '../engine/session-view.js';
 import { listSubscriptions, subscribe, unsubscribe } from '../store/subscriptions.js';
@@ -106,8 +106,7 @@ export async function addSubscription(engine: Engine, projectId: string, body: u
   if (sub.url === null && (sub.event_type === 'maintenance.host' || sub.event_type === 'maintenance.session')) {
     throw new HttpError(400, `${sub.event_type} notices are only delivered by webhook: give a url`);
   }
-  const allowedHost = sub.url === null ? null : allowedWebhookHost(sub.url, allowHosts);
-  return subscribe(engine.store, { projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id, allowedHost }, engine.clock.now());
+  return subscribe(engine.store, { projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id }, engine.clock.now());
 }
 
 export function removeSubscriptions(engine: Engine, projectId: string, query: URLSearchParams): { removed: number } {

@@ -226,14 +226,7 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
   }
   const baseUrl = (options.publicUrl ?? defaultPublicUrl(options.host, port, Boolean(tls))).replace(/\/+$/, '');
   // The state directory's plug-ins, as the embedded engine finds them.
-  const engine = new Engine({
-    store,
-    clock,
-    baseUrl,
-    watchMs: WATCH_MS,
-    plugins: statePlugins(options.stateDir),
-    delivery: { allowHosts: options.allowWebhookHosts ?? [] },
-  });
+  const engine = new Engine({ store, clock, baseUrl, watchMs: WATCH_MS, plugins: statePlugins(options.stateDir) });
   engine.bus.subscribe((event) => {
     const line = eventLine(event, event.time, namesIn(store, event.sessionId));
     if (line) io.out.write(`${new Date(event.time).toISOString()} ${event.sessionId?.slice(0, 8) ?? '-'} ${line.slice(11)}\n`);

@@ -314,11 +314,4 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX plugin_runs_session ON plugin_runs(session_id, host, plugin);
     `,
   },
-  {
-    version: 4,
-    name: 'the webhook host a subscription was allowed to reach (--allow-webhook-host), checked again at each delivery',
-    sql: `
-      ALTER TABLE subscriptions ADD COLUMN allowed_host TEXT;
-    `,
-  },
 ];
