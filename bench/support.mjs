@@ -4,7 +4,7 @@
 //
 // The code measured is the built one: ../dist by default, or the directory in BENCH_DIST (e.g. a
 // build of another commit, to measure "before" and "after" with the same scripts).
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const distDir = process.env.BENCH_DIST ? resolve(process.env.BENCH_DIST) : fileURLToPath(new URL('../dist/', import.meta.url));
@@ -19,6 +19,9 @@ const [{ Engine, WATCH_MS: ENGINE_WATCH_MS }, { Store }, { VirtualClock, RealClo
   load('domain/schemas.js'),
   load('store/subscriptions.js'),
 ]);
+
+/** The CLI's entry point beside the build measured (BENCH_DIST=DIR/dist: DIR/bin/maintctl.js). */
+export const maintctlBin = join(distDir, '..', 'bin', 'maintctl.js');
 
 /** How often the CLI's engine looks for other processes' writes (older builds: 100 ms). */
 export const WATCH_MS = ENGINE_WATCH_MS ?? 100;
@@ -221,4 +224,27 @@ export async function fillStore(storePath, count) {
   for (let i = 0; i < count; i++) await engine.createSession({ hosts: [`compute-${String(i).padStart(width, '0')}`] }, driver);
   await engine.stop();
   store.close();
+}
+
+// ---- what a server recorded (read after it has stopped)
+
+/**
+ * The replies a store recorded as answers a project sent (not a policy's), by session:
+ * { sessionId: [{ projectId, state }] }, and each session's state.
+ */
+export function recordedReplies(storePath) {
+  const store = Store.open(storePath);
+  try {
+    const sessions = store.listSessions();
+    const replies = {};
+    for (const s of sessions) {
+      replies[s.id] = store
+        .events(s.id)
+        .filter((e) => e.eventType === 'maintctl.reply' && e.payload.by === undefined)
+        .map((e) => ({ projectId: e.payload.project_id, state: e.payload.state }));
+    }
+    return { replies, states: Object.fromEntries(sessions.map((s) => [s.id, s.state])) };
+  } finally {
+    store.close();
+  }
 }

@@ -91,6 +91,10 @@ describe('serve --tokens', () => {
     { method: 'PUT', path: () => '/v1/instance/i-a', allowed: ['admin', 'projA'], status: 200, body: INSTANCE_A },
     { method: 'GET', path: () => '/v1/instance/i-a', allowed: ['admin', 'projA'], status: 200 },
     { method: 'DELETE', path: () => '/v1/instance/i-a', allowed: ['admin', 'projA'], status: 200 },
+    // Any token; a project's sees only what concerns it (tested below).
+    { method: 'GET', path: () => '/v1/events?after=0', allowed: ['admin', 'projA', 'projB'], status: 200 },
+    { method: 'GET', path: () => '/v1/events/latest', allowed: ['admin', 'projA', 'projB'], status: 200 },
+    { method: 'GET', path: () => '/v1/sessions', allowed: ['admin', 'projA', 'projB'], status: 200 },
   ];
 
   for (const style of ['x-auth-token', 'bearer'] as const) {
@@ -122,6 +126,65 @@ describe('serve --tokens', () => {
     expect((await call(server.url, 'GET', '/v1/maintenance', 'garbage', 'bearer')).body).toEqual({ error: { message: 'the token is not valid (unknown or expired)' } });
     expect((await call(server.url, 'GET', `/v1/maintenance/${sid}/proj-b`, 'projA', 'bearer')).body).toEqual({ error: { message: 'this token is for project proj-a, not proj-b' } });
     expect((await call(server.url, 'GET', '/v1/maintenance', 'projA', 'bearer')).body).toEqual({ error: { message: 'this needs an admin token' } });
+  });
+
+  /** Events `caller` may read, long-polled until `until` holds for them (or 20 polls, a guard). */
+  async function eventsUntil(caller: Caller, until: (events: Event[]) => boolean): Promise<Event[]> {
+    let events: Event[] = [];
+    for (let polls = 0; polls < 20 && !until(events); polls++) {
+      const after = events.at(-1)?.id ?? 0;
+      const r = await call(server.url, 'GET', `/v1/events?after=${after}&wait_ms=10000`, caller, 'x-auth-token');
+      expect(r.status).toBe(200);
+      events = [...events, ...(r.body as unknown as Event[])];
+    }
+    return events;
+  }
+  type Event = { id: number; sessionId: string; eventType: string; payload: Record<string, unknown> };
+  const asks = (sid: string, project: string) => (events: Event[]) =>
+    events.some((e) => e.sessionId === sid && e.eventType === 'maintenance.planned' && e.payload.project_id === project);
+
+  it("lets a project token read the events of its own sessions about itself, and find those sessions", async () => {
+    await call(server.url, 'DELETE', `/v1/maintenance/${await fresh()}`, 'admin', 'x-auth-token');
+    // Two sessions at once, on separate hosts: one has proj-b only, the other proj-a only.
+    const create = async (hosts: string[]) => String((await call(server.url, 'POST', '/v1/maintenance', 'admin', 'x-auth-token', { hosts, project_maintenance_reply: 3600 })).body.session_id);
+    const onlyB = await create(['compute-2']);
+    const onlyA = await create(['compute-0', 'compute-1']);
+    const admin = await eventsUntil('admin', (e) => asks(onlyA, 'proj-a')(e) && asks(onlyB, 'proj-b')(e));
+    const ofA = await eventsUntil('projA', asks(onlyA, 'proj-a'));
+    expect(asks(onlyA, 'proj-a')(ofA)).toBe(true);
+    expect(ofA.filter((e) => e.sessionId === onlyB)).toEqual([]);
+    expect(ofA.filter((e) => e.payload.project_id !== undefined && e.payload.project_id !== 'proj-a')).toEqual([]);
+    expect(new Set(ofA.filter((e) => e.payload.project_id === undefined).map((e) => e.eventType))).toEqual(new Set(['maintenance.session']));
+    // What it reads is what the admin reads of it.
+    const adminIds = new Set(admin.map((e) => e.id));
+    expect(ofA.every((e) => adminIds.has(e.id))).toBe(true);
+    expect(admin.some((e) => e.sessionId === onlyB && e.payload.project_id === 'proj-b')).toBe(true);
+
+    const ids = async (caller: Caller) => ((await call(server.url, 'GET', '/v1/sessions', caller, 'bearer')).body as unknown as Array<{ session_id: string }>).map((s) => s.session_id);
+    expect(await ids('projA')).toContain(onlyA);
+    expect(await ids('projA')).not.toContain(onlyB);
+    expect(await ids('admin')).toEqual(expect.arrayContaining([onlyA, onlyB]));
+    expect((await call(server.url, 'GET', `/v1/sessions/by-prefix/${onlyA.slice(0, 8)}`, 'projA', 'bearer')).body).toEqual({ session_id: onlyA });
+    expect(await call(server.url, 'GET', `/v1/sessions/by-prefix/${onlyB.slice(0, 8)}`, 'projA', 'bearer')).toEqual({ status: 404, body: { error: { message: `no session ${onlyB.slice(0, 8)}` } } });
+    for (const sid of [onlyA, onlyB]) await call(server.url, 'DELETE', `/v1/maintenance/${sid}`, 'admin', 'bearer');
+  });
+
+  it('runs project agent remotely with a project token: each project answers its own questions to the end', async () => {
+    const sid = await fresh();
+    const agent = async (project: string, token: string) => {
+      const io = bufferIO({ NO_COLOR: '1' });
+      const code = await main(['--endpoint', server.url, '--token', token, 'project', 'agent', project, '--session', sid.slice(0, 8)], io);
+      return { code, out: io.stdout(), err: io.stderr() };
+    };
+    const [a, b] = await Promise.all([agent('proj-a', TOKENS.projA), agent('proj-b', TOKENS.projB)]);
+    expect(a.err).toBe('');
+    expect(b.err).toBe('');
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(a.out).toMatch(/MAINTENANCE -> ACK_MAINTENANCE\n/);
+    expect(a.out).toMatch(/PLANNED_MAINTENANCE -> ACK_PLANNED_MAINTENANCE \(1 x MIGRATE\)\n/);
+    expect(b.out).toMatch(/MAINTENANCE_COMPLETE -> ACK_MAINTENANCE_COMPLETE\n/);
+    for (const out of [a.out, b.out]) expect(out).toMatch(new RegExp(`session ${sid.slice(0, 8)} ended MAINTENANCE_DONE\n$`));
+    expect((await call(server.url, 'GET', `/v1/maintenance/${sid}`, 'admin', 'bearer')).body.state).toBe('MAINTENANCE_DONE');
   });
 
   it('re-reads the tokens file on SIGHUP, and keeps the old tokens when the new file is bad', async () => {

@@ -6,10 +6,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Deps } from '../src/cli/deps.js';
 import { bufferIO } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
+import { followToEnd } from '../src/cli/session/follow.js';
+import { RemoteClient } from '../src/client/remote.js';
+import { RealClock } from '../src/engine/clock.js';
 import { startServer, tempDir, type RunningServer } from './support/serve.js';
+import { jsonCall } from './support/vnfm.js';
 
 const CLOUD = `
 hosts: [{name: ctl-0, type: controller}, {name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}, {name: compute-2, vcpus: 4}]
@@ -200,5 +206,73 @@ describe('the CLI against a plain Fenix server', () => {
     const r = await cli(mode(), '-o', 'json', 'session', 'delete', SID);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ session_id: SID, reenabled: [] });
+  });
+});
+
+describe('following a session on a server', () => {
+  /** An undici Agent that logs each request's path, and what the follower had printed when it was sent. */
+  class LoggingAgent extends Agent {
+    readonly log: Array<{ path: string; printed: string }> = [];
+    private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+
+    constructor(private readonly printed: () => string) {
+      super();
+    }
+
+    override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      this.log.push({ path: options.path, printed: this.printed() });
+      for (const w of this.waiters.filter((x) => x.ready())) this.waiters.splice(this.waiters.indexOf(w), 1), w.resolve();
+      return super.dispatch(options, handler);
+    }
+
+    /** Resolves once a request from index `from` on matches. */
+    until(from: number, pattern: RegExp): Promise<{ path: string; printed: string }> {
+      const found = () => this.log.slice(from).find((r) => pattern.test(r.path));
+      return new Promise((resolve) => {
+        const ready = () => found() !== undefined;
+        if (ready()) resolve(found()!);
+        else this.waiters.push({ ready, resolve: () => resolve(found()!) });
+      });
+    }
+  }
+
+  it('waits on the long poll: an event pushed while it waits is printed before any new request', async () => {
+    const follower = await startServer();
+    try {
+      const api = (method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown) => jsonCall(method, `${follower.url}${path}`, body);
+      for (const p of ['proj-a', 'proj-b']) expect((await api('POST', `/v1/projects/${p}/subscriptions`, {})).status).toBe(200);
+      const sid = String((await api('POST', '/v1/maintenance', { project_maintenance_reply: 3600 })).body.session_id);
+      // Until proj-a is asked (the admin's own long poll).
+      for (let after = 0, asked = false; !asked; ) {
+        const events = (await jsonCall('GET', `${follower.url}/v1/sessions/${sid}/events?after=${after}&wait_ms=10000`)).body as unknown as Array<{ id: number; eventType: string; payload: Record<string, unknown> }>;
+        asked = events.some((e) => e.eventType === 'maintenance.planned' && e.payload.project_id === 'proj-a');
+        after = events.at(-1)?.id ?? after;
+      }
+
+      const io = bufferIO({ NO_COLOR: '1' });
+      const agent = new LoggingAgent(() => io.stdout());
+      const client = new RemoteClient({ endpoint: follower.url, dispatcher: agent });
+      const deps: Deps = { io, format: 'table', clock: new RealClock(), client: () => client };
+      const watching = followToEnd(sid, deps);
+      watching.catch(() => undefined); // (its failure is awaited below; a test failing first must not leave it unhandled)
+      await agent.until(0, /\/events\?after=\d+&wait_ms=10000$/);
+      const mark = agent.log.length;
+      expect((await api('PUT', `/v1/maintenance/${sid}/proj-a`, { state: 'ACK_MAINTENANCE' })).status).toBe(200);
+      // The follower had printed the reply when it next asked for events: the waiting request brought it.
+      const next = await agent.until(mark, /\/events/);
+      expect(next.printed).toMatch(/reply +proj-a ACK_MAINTENANCE\n/);
+
+      // The rest is answered by each project's agent; the follower sees the end.
+      const agentRun = (project: string) => main(['--endpoint', follower.url, 'project', 'agent', project, '--session', sid], bufferIO({ NO_COLOR: '1' }));
+      expect(await Promise.all([agentRun('proj-a'), agentRun('proj-b'), watching])).toEqual([0, 0, undefined]);
+      expect(io.stdout()).toMatch(/MAINTENANCE_DONE/);
+      const reads = agent.log.filter((r) => r.path.includes('/events'));
+      // The first read takes the history at once, and so does the last (the session has ended); every other one is a long poll.
+      expect(reads[0]!.path).toBe(`/v1/sessions/${sid}/events?after=0`);
+      expect(reads.at(-1)!.path).toMatch(/\/events\?after=\d+$/);
+      expect(reads.slice(1, -1).filter((r) => !/&wait_ms=10000$/.test(r.path))).toEqual([]);
+    } finally {
+      await follower.stop();
+    }
   });
 });

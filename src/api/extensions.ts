@@ -3,11 +3,14 @@
 // the engine and the store do the rest, as for the CLI in embedded mode.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { SUBSCRIPTION_FORMATS, type SessionEvent } from '../domain/model.js';
+import { SESSION_EVENT } from '../domain/notifications.js';
 import { parseWith } from '../domain/validate.js';
 import { checkWebhookUrl } from '../domain/webhook-url.js';
 import type { Engine } from '../engine/engine.js';
 import { sessionSummaries } from '../engine/session-view.js';
+import type { Principal } from './auth.js';
 import { HttpError } from './http.js';
 
 /** The longest a request for events waits for one (ms). */
@@ -31,9 +34,48 @@ export function intParam(query: URLSearchParams, name: string, fallback: number,
   return value;
 }
 
-/** Events after `after` (of one session, or all); with `waitMs`, waits that long for the first new one. */
-export async function eventsAfter(engine: Engine, sessionId: string | null, after: number, waitMs: number): Promise<SessionEvent[]> {
-  const read = () => engine.repo.events(sessionId, after);
+/**
+ * Whether a session has the principal's project in it (admins: every session). Only a yes is
+ * remembered: a new session learns its projects after its first events.
+ */
+function memberOf(engine: Engine, principal: Principal): (sessionId: string | null) => Promise<boolean> {
+  if (principal.role === 'admin') return async () => true;
+  const yes = new Set<string>();
+  return async (sessionId) => {
+    if (sessionId === null) return false;
+    if (yes.has(sessionId)) return true;
+    const rows = await engine.repo.loadSession(sessionId);
+    const member = rows?.projects.some((p) => p.projectId === principal.project) ?? false;
+    if (member) yes.add(sessionId);
+    return member;
+  };
+}
+
+/** Keeps of a list what passes an async test, in order. */
+async function keep<T>(list: T[], test: (item: T) => Promise<boolean>): Promise<T[]> {
+  const passed = await Promise.all(list.map(test));
+  return list.filter((_, i) => passed[i]);
+}
+
+/**
+ * The events a principal may read: admins all; a project token those of the sessions it is in
+ * that are about it (its questions, its replies, its instances) or about the session's state.
+ */
+export function visibleEvents(engine: Engine, principal: Principal): (event: SessionEvent) => Promise<boolean> {
+  if (principal.role === 'admin') return async () => true;
+  const member = memberOf(engine, principal);
+  return async (e) => (e.eventType === SESSION_EVENT || e.payload.project_id === principal.project) && (await member(e.sessionId));
+}
+
+/** Events after `after` (of one session, or all) that `visible` lets through; with `waitMs`, waits that long for the first new one. */
+export async function eventsAfter(
+  engine: Engine,
+  sessionId: string | null,
+  after: number,
+  waitMs: number,
+  visible: (e: SessionEvent) => Promise<boolean> = async () => true,
+): Promise<SessionEvent[]> {
+  const read = async () => keep(await engine.repo.events(sessionId, after), visible);
   const now = await read();
   if (now.length || waitMs === 0) return now;
   return new Promise((resolve, reject) => {
@@ -49,7 +91,22 @@ export async function eventsAfter(engine: Engine, sessionId: string | null, afte
   });
 }
 
-export const summaries = (engine: Engine) => sessionSummaries(engine.repo);
+/** Summaries of the sessions the principal may see (a project: those it is in). */
+export async function summaries(engine: Engine, principal: Principal) {
+  return keep(await sessionSummaries(engine.repo), (s) => memberOf(engine, principal)(s.session_id));
+}
+
+/** The session an id prefix names, among those the principal may see. */
+export async function sessionByPrefix(engine: Engine, principal: Principal, prefix: string): Promise<string> {
+  if (principal.role === 'admin') return engine.repo.resolveSessionId(prefix);
+  const wanted = prefix.toLowerCase();
+  const ids = (await summaries(engine, principal)).map((s) => s.session_id).filter((id) => id.toLowerCase().startsWith(wanted));
+  const exact = ids.find((id) => id.toLowerCase() === wanted);
+  if (exact) return exact;
+  if (!ids.length) throw new NotFoundError(`no session ${prefix}`);
+  if (ids.length > 1) throw new InvalidInputError(`session id prefix "${prefix}" is ambiguous: it matches ${ids.slice(0, 5).join(', ')}; give more characters`);
+  return ids[0]!;
+}
 
 export async function addSubscription(engine: Engine, projectId: string, body: unknown, allowHosts: readonly string[]) {
   const sub = parseWith(newSubscription, body, 'subscription');

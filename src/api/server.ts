@@ -15,7 +15,7 @@ import { getCluster } from '../store/releases.js';
 import { ON_EMBEDDED_STORE_ONLY } from '../store/repository.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
 import * as constraints from './constraints.js';
-import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, replicasOf, subscriptionsOf, summaries } from './extensions.js';
+import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, replicasOf, sessionByPrefix, subscriptionsOf, summaries, visibleEvents } from './extensions.js';
 import { checkHost, DEFAULT_MAX_BODY, errorBody, HttpError, LOOPBACK_NAMES, parseTarget, readJsonBody, sendJson } from './http.js';
 
 type Params = Record<string, string>;
@@ -27,8 +27,11 @@ interface Context {
   query: URLSearchParams;
 }
 
-/** Who may call a route: admins only, admins and the token of the route's {project}, or any token (the handler checks the row's project). */
-type Scope = 'admin' | 'project' | 'owner';
+/**
+ * Who may call a route: admins only; admins and the token of the route's {project}; or any
+ * token, the handler showing a project token only what concerns its project (or refusing a row of another's).
+ */
+type Scope = 'admin' | 'project' | 'any';
 
 interface Route {
   method: string;
@@ -134,13 +137,13 @@ function routes(options: ApiOptions): Route[] {
       return {};
     }),
     // maintctl's own (README: "The HTTP API").
-    route('GET', '/v1/sessions', 'admin', () => summaries(engine)),
-    route('GET', '/v1/sessions/by-prefix/{prefix}', 'admin', async ({ params }) => ({ session_id: await repo.resolveSessionId(params.prefix!) })),
+    route('GET', '/v1/sessions', 'any', ({ principal }) => summaries(engine, principal)),
+    route('GET', '/v1/sessions/by-prefix/{prefix}', 'any', async ({ params, principal }) => ({ session_id: await sessionByPrefix(engine, principal, params.prefix!) })),
     route('GET', '/v1/sessions/{session}/events', 'admin', async ({ params, query }) =>
       eventsAfter(engine, await sessionId(params), intParam(query, 'after', 0), wait(query)),
     ),
-    route('GET', '/v1/events/latest', 'admin', async () => ({ event_id: await repo.latestEventId() })),
-    route('GET', '/v1/events', 'admin', ({ query }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query))),
+    route('GET', '/v1/events/latest', 'any', async () => ({ event_id: await repo.latestEventId() })),
+    route('GET', '/v1/events', 'any', ({ query, principal }) => eventsAfter(engine, null, intParam(query, 'after', 0), wait(query), visibleEvents(engine, principal))),
     route('GET', '/v1/subscriptions', 'admin', () => subscriptionsOf(engine)),
     route('GET', '/v1/replicas', 'admin', () => replicasOf(engine)),
     route('GET', '/v1/projects/{project}/subscriptions', 'project', ({ params }) => subscriptionsOf(engine, params.project!)),
@@ -155,14 +158,14 @@ function routes(options: ApiOptions): Route[] {
     }),
     // Later Fenix's application constraints (a project token: its own project's only).
     ...embeddedStoreOnly(engine, [
-      route('GET', '/v1/instance_group', 'owner', ({ principal, query }) => constraints.listGroupsRoute(engine, principal, query)),
-      route('PUT', '/v1/instance_group/{group}', 'owner', ({ principal, params, body }) => constraints.putGroupRoute(engine, principal, params.group!, body)),
-      route('GET', '/v1/instance_group/{group}', 'owner', ({ principal, params }) => constraints.getGroupRoute(engine, principal, params.group!)),
-      route('DELETE', '/v1/instance_group/{group}', 'owner', ({ principal, params }) => constraints.deleteGroupRoute(engine, principal, params.group!)),
-      route('GET', '/v1/instance', 'owner', ({ principal, query }) => constraints.listInstancesRoute(engine, principal, query)),
-      route('PUT', '/v1/instance/{instance}', 'owner', ({ principal, params, body }) => constraints.putInstanceRoute(engine, principal, params.instance!, body)),
-      route('GET', '/v1/instance/{instance}', 'owner', ({ principal, params }) => constraints.getInstanceRoute(engine, principal, params.instance!)),
-      route('DELETE', '/v1/instance/{instance}', 'owner', ({ principal, params }) => constraints.deleteInstanceRoute(engine, principal, params.instance!)),
+      route('GET', '/v1/instance_group', 'any', ({ principal, query }) => constraints.listGroupsRoute(engine, principal, query)),
+      route('PUT', '/v1/instance_group/{group}', 'any', ({ principal, params, body }) => constraints.putGroupRoute(engine, principal, params.group!, body)),
+      route('GET', '/v1/instance_group/{group}', 'any', ({ principal, params }) => constraints.getGroupRoute(engine, principal, params.group!)),
+      route('DELETE', '/v1/instance_group/{group}', 'any', ({ principal, params }) => constraints.deleteGroupRoute(engine, principal, params.group!)),
+      route('GET', '/v1/instance', 'any', ({ principal, query }) => constraints.listInstancesRoute(engine, principal, query)),
+      route('PUT', '/v1/instance/{instance}', 'any', ({ principal, params, body }) => constraints.putInstanceRoute(engine, principal, params.instance!, body)),
+      route('GET', '/v1/instance/{instance}', 'any', ({ principal, params }) => constraints.getInstanceRoute(engine, principal, params.instance!)),
+      route('DELETE', '/v1/instance/{instance}', 'any', ({ principal, params }) => constraints.deleteInstanceRoute(engine, principal, params.instance!)),
     ]),
   ];
 }

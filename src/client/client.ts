@@ -35,8 +35,14 @@ export interface EngineClient {
   createSession(input: CreateInput): Promise<string>;
   listSessions(): Promise<SessionSummary[]>;
   showSession(id: string): Promise<SessionDocument>;
-  /** Events of the session after the given event id, oldest first (NotFoundError once the session is gone). */
-  events(id: string, afterId: number): Promise<SessionEvent[]>;
+  /**
+   * Events of the session after the given event id, oldest first (NotFoundError once the session
+   * is gone). With `waitMs`, a client that can (`longPoll`) waits up to that long for the first
+   * new one; the others answer at once.
+   */
+  events(id: string, afterId: number, waitMs?: number): Promise<SessionEvent[]>;
+  /** Whether events() waits for new ones (a server's long poll); if not, a follower looks again itself. */
+  readonly longPoll: boolean;
   deleteSession(id: string, options: { keepDisabled: boolean }): Promise<{ reenabled: string[] }>;
   continueSession(id: string, changes?: ContinueChanges): Promise<SessionDocument>;
   /** Whether an engine is running the session now (a server always is). */

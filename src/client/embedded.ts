@@ -120,6 +120,9 @@ export class EmbeddedClient implements EngineClient {
     return sessionDocument(this.repo(), this.store().resolveSessionId(id));
   }
 
+  /** The store is read at once: other processes' writes are seen by reading again. */
+  readonly longPoll = false;
+
   async events(id: string, afterId: number) {
     const events = this.store().events(id, afterId);
     // A follower of a session deleted meanwhile must hear of it, as it does from a server.

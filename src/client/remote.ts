@@ -92,8 +92,11 @@ export class RemoteClient implements EngineClient {
     return this.call('GET', `/v1/maintenance/${seg(await this.resolveId(id))}/detail`);
   }
 
-  events(id: string, afterId: number): Promise<SessionEvent[]> {
-    return this.call('GET', `/v1/sessions/${seg(id)}/events?after=${afterId}`);
+  /** The server holds the request until an event comes (or `waitMs` passes). */
+  readonly longPoll = true;
+
+  events(id: string, afterId: number, waitMs = 0): Promise<SessionEvent[]> {
+    return this.call('GET', `/v1/sessions/${seg(id)}/events?after=${afterId}${waitMs > 0 ? `&wait_ms=${waitMs}` : ''}`);
   }
 
   async deleteSession(id: string, options: { keepDisabled: boolean }): Promise<{ reenabled: string[] }> {

@@ -125,12 +125,12 @@ async function follow(options: AgentOptions, deps: Deps, client: EngineClient, s
     ranSinceFailure ||= changes.some((e) => !isTerminal(e.payload.state as SessionState));
     if (sessionId && mayHaveEnded) {
       mayHaveEnded = false;
-      const doc = await client.showSession(sessionId);
-      if (doc.state === 'MAINTENANCE_FAILED' && !ranSinceFailure) {
+      const state = await sessionState(client, sessionId, options.project);
+      if (state === 'MAINTENANCE_FAILED' && !ranSinceFailure) {
         if (!toldWaiting) say(`session ${short(sessionId)} is MAINTENANCE_FAILED: waiting for it to be continued (${hintCommand(deps, `session update ${short(sessionId)}`)})`);
         toldWaiting = true;
-      } else if (isTerminal(doc.state as SessionState)) {
-        say(`session ${short(sessionId)} ended ${doc.state}`);
+      } else if (isTerminal(state as SessionState)) {
+        say(`session ${short(sessionId)} ended ${state}`);
         return;
       } else ranSinceFailure = true;
     }
@@ -140,6 +140,16 @@ async function follow(options: AgentOptions, deps: Deps, client: EngineClient, s
 }
 
 const short = (id: string | null) => (id ?? '-').slice(0, 8);
+
+/** The session's state as the project sees it (all a project token may read), else the whole session's. */
+async function sessionState(client: EngineClient, sessionId: string, project: string): Promise<string> {
+  try {
+    return (await client.showProject(sessionId, project)).session_state;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    return (await client.showSession(sessionId)).state;
+  }
+}
 
 const isForProject = (e: SessionEvent, project: string) =>
   (e.eventType === 'maintenance.planned' || e.eventType === 'maintenance.scheduled') && e.payload.project_id === project;

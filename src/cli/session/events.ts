@@ -9,13 +9,12 @@ import { SESSION_EVENT } from '../../domain/notifications.js';
 import type { Deps } from '../deps.js';
 import { eventText } from '../render/event-line.js';
 import { emit } from '../render/output.js';
+import { eventWait, pause } from './poll.js';
 
 export interface EventsOptions {
   id: string;
   follow: boolean;
 }
-
-const POLL_MS = 100;
 
 export function register(session: Command, run: (action: (deps: Deps) => Promise<void>) => Promise<void>): void {
   session
@@ -57,8 +56,8 @@ export async function runEvents(options: EventsOptions, deps: Deps): Promise<voi
   let after = history.at(-1)?.id ?? 0;
   await client.ensureRunning(id);
   while (!isTerminal(doc.state as SessionState)) {
-    await new Promise<void>((resolve) => deps.clock.at(deps.clock.now() + POLL_MS, resolve));
-    const events = await client.events(id, after);
+    await pause(client, deps.clock);
+    const events = await client.events(id, after, eventWait(client));
     if (!events.length) continue;
     after = events.at(-1)!.id;
     // New instances (re-created by their project) get their names; the state says when to stop.

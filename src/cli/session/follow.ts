@@ -1,5 +1,6 @@
 // Following a session to its end: a live table on a terminal, one line per event otherwise,
-// or only a spinner (for -o json/yaml). Other processes' changes are picked up every 100 ms.
+// or only a spinner (for -o json/yaml). Embedded, other processes' changes are picked up every
+// 100 ms; from a server, each read waits for the next event (its long poll).
 import type { SessionEvent } from '../../domain/model.js';
 import { isTerminal, type SessionState } from '../../domain/states.js';
 import type { SessionDocument } from '../../engine/session-view.js';
@@ -10,6 +11,7 @@ import { eventLine } from '../render/event-line.js';
 import { sessionView } from '../render/session.js';
 import { styleFor } from '../render/style.js';
 import { hintCommand } from '../hint.js';
+import { eventWait, pause } from './poll.js';
 
 export type FollowMode = 'live' | 'lines' | 'quiet';
 
@@ -20,8 +22,6 @@ export interface FollowOptions {
   /** Events up to this id are not shown (0: the whole history). */
   after?: number;
 }
-
-const POLL_MS = 100;
 
 export function followMode(deps: Deps): FollowMode {
   if (deps.format !== 'table') return 'quiet';
@@ -67,7 +67,8 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
   let after = options.after ?? 0;
   try {
     for (let first = true; ; first = false) {
-      const events = await client.events(id, after);
+      const remaining = options.timeoutMs === undefined ? undefined : options.timeoutMs - (clock.now() - started);
+      const events = await client.events(id, after, first ? 0 : eventWait(client, remaining));
       if (events.length) {
         after = events.at(-1)!.id;
         doc = await client.showSession(id);
@@ -83,7 +84,7 @@ export async function follow(id: string, deps: Deps, options: FollowOptions): Pr
           doc,
         );
       }
-      await new Promise<void>((resolve) => clock.at(clock.now() + POLL_MS, resolve));
+      await pause(client, clock);
     }
   } finally {
     view.stop();
