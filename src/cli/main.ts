@@ -67,7 +67,11 @@ export async function main(argv: string[], io: IO = systemIO(), options: MainOpt
       stateDir,
       endpoint: opts.endpoint,
       client: () =>
-        (client ??= lazyClient(() => import('../client/factory.js').then((m) => m.makeClient({ stateDir, env: io.env, endpoint: opts.endpoint, token: opts.token, startEngine: options.startEngine })))),
+        (client ??= lazyClient(
+          () => import('../client/factory.js').then((m) => m.makeClient({ stateDir, env: io.env, endpoint: opts.endpoint, token: opts.token, startEngine: options.startEngine })),
+          // Only a server answers a long poll; the state directory is read every poll period.
+          { longPoll: Boolean(opts.endpoint ?? (io.env.MAINTCTL_ENDPOINT || undefined)) },
+        )),
     };
     await action(deps);
   };
@@ -119,15 +123,18 @@ function refuseEmptyValues(program: Command, command: Command): void {
 
 /**
  * The client, made on its first call: its module (the store, better-sqlite3) is imported only by
- * commands that talk to an engine. Every method but close() is async, so each waits for it.
+ * commands that talk to an engine. Every method but close() is async, so each waits for it; its
+ * one plain property, longPoll, is known before (only a server answers long polls).
  */
-function lazyClient(make: () => Promise<EngineClient>): EngineClient {
+function lazyClient(make: () => Promise<EngineClient>, known: { longPoll: boolean }): EngineClient {
   let made: Promise<EngineClient> | null = null;
   let ready: EngineClient | null = null;
   const get = () => (made ??= make().then((c) => (ready = c)));
   return new Proxy({} as EngineClient, {
     get: (_target, name) => {
       if (name === 'close') return () => ready?.close();
+      // Plain properties are known before the client is made (a method stands for anything else).
+      if (name === 'longPoll') return known.longPoll;
       if (typeof name !== 'string' || name === 'then') return undefined; // not a promise itself
       return (...args: unknown[]) =>
         get().then((c) => {
