@@ -22,6 +22,8 @@ export interface Vnfm {
   replies: number[];
   /** The message id of every notification received, in order (one received twice shows twice). */
   messageIds: string[];
+  /** When each of those was received (Date.now(), same order). */
+  receivedAt: number[];
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ async function serveAlarms(answer: Answer, headers: Record<string, string>, opti
   const bodies: AodhAlarmBody[] = [];
   const replies: number[] = [];
   const messageIds: string[] = [];
+  const receivedAt: number[] = [];
   const call = caller(options);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -89,6 +92,7 @@ async function serveAlarms(answer: Answer, headers: Record<string, string>, opti
       res.end('OK');
       const body = JSON.parse(Buffer.concat(chunks).toString()) as AodhAlarmBody;
       messageIds.push(String(body.reason_data.event.message_id));
+      receivedAt.push(Date.now());
       const payload = payloadFromAodh(body);
       bodies.push(body);
       seen.push(payload);
@@ -105,6 +109,7 @@ async function serveAlarms(answer: Answer, headers: Record<string, string>, opti
     bodies,
     replies,
     messageIds,
+    receivedAt,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
