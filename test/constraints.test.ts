@@ -3,6 +3,7 @@
 // anti-affinity and members per host, migration_type, lead_time, max_interruption_time; and a
 // session that cannot go on naming the constraint that blocks it and the host.
 import { describe, expect, it } from 'vitest';
+import { constraintFixtures } from './support/constraints.js';
 import type { GroupConstraint, InstanceConstraint } from '../src/domain/constraints.js';
 import { formatFenixTime } from '../src/domain/time.js';
 import { putGroup, putInstance } from '../src/store/constraints.js';
@@ -28,29 +29,7 @@ function cloud({ computes, perHost, spare, vcpus = 8, timing = '{migrate_s: 30, 
   return ['hosts:', ...hosts, 'instances:', ...instances, `timing: ${timing}`].join('\n');
 }
 
-const group = (patch: Partial<GroupConstraint>): GroupConstraint => ({
-  groupId: 'g-web',
-  projectId: 'proj-a',
-  groupName: 'web',
-  antiAffinityGroup: false,
-  maxInstancesPerHost: 0,
-  maxImpactedMembers: 1,
-  recoveryTime: 0,
-  resourceMitigation: false,
-  ...patch,
-});
-
-const instance = (instanceId: string, patch: Partial<InstanceConstraint> = {}): InstanceConstraint => ({
-  instanceId,
-  projectId: 'proj-a',
-  groupId: 'g-web',
-  instanceName: instanceId,
-  maxInterruptionTime: null,
-  migrationType: null,
-  resourceMitigation: false,
-  leadTime: 0,
-  ...patch,
-});
+const { group, member: instance } = constraintFixtures('proj-a', 'g-web');
 
 /** Puts the group (if any) with these members, and the instance constraints. */
 function constrain(h: Harness, g: GroupConstraint | null, instances: InstanceConstraint[]): void {

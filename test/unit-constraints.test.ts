@@ -1,33 +1,13 @@
 // The constraint rules as data: placement under anti-affinity and members per host (RoomPool with
 // a SpreadRule), and when a move may start (MoveGate): (model, now) -> verdict.
 import { describe, expect, it } from 'vitest';
-import { Constraints, SpreadRule, type GroupConstraint, type InstanceConstraint } from '../src/domain/constraints.js';
+import { constraintFixtures } from './support/constraints.js';
+import { Constraints, SpreadRule } from '../src/domain/constraints.js';
 import { RoomPool, type TargetHost } from '../src/domain/placement.js';
 import { MoveGate } from '../src/workflows/default/limits.js';
 import { T0, host, instance, model, operation, session } from './support/model-rows.js';
 
-const group = (patch: Partial<GroupConstraint> = {}): GroupConstraint => ({
-  groupId: 'g',
-  projectId: 'p1',
-  groupName: 'web',
-  antiAffinityGroup: false,
-  maxInstancesPerHost: 0,
-  maxImpactedMembers: 1,
-  recoveryTime: 0,
-  resourceMitigation: false,
-  ...patch,
-});
-const member = (instanceId: string, patch: Partial<InstanceConstraint> = {}): InstanceConstraint => ({
-  instanceId,
-  projectId: 'p1',
-  groupId: 'g',
-  instanceName: instanceId,
-  maxInterruptionTime: null,
-  migrationType: null,
-  resourceMitigation: false,
-  leadTime: 0,
-  ...patch,
-});
+const { group, member } = constraintFixtures('p1', 'g');
 const target = (name: string, vcpus: number): TargetHost => ({ name, capacity: { vcpus, memoryMb: null }, used: { vcpus: 0, memoryMb: 0 }, maintained: false });
 
 describe('RoomPool with a SpreadRule', () => {
