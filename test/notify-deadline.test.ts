@@ -27,6 +27,7 @@ describe('a question whose reply deadline has passed', () => {
       repo: new SqliteRepository(store),
       clock,
       baseDelayMs: 60_000,
+      resolve: async () => ['192.0.2.10'], // vnfm.test, judged before each delivery without real DNS
       post: async (_url, body) => {
         if (!up) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
         posted.push(String((JSON.parse(body) as { payload: { state: string } }).payload.state));

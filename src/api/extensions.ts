@@ -7,7 +7,7 @@ import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { SUBSCRIPTION_FORMATS, type SessionEvent } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
 import { parseWith } from '../domain/validate.js';
-import { checkWebhookUrl } from '../domain/webhook-url.js';
+import { allowedWebhookHost, checkWebhookUrl } from '../domain/webhook-url.js';
 import type { Engine } from '../engine/engine.js';
 import { sessionSummaries } from '../engine/session-view.js';
 import type { Principal } from './auth.js';
@@ -118,7 +118,8 @@ export async function addSubscription(engine: Engine, projectId: string, body: u
   if (sub.url === null && ['maintenance.host', 'maintenance.session', 'maintctl.notification'].includes(sub.event_type)) {
     throw new HttpError(400, `${sub.event_type} notices are only delivered by webhook: give a url`);
   }
-  return engine.repo.subscribe({ projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id }, engine.clock.now());
+  const allowedHost = sub.url === null ? null : allowedWebhookHost(sub.url, allowHosts);
+  return engine.repo.subscribe({ projectId, eventType: sub.event_type, url: sub.url, format: sub.format, sessionId: sub.session_id, allowedHost }, engine.clock.now());
 }
 
 export async function removeSubscriptions(engine: Engine, projectId: string, query: URLSearchParams): Promise<{ removed: number }> {

@@ -269,6 +269,7 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
     owner: shared ? replicaId() : undefined,
     // The state directory's plug-ins, as the embedded engine finds them.
     plugins: statePlugins(options.stateDir),
+    delivery: { allowHosts: options.allowWebhookHosts ?? [] },
   });
   engine.bus.subscribe((event) => {
     // Instance names are looked up in the embedded store only (a line is written at once, not after a query).

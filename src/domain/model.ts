@@ -236,6 +236,8 @@ export interface Subscription {
   /** Only this session's events; null for every session. */
   sessionId: string | null;
   createdAt: number;
+  /** The URL's host when --allow-webhook-host named it: each delivery lets it through whatever it resolves to. */
+  allowedHost: string | null;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';

@@ -35,6 +35,53 @@ export function forbiddenHost(hostname: string): string | null {
   return METADATA_NAMES.has(host.replace(/\.$/, '')) ? 'a cloud metadata service name' : null;
 }
 
+/** The host of a webhook URL as it is checked and allowed: lower case, without IPv6 brackets. */
+export const webhookHost = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+
+/** The host of the URL if `allowHosts` (--allow-webhook-host) names it: what a subscription keeps as allowed. */
+export function allowedWebhookHost(url: string, allowHosts: readonly string[]): string | null {
+  let host: string;
+  try {
+    host = webhookHost(new URL(url));
+  } catch {
+    return null;
+  }
+  return allowHosts.map((h) => h.toLowerCase()).includes(host) ? host : null;
+}
+
+export interface HostVerdict {
+  /** Why the host is refused ("it is ..."), or null. */
+  refused: string | null;
+  /** The addresses the host name resolved to and was judged by (none for an IP literal, an allowed host, or a name that did not resolve). */
+  addresses: string[];
+}
+
+/**
+ * Judges a webhook host: allowed ones pass whatever they are; an IP literal or a metadata name by
+ * itself; any other name by every address it resolves to now (a name that does not resolve
+ * passes: delivering to it fails, and says so).
+ */
+export async function judgeWebhookHost(host: string, allowHosts: readonly string[], resolve: (host: string) => Promise<string[]>): Promise<HostVerdict> {
+  if (allowHosts.map((h) => h.toLowerCase()).includes(host)) return { refused: null, addresses: [] };
+  const direct = forbiddenHost(host);
+  if (direct || isIP(host)) return { refused: direct, addresses: [] };
+  let addresses: string[];
+  try {
+    addresses = await resolve(host);
+  } catch {
+    return { refused: null, addresses: [] };
+  }
+  for (const address of addresses) {
+    const why = forbiddenAddress(address);
+    if (why) return { refused: `resolved to ${address}, ${why}`, addresses };
+  }
+  return { refused: null, addresses };
+}
+
+/** The sentence refusing a host, with the flag that lets it through. */
+export const refusalOf = (host: string, why: string) =>
+  `refusing webhook host ${host}: it is ${why}; if it really is your VNFM, allow it with --allow-webhook-host ${host}`;
+
 /**
  * An http(s) webhook URL whose host (literal, or every address it resolves to) is allowed;
  * `allowHosts` (--allow-webhook-host) lets named hosts through whatever they are.
@@ -49,22 +96,8 @@ export async function checkWebhookUrl(url: string, allowHosts: readonly string[]
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new InvalidInputError(`invalid webhook URL "${redactUrl(url)}": give an http or https URL, e.g. http://vnfm.example:8080/maintenance`);
   }
-  const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (allowHosts.map((h) => h.toLowerCase()).includes(host)) return url;
-  const refuse = (why: string) =>
-    new InvalidInputError(`refusing webhook host ${host}: it is ${why}; if it really is your VNFM, allow it with --allow-webhook-host ${host}`);
-  const direct = forbiddenHost(host);
-  if (direct) throw refuse(direct);
-  if (isIP(host)) return url;
-  let addresses: string[] = [];
-  try {
-    addresses = await resolve(host);
-  } catch {
-    return url; // not resolvable now: delivery retries, and says so
-  }
-  for (const address of addresses) {
-    const why = forbiddenAddress(address);
-    if (why) throw refuse(`resolved to ${address}, ${why}`);
-  }
+  const host = webhookHost(parsed);
+  const { refused } = await judgeWebhookHost(host, allowHosts, resolve);
+  if (refused) throw new InvalidInputError(refusalOf(host, refused));
   return url;
 }

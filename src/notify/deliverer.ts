@@ -3,26 +3,53 @@
 import type { Clock, Timer } from '../domain/clock.js';
 import type { Delivery, SessionEvent } from '../domain/model.js';
 import { parseTime } from '../domain/time.js';
+import { judgeWebhookHost, refusalOf, webhookHost, type HostVerdict } from '../domain/webhook-url.js';
 import type { Repository } from '../store/repository.js';
 import type { EventBus } from './bus.js';
 import { webhookBody } from './formats.js';
 import { PROJECT_EVENT } from '../domain/notifications.js';
 
-/** POSTs JSON; resolves with the HTTP status, rejects when the receiver cannot be reached. */
-export type Poster = (url: string, body: string, timeoutMs: number) => Promise<number>;
+/**
+ * POSTs JSON; resolves with the HTTP status, rejects when the receiver cannot be reached.
+ * `addresses`: the ones the host was judged by, to connect to instead of resolving it again.
+ */
+export type Poster = (url: string, body: string, timeoutMs: number, addresses?: readonly string[]) => Promise<number>;
 
-export const httpPoster: Poster = async (url, body, timeoutMs) => {
-  const { request } = await import('undici');
-  const response = await request(url, {
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'application/json', 'user-agent': 'maintctl' },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-  await response.body.dump();
-  return response.statusCode;
+/** Resolves every address of a host name (injectable: tests control what a name resolves to). */
+export type Resolver = (host: string) => Promise<string[]>;
+
+export const httpPoster: Poster = async (url, body, timeoutMs, addresses = []) => {
+  const { Agent, request } = await import('undici');
+  // Connecting to the addresses checked leaves no time for the name to be pointed elsewhere.
+  const pinned = addresses.length ? new Agent({ connect: { lookup: pinnedLookup(addresses) } }) : undefined;
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'user-agent': 'maintctl' },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      dispatcher: pinned,
+    });
+    await response.body.dump();
+    return response.statusCode;
+  } finally {
+    await pinned?.close();
+  }
 };
+
+type LookupCallback = (err: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void;
+
+/** A dns.lookup stand-in answering these addresses for any name (one, or all when asked). */
+function pinnedLookup(addresses: readonly string[]) {
+  const family = (a: string) => (a.includes(':') ? 6 : 4);
+  return (_host: string, options: { all?: boolean }, callback: LookupCallback) => {
+    if (options.all) callback(null, addresses.map((address) => ({ address, family: family(address) })));
+    else callback(null, addresses[0]!, family(addresses[0]!));
+  };
+}
+
+const defaultResolver: Resolver = async (host) => (await import('./resolve.js')).resolveAll(host);
 
 /** A question (a project notice with reply_at) whose reply deadline is behind `now`. */
 function deadlinePassed(event: SessionEvent, now: number): boolean {
@@ -46,6 +73,10 @@ export interface DelivererOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   timeoutMs?: number;
+  /** Webhook hosts let through whatever they resolve to (serve --allow-webhook-host), besides each subscription's own. */
+  allowHosts?: readonly string[];
+  /** Resolves a webhook's host name just before each delivery (default: the system's resolver). */
+  resolve?: Resolver;
 }
 
 type Outcome = { ok: true } | { ok: false; retry: boolean; error: string };
@@ -152,10 +183,13 @@ export class Deliverer {
       // The project can no longer answer it: a late question would only mislead its VNFM.
       outcome = { ok: false, retry: false, error: `not delivered: its reply deadline (${String(event.payload.reply_at)} UTC) passed first` };
     } else {
+      const host = await this.judgeHost(delivery, subscription?.allowedHost ?? null);
       const projectId = subscription?.projectId ?? String(event.payload.project_id ?? 'admin');
       // Whoever subscribed to maintenance.scheduled (newest Fenix's name) gets the event by that name.
       const named = subscription?.eventType === 'maintenance.scheduled' && event.eventType === PROJECT_EVENT ? { ...event, eventType: subscription.eventType } : event;
-      outcome = await this.send(delivery.url, JSON.stringify(webhookBody(named, delivery.format, delivery.subscriptionId, projectId)));
+      outcome = host.refused
+        ? { ok: false, retry: false, error: `not delivered: ${host.refused}` }
+        : await this.send(delivery.url, JSON.stringify(webhookBody(named, delivery.format, delivery.subscriptionId, projectId)), host.addresses);
     }
     const attempts = delivery.attempts + 1;
     const now = clock.now();
@@ -170,9 +204,25 @@ export class Deliverer {
     }
   }
 
-  private async send(url: string, body: string): Promise<Outcome> {
+  /**
+   * The webhook's host judged again now, as at subscribing: a name may have been pointed at a
+   * link-local or metadata address since. Allowed: serve's hosts and the subscription's own.
+   */
+  private async judgeHost(delivery: Delivery, subscriptionAllows: string | null): Promise<HostVerdict> {
+    let host: string;
     try {
-      const status = await this.post(url, body, this.timeoutMs);
+      host = webhookHost(new URL(delivery.url));
+    } catch {
+      return { refused: null, addresses: [] }; // sending says what is wrong with it
+    }
+    const allowed = subscriptionAllows === null ? (this.options.allowHosts ?? []) : [...(this.options.allowHosts ?? []), subscriptionAllows];
+    const verdict = await judgeWebhookHost(host, allowed, this.options.resolve ?? defaultResolver);
+    return verdict.refused ? { ...verdict, refused: refusalOf(host, verdict.refused) } : verdict;
+  }
+
+  private async send(url: string, body: string, addresses: readonly string[]): Promise<Outcome> {
+    try {
+      const status = await this.post(url, body, this.timeoutMs, addresses);
       if (status >= 200 && status < 300) return { ok: true };
       return { ok: false, retry: status >= 500 || status === 429, error: `the receiver answered HTTP ${status}` };
     } catch (err) {

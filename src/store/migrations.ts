@@ -410,4 +410,11 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX instance_constraints_group ON instance_constraints(group_id);
     `,
   },
+  {
+    version: 6,
+    name: 'the webhook host a subscription was allowed to reach (--allow-webhook-host), checked again at each delivery',
+    sql: `
+      ALTER TABLE subscriptions ADD COLUMN allowed_host TEXT;
+    `,
+  },
 ];

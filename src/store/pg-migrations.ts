@@ -214,4 +214,11 @@ export const PG_MIGRATIONS: Migration[] = [
       CREATE INDEX plugin_runs_session ON plugin_runs(session_id, host, plugin);
     `,
   },
+  {
+    version: 3,
+    name: 'the webhook host a subscription was allowed to reach (--allow-webhook-host), checked again at each delivery',
+    sql: `
+      ALTER TABLE subscriptions ADD COLUMN allowed_host TEXT;
+    `,
+  },
 ];

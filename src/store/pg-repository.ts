@@ -464,13 +464,16 @@ export class PgRepository implements Repository {
         `SELECT * FROM subscriptions WHERE project_id = $1 AND event_type = $2 AND url IS NOT DISTINCT FROM $3 AND session_id IS NOT DISTINCT FROM $4`,
         [sub.projectId, sub.eventType, sub.url, sub.sessionId],
       );
+      const allowedHost = sub.allowedHost ?? null;
       if (rows[0]) {
-        if (rows[0].format !== sub.format) await db.query('UPDATE subscriptions SET format = $1 WHERE id = $2', [sub.format, rows[0].id]);
-        return toSubscription({ ...rows[0], format: sub.format });
+        if (rows[0].format !== sub.format || rows[0].allowed_host !== allowedHost) {
+          await db.query('UPDATE subscriptions SET format = $1, allowed_host = $2 WHERE id = $3', [sub.format, allowedHost, rows[0].id]);
+        }
+        return toSubscription({ ...rows[0], format: sub.format, allowed_host: allowedHost });
       }
       const inserted = await db.query(
-        'INSERT INTO subscriptions (project_id, event_type, url, format, session_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
-        [sub.projectId, sub.eventType, sub.url, sub.format, sub.sessionId, now],
+        'INSERT INTO subscriptions (project_id, event_type, url, format, session_id, created_at, allowed_host) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
+        [sub.projectId, sub.eventType, sub.url, sub.format, sub.sessionId, now, allowedHost],
       );
       return toSubscription(inserted.rows[0]!);
     });

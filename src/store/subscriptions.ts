@@ -14,6 +14,7 @@ export const toSubscription = (r: Row): Subscription => ({
   format: r.format as SubscriptionFormat,
   sessionId: (r.session_id as string | null) ?? null,
   createdAt: Number(r.created_at),
+  allowedHost: (r.allowed_host as string | null | undefined) ?? null,
 });
 
 export const toDelivery = (r: Row): Delivery => ({
@@ -36,6 +37,8 @@ export interface NewSubscription {
   url: string | null;
   format: SubscriptionFormat;
   sessionId: string | null;
+  /** The URL's host when --allow-webhook-host named it: delivery lets it through whatever it resolves to. */
+  allowedHost?: string | null;
 }
 
 /** Adds a subscription, or returns the same one if it exists already (subscribing twice is harmless). */
@@ -46,14 +49,17 @@ export function subscribe(store: Store, sub: NewSubscription, now: number): Subs
         `SELECT * FROM subscriptions WHERE project_id = ? AND event_type = ? AND url IS ? AND session_id IS ?`,
       )
       .get(sub.projectId, sub.eventType, sub.url, sub.sessionId) as Row | undefined;
+    const allowedHost = sub.allowedHost ?? null;
     if (existing) {
-      if (existing.format !== sub.format) store.statement('UPDATE subscriptions SET format = ? WHERE id = ?').run(sub.format, existing.id);
-      return toSubscription({ ...existing, format: sub.format });
+      if (existing.format !== sub.format || existing.allowed_host !== allowedHost) {
+        store.statement('UPDATE subscriptions SET format = ?, allowed_host = ? WHERE id = ?').run(sub.format, allowedHost, existing.id);
+      }
+      return toSubscription({ ...existing, format: sub.format, allowed_host: allowedHost });
     }
     const info = store
-      .statement('INSERT INTO subscriptions (project_id, event_type, url, format, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(sub.projectId, sub.eventType, sub.url, sub.format, sub.sessionId, now);
-    return { id: Number(info.lastInsertRowid), ...sub, createdAt: now };
+      .statement('INSERT INTO subscriptions (project_id, event_type, url, format, session_id, created_at, allowed_host) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(sub.projectId, sub.eventType, sub.url, sub.format, sub.sessionId, now, allowedHost);
+    return toSubscription({ id: info.lastInsertRowid, project_id: sub.projectId, event_type: sub.eventType, url: sub.url, format: sub.format, session_id: sub.sessionId, created_at: now, allowed_host: allowedHost });
   });
 }
 
@@ -93,6 +99,12 @@ export function listSubscriptions(store: Store, projectId?: string): Subscriptio
 export function findSubscription(store: Store, id: number): Subscription | null {
   const row = store.statement('SELECT * FROM subscriptions WHERE id = ?').get(id) as Row | undefined;
   return row ? toSubscription(row) : null;
+}
+
+/** The webhook host a subscription was allowed to reach although link-local or metadata, or null. */
+export function allowedHostOf(store: Store, subscriptionId: number): string | null {
+  const row = store.statement('SELECT allowed_host FROM subscriptions WHERE id = ?').get(subscriptionId) as Row | undefined;
+  return (row?.allowed_host as string | null | undefined) ?? null;
 }
 
 /** Whether a project hears about this session's questions (maintenance.planned or its alias). */

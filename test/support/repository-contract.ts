@@ -633,6 +633,15 @@ export function repositoryContract(
         expect(await repo.nextDeliveryAt()).toBeNull();
       });
 
+      it('a subscription keeps the webhook host it was allowed to reach, and subscribing again updates it', async () => {
+        const sub = { projectId: 'p1', eventType: 'maintenance.planned', url: 'http://169.254.169.254/hook', format: 'fenix' as const, sessionId: null };
+        const first = await repo.subscribe({ ...sub, allowedHost: '169.254.169.254' }, T0);
+        expect(first.allowedHost).toBe('169.254.169.254');
+        expect((await repo.findSubscription(first.id))!.allowedHost).toBe('169.254.169.254');
+        expect((await repo.subscribe(sub, T0 + 1)).allowedHost).toBeNull();
+        expect((await repo.listSubscriptions('p1')).map((s) => [s.id, s.allowedHost])).toEqual([[first.id, null]]);
+      });
+
       it('pluginRunTails gives the end of long output', async () => {
         await running('s-1');
         const id = await repo.startPluginRun({ sessionId: 's-1', key: 'pre:0', attempt: 0, host: null, plugin: 'prepare', type: 'pre', startedAt: T0 });

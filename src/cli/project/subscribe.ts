@@ -1,6 +1,6 @@
 // maintctl project subscribe / unsubscribe / subscriptions: who is told what, and how.
 import type { Command } from 'commander';
-import { checkWebhookUrl, redactUrl } from '../../domain/webhook-url.js';
+import { allowedWebhookHost, checkWebhookUrl, redactUrl } from '../../domain/webhook-url.js';
 import { SUBSCRIPTION_FORMATS, type Subscription, type SubscriptionFormat } from '../../domain/model.js';
 import type { Deps } from '../deps.js';
 import { UsageError } from '../exit-codes.js';
@@ -18,6 +18,8 @@ export interface SubscribeOptions {
   eventType: string;
   format: SubscriptionFormat;
   sessionId: string | null;
+  /** The --url's host when --allow-webhook-host names it (kept, so delivery lets it through too). */
+  allowedHost?: string | null;
 }
 
 function checkEvent(event: string): string {
@@ -60,6 +62,7 @@ export function register(project: Command, run: Run): void {
           eventType: checkEvent(flags.event),
           format: flags.format as SubscriptionFormat,
           sessionId,
+          allowedHost: flags.url ? allowedWebhookHost(flags.url, flags.allowWebhookHost) : null,
         };
         return runSubscribe(options, deps);
       }),
