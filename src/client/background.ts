@@ -1,7 +1,7 @@
 // Embedded mode: one background engine process per state directory, started on demand. A lock
 // file holds its pid; the engine exits when no session is active, and logs to engine.log.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidInputError } from '../domain/errors.js';
@@ -17,12 +17,8 @@ export const logPath = (stateDir: string) => join(stateDir, 'engine.log');
 
 /** The pid of the engine running for this directory, or null. */
 export function runningEngine(stateDir: string): number | null {
-  try {
-    const pid = Number(readFileSync(lockPath(stateDir), 'utf8').trim());
-    return processAlive(pid) ? pid : null;
-  } catch {
-    return null;
-  }
+  const pid = lockHolder(lockPath(stateDir));
+  return pid !== null && processAlive(pid) ? pid : null;
 }
 
 /** Starts the background engine unless one runs; returns its pid (the new one, or the running one). */
@@ -47,26 +43,71 @@ export function ensureEngine(stateDir: string, env: NodeJS.ProcessEnv = process.
  */
 export function takeEngineLock(stateDir: string): boolean {
   makeDirs(stateDir);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const lock = lockPath(stateDir);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (createLock(lock)) return true;
+    const holder = lockHolder(lock);
+    if (holder === process.pid) return true;
+    if (holder === null) continue; // removed meanwhile: try again
+    if (processAlive(holder)) return false;
+    // Left by a dead engine: moved aside, then looked at, because another engine starting at the
+    // same moment may have replaced it with its own since we read it: that one is put back.
+    const aside = `${lock}.stale-${process.pid}`;
     try {
-      writeFileSync(lockPath(stateDir), `${process.pid}\n`, { flag: 'wx' });
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = runningEngine(stateDir);
-      if (holder && holder !== process.pid) return false;
-      rmSync(lockPath(stateDir), { force: true });
+      renameSync(lock, aside);
+    } catch {
+      continue;
     }
+    const moved = lockHolder(aside);
+    if (moved !== null && moved !== holder && processAlive(moved)) {
+      tryLink(aside, lock);
+      rmSync(aside, { force: true });
+      return false;
+    }
+    rmSync(aside, { force: true });
   }
   return false;
 }
 
-export function releaseEngineLock(stateDir: string): void {
+/**
+ * Creates the lock with this pid in it, at once: written to a file of its own, then linked to the
+ * lock's name (which fails if it exists). A lock created empty and written after could be read
+ * empty by an engine starting beside this one, taken for a dead one's and replaced: two engines.
+ */
+function createLock(lock: string): boolean {
+  const mine = `${lock}.${process.pid}`;
+  writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
   try {
-    if (Number(readFileSync(lockPath(stateDir), 'utf8').trim()) === process.pid) rmSync(lockPath(stateDir), { force: true });
-  } catch {
-    // already gone
+    return tryLink(mine, lock);
+  } finally {
+    rmSync(mine, { force: true });
   }
+}
+
+function tryLink(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/** The pid a lock file names (0 when it names none: a stale lock), or null when there is no lock. */
+function lockHolder(lock: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(lock, 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : 0;
+}
+
+export function releaseEngineLock(stateDir: string): void {
+  if (lockHolder(lockPath(stateDir)) === process.pid) rmSync(lockPath(stateDir), { force: true });
 }
 
 /** Told by an engine that serves the API, so the CLI knows reply URLs work; gone with the engine. */
