@@ -2,7 +2,7 @@
 // route's project, another project), with both ways of sending a token; the unsafe refused at
 // start; the store private; TLS; the tokens file re-read on SIGHUP.
 import { execFileSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,15 @@ function subscribedStateDir(): string {
   return dir;
 }
 
+/** Whether a listed call ("GET /v1/releases/base") is one of a declared route ("GET /v1/releases/{release}"). */
+function matchesPattern(call: string, route: string): boolean {
+  const [m1, p1] = call.split(' ');
+  const [m2, p2] = route.split(' ');
+  const a = p1!.split('/');
+  const b = p2!.split('/');
+  return m1 === m2 && a.length === b.length && b.every((seg, i) => seg.startsWith('{') || seg === a[i]);
+}
+
 type Caller = 'none' | 'garbage' | 'admin' | 'projA' | 'projB';
 const CALLERS: Caller[] = ['none', 'garbage', 'admin', 'projA', 'projB'];
 
@@ -50,6 +59,9 @@ describe('serve --tokens', () => {
   beforeAll(async () => {
     const stateDir = subscribedStateDir();
     server = await startServer({ stateDir, tokens: tokensFile(stateDir) });
+    // The release and the cluster the release and cluster routes read.
+    expect((await call(server.url, 'POST', '/v1/releases', 'admin', 'bearer', { name: 'base', version: '1.0.0' })).status).toBe(200);
+    expect((await call(server.url, 'POST', '/v1/clusters', 'admin', 'bearer', { name: 'prod', release: 'base', hosts: ['prod-1'] })).status).toBe(200);
   });
   afterAll(() => server?.stop());
 
@@ -72,7 +84,7 @@ describe('serve --tokens', () => {
   const INSTANCE_A = { project_id: 'proj-a', group_id: 'g-a', migration_type: 'MIGRATE' };
 
   /** Each route, who may call it, and what it answers them. */
-  const ROUTES: Array<{ method: string; path: (sid: string) => string; allowed: Caller[]; status: number; body?: unknown }> = [
+  const ROUTES: Array<{ method: string; path: (sid: string) => string; allowed: Caller[]; status: number; body?: unknown | ((sid: string) => unknown) }> = [
     { method: 'POST', path: () => '/v1/maintenance', allowed: ['admin'], status: 200, body: { project_maintenance_reply: 3600 } },
     { method: 'GET', path: () => '/v1/maintenance', allowed: ['admin'], status: 200 },
     { method: 'GET', path: (s) => `/v1/maintenance/${s}/detail`, allowed: ['admin'], status: 200 },
@@ -95,7 +107,34 @@ describe('serve --tokens', () => {
     { method: 'GET', path: () => '/v1/events?after=0', allowed: ['admin', 'projA', 'projB'], status: 200 },
     { method: 'GET', path: () => '/v1/events/latest', allowed: ['admin', 'projA', 'projB'], status: 200 },
     { method: 'GET', path: () => '/v1/sessions', allowed: ['admin', 'projA', 'projB'], status: 200 },
+    { method: 'GET', path: (s) => `/v1/sessions/by-prefix/${s.slice(0, 8)}`, allowed: ['admin', 'projA', 'projB'], status: 200 },
+    { method: 'GET', path: (s) => `/v1/sessions/${s}/events`, allowed: ['admin'], status: 200 },
+    // A session that updates no cluster has nothing to roll back.
+    { method: 'POST', path: (s) => `/v1/sessions/${s}/rollback`, allowed: ['admin'], status: 404, body: {} },
+    { method: 'GET', path: () => '/v1/subscriptions', allowed: ['admin'], status: 200 },
+    { method: 'GET', path: () => '/v1/replicas', allowed: ['admin'], status: 200 },
+    { method: 'GET', path: () => '/v1/projects/proj-a/subscriptions', allowed: ['admin', 'projA'], status: 200 },
+    // The subscription proj-a has already (subscribing again changes nothing); removing none of them.
+    { method: 'POST', path: () => '/v1/projects/proj-a/subscriptions', allowed: ['admin', 'projA'], status: 200, body: { event_type: 'maintenance.planned' } },
+    { method: 'DELETE', path: () => '/v1/projects/proj-a/subscriptions?url=http://none.example/', allowed: ['admin', 'projA'], status: 200 },
+    // Releases and clusters: names made from the fresh session's id, so each call makes new ones.
+    { method: 'GET', path: () => '/v1/releases', allowed: ['admin'], status: 200 },
+    { method: 'POST', path: () => '/v1/releases', allowed: ['admin'], status: 200, body: (s) => ({ name: `r-${s.slice(0, 8)}`, version: '2.0.0' }) },
+    { method: 'GET', path: () => '/v1/releases/base', allowed: ['admin'], status: 200 },
+    { method: 'DELETE', path: () => '/v1/releases/none', allowed: ['admin'], status: 404 },
+    { method: 'GET', path: () => '/v1/clusters', allowed: ['admin'], status: 200 },
+    { method: 'POST', path: () => '/v1/clusters', allowed: ['admin'], status: 200, body: (s) => ({ name: `k-${s.slice(0, 8)}`, release: 'base', hosts: [`h-${s.slice(0, 8)}`] }) },
+    { method: 'GET', path: () => '/v1/clusters/prod', allowed: ['admin'], status: 200 },
+    { method: 'GET', path: () => '/v1/notifications', allowed: ['admin'], status: 200 },
   ];
+
+  it('lists every route the server has', () => {
+    const declared = [...readFileSync(new URL('../src/api/server.ts', import.meta.url), 'utf8').matchAll(/route\('([A-Z]+)', '([^']+)'/g)].map((m) => `${m[1]} ${m[2]}`);
+    const listed = ROUTES.map((r) => `${r.method} ${r.path('S').split('?')[0]}`);
+    const unlisted = declared.filter((d) => !listed.some((l) => matchesPattern(l, d)));
+    expect(declared.length).toBeGreaterThan(30);
+    expect(unlisted).toEqual([]);
+  });
 
   for (const style of ['x-auth-token', 'bearer'] as const) {
     it(`answers each route by who calls (token in ${style})`, async () => {
@@ -107,7 +146,7 @@ describe('serve --tokens', () => {
           // Creating needs no session: without one, an allowed create is not refused for its hosts.
           if (r.method === 'POST') await call(server.url, 'DELETE', `/v1/maintenance/${sid}`, 'admin', style);
           const path = r.path(sid);
-          const answer = await call(server.url, r.method, path, caller, style, r.body);
+          const answer = await call(server.url, r.method, path, caller, style, typeof r.body === 'function' ? r.body(sid) : r.body);
           const expected = caller === 'none' || caller === 'garbage' ? 401 : r.allowed.includes(caller) ? r.status : 403;
           got.push(`${r.method} ${r.path('S')} as ${caller}: ${answer.status}`);
           want.push(`${r.method} ${r.path('S')} as ${caller}: ${expected}`);
