@@ -8,6 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
+import { bufferIO, inCI } from '../src/cli/io.js';
+import { main } from '../src/cli/main.js';
 import { typeInTerminal } from './support/terminal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -75,17 +77,20 @@ interface HelpCommand {
   longOptions: string[];
 }
 
-/** Every command reachable from `maintctl --help` (`help` itself aside), with its long options. */
-function helpTree(path: string[] = []): HelpCommand[] {
-  const r = sh(process.execPath, [BIN, ...path, '--help'], { env: { ...process.env, COLUMNS: '200' } });
-  expect(r.code, `maintctl ${path.join(' ')} --help`).toBe(0);
-  const options = r.stdout.split(/^Options:$/m)[1]?.split(/^Commands:$/m)[0] ?? '';
+/** Every command reachable from `maintctl --help` (`help` itself aside), with its long options; read in this process. */
+async function helpTree(path: string[] = []): Promise<HelpCommand[]> {
+  const io = bufferIO({ COLUMNS: '200' });
+  const code = await main([...path, '--help'], io);
+  expect(code, `maintctl ${path.join(' ')} --help: ${io.stderr()}`).toBe(0);
+  const help = io.stdout();
+  const options = help.split(/^Options:$/m)[1]?.split(/^Commands:$/m)[0] ?? '';
   const longOptions = [...options.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]!);
-  const commands = [...(r.stdout.split(/^Commands:$/m)[1] ?? '').matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]!.split('|'));
+  const commands = [...(help.split(/^Commands:$/m)[1] ?? '').matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]!.split('|'));
   const self: HelpCommand = { path, names: path.slice(-1), longOptions };
-  const children = commands
-    .filter((names) => names[0] !== 'help')
-    .flatMap((names) => helpTree([...path, names[0]!]).map((c) => (c.path.length === path.length + 1 ? { ...c, names } : c)));
+  const children: HelpCommand[] = [];
+  for (const names of commands.filter((n) => n[0] !== 'help')) {
+    for (const c of await helpTree([...path, names[0]!])) children.push(c.path.length === path.length + 1 ? { ...c, names } : c);
+  }
   return [self, ...children];
 }
 
@@ -151,8 +156,8 @@ describe('docs follow the CLI (drift check against --help)', () => {
   let tree: HelpCommand[];
   let manPage: string;
   const scripts = { bash: '', zsh: '', fish: '' };
-  beforeAll(() => {
-    tree = helpTree();
+  beforeAll(async () => {
+    tree = await helpTree();
     manPage = flatten(renderMan().stdout);
     scripts.bash = readFileSync(BASH, 'utf8');
     scripts.zsh = readFileSync(ZSH, 'utf8');
@@ -205,8 +210,8 @@ function readmeExamples(): string[] {
 
 describe('README examples follow the CLI (drift check against --help)', () => {
   let tree: HelpCommand[];
-  beforeAll(() => {
-    tree = helpTree();
+  beforeAll(async () => {
+    tree = await helpTree();
   }, 120_000);
 
   /** The command an example runs and the long options it gives, or why it names none. */
@@ -271,8 +276,11 @@ describe('the demo and the CI rule, as the README states them', () => {
     writeFileSync(cloud, 'hosts: [{name: compute-0, vcpus: 2}]\ntiming: {host_maintenance_s: 0}\n');
     const created = sh(process.execPath, [BIN, '--state-dir', dir, 'session', 'create', '--cloud', cloud, '--wait', '--timeout', '30s'], { env: { ...process.env, NO_COLOR: '1' } });
     expect(created.code, created.stderr).toBe(0);
+    const values = [[undefined, true], ['', true], ['false', true], ['0', true], ['FALSE', true], ['1', false], ['true', false], ['yes', false]] as const;
+    expect(values.map(([ci]) => !inCI({ CI: ci }))).toEqual(values.map(([, colour]) => colour));
+    // The built CLI on a terminal follows it: unset, set but false, set.
     const env = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined };
-    for (const [ci, colour] of [[undefined, true], ['', true], ['false', true], ['0', true], ['FALSE', true], ['1', false], ['true', false], ['yes', false]] as const) {
+    for (const [ci, colour] of [values[0], values[2], values[5]]) {
       const r = await typeInTerminal(['--state-dir', dir, 'session', 'list'], [], { ...env, CI: ci });
       expect(r.code).toBe(0);
       expect(r.screen.includes('\x1b[32mMAINTENANCE_DONE'), `CI=${String(ci)}`).toBe(colour);
