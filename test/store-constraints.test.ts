@@ -10,12 +10,13 @@ import { Store } from '../src/store/store.js';
 describe('migration 5 (constraints)', () => {
   it('runs after a version 4 it does not know, and a 4 added later still runs', () => {
     const db = new Database(':memory:');
+    const versions = MIGRATIONS.map((m) => m.version).sort((a, b) => a - b);
     migrate(db, MIGRATIONS.filter((m) => m.version !== 4));
-    expect(schemaVersion(db)).toBe(5);
+    expect(schemaVersion(db)).toBe(versions.at(-1));
     const four = { version: 4, name: 'another branch', sql: 'CREATE TABLE other_branch (id INTEGER)' };
     migrate(db, [...MIGRATIONS.filter((m) => m.version !== 4), four]);
     const applied = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
-    expect(applied.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(applied.map((r) => r.version)).toEqual(versions);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'other_branch'").get()).toBeDefined();
   });
 });
