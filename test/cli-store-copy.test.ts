@@ -136,6 +136,19 @@ describe.skipIf(postgresMissing())('maintctl store copy', () => {
     expect(await psql(pg.dir, 'SELECT (SELECT count(*) FROM events) || \' \' || (SELECT count(*) FROM releases)', db)).toBe(before);
   });
 
+  it('is one transaction on the target: a row the target cannot take leaves nothing copied', async () => {
+    const url = await pg.createDatabase();
+    const db = url.split('/').at(-1);
+    await (await PgRepository.open(url)).close();
+    // The last table copied takes no row from this source (a column it lacks, needed there).
+    await psql(pg.dir, 'ALTER TABLE instance_constraints ADD COLUMN needed INTEGER NOT NULL', db);
+    await psql(pg.dir, 'ALTER TABLE instance_groups ADD COLUMN needed INTEGER NOT NULL', db);
+    const failed = await copy(source, url);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain('needed');
+    expect(await psql(pg.dir, "SELECT (SELECT count(*) FROM sessions) || ' ' || (SELECT count(*) FROM events) || ' ' || (SELECT count(*) FROM releases)", db)).toBe('0 0 0\n');
+  });
+
   it('says what is wrong with --from and --to', async () => {
     const same = await copy(source, source);
     expect([same.code, same.stderr.trim()]).toEqual([2, `maintctl: --from and --to name the same store (${source}): give another --to`]);
