@@ -101,6 +101,7 @@ export class Engine {
   private idleWaiters: Array<() => void> = [];
   private serving: Promise<void> = Promise.resolve();
   private adopting: Promise<void> = Promise.resolve();
+  private stopListening: (() => void) | null = null;
   private readonly deliverer: Deliverer | null;
 
   constructor(options: EngineOptions) {
@@ -122,14 +123,21 @@ export class Engine {
     this.started = true;
     this.stopped = false;
     this.deliverer?.start(this.bus);
+    // A store that hears other processes' writes at once (PostgreSQL's NOTIFY) wakes the runners
+    // then, rather than at the next watch (which may be busy taking sessions on).
+    this.stopListening = this.repo.onChange?.(() => this.heardChange()) ?? null;
     void this.adoptSessions();
     if (this.watchMs !== null) this.scheduleWatch();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopListening?.();
+    this.stopListening = null;
     this.watchTimer?.cancel();
     await this.serving;
+    // Sessions being taken on see `stopped` after their next await and leave (launch).
+    await this.adopting;
     const all = [...this.running.values()];
     for (const r of all) r.runner.stop();
     await Promise.all(all.map((r) => r.done));
@@ -429,6 +437,9 @@ export class Engine {
     const epoch = await this.repo.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs);
     if (epoch === null || this.running.has(sessionId)) return;
     const session = await this.repo.findSession(sessionId);
+    // Stopped while the lease was being taken (a network round trip on a shared store): a runner
+    // started now would outlive stop() and keep the process from exiting; give the lease back.
+    if (this.stopped) return this.repo.releaseLease(sessionId, this.owner).catch(() => undefined);
     if (!session) return;
     let driver: InfraDriver;
     let workflow: Workflow;
@@ -543,6 +554,13 @@ export class Engine {
           if (!this.stopped) this.scheduleWatch();
         });
     });
+  }
+
+  /** Another process wrote (a reply, a continue): every runner looks at the store again. */
+  private heardChange(): void {
+    if (this.stopped) return;
+    for (const r of this.running.values()) r.runner.wake();
+    this.deliverer?.poke();
   }
 
   private async watch(): Promise<void> {

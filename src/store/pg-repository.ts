@@ -98,7 +98,8 @@ export class PgRepository implements Repository {
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = null;
-      if (!this.closed) setTimeout(() => void this.listen().catch(lost), 1000).unref();
+      // Closed meanwhile: no new connection (it would keep the process from exiting).
+      if (!this.closed) setTimeout(() => void (this.closed ? undefined : this.listen().catch(lost)), 1000).unref();
     };
     client.on('error', lost);
     client.on('end', lost);
@@ -107,6 +108,7 @@ export class PgRepository implements Repository {
     });
     this.listener = client;
     await client.connect();
+    if (this.closed) return void (await client.end().catch(() => undefined));
     await client.query(`LISTEN ${CHANNEL}`);
     this.changed();
   }
