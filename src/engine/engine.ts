@@ -101,7 +101,6 @@ export class Engine {
   private idleWaiters: Array<() => void> = [];
   private serving: Promise<void> = Promise.resolve();
   private adopting: Promise<void> = Promise.resolve();
-  private stopListening: (() => void) | null = null;
   private readonly deliverer: Deliverer | null;
 
   constructor(options: EngineOptions) {
@@ -123,17 +122,12 @@ export class Engine {
     this.started = true;
     this.stopped = false;
     this.deliverer?.start(this.bus);
-    // A store that hears other processes' writes at once (PostgreSQL's NOTIFY) wakes the runners
-    // then, rather than at the next watch (which may be busy taking sessions on).
-    this.stopListening = this.repo.onChange?.(() => this.heardChange()) ?? null;
     void this.adoptSessions();
     if (this.watchMs !== null) this.scheduleWatch();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopListening?.();
-    this.stopListening = null;
     this.watchTimer?.cancel();
     await this.serving;
     // Sessions being taken on see `stopped` after their next await and leave (launch).
@@ -554,13 +548,6 @@ export class Engine {
           if (!this.stopped) this.scheduleWatch();
         });
     });
-  }
-
-  /** Another process wrote (a reply, a continue): every runner looks at the store again. */
-  private heardChange(): void {
-    if (this.stopped) return;
-    for (const r of this.running.values()) r.runner.wake();
-    this.deliverer?.poke();
   }
 
   private async watch(): Promise<void> {

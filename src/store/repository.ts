@@ -130,11 +130,7 @@ export interface Repository {
   // ---- other processes
   /** A token that changes whenever another process has written (replies, new sessions). */
   changeToken(): Promise<number>;
-  /**
-   * Calls `listener` soon after another process wrote, where the store hears of it at once
-   * (PostgreSQL's NOTIFY); returns how to stop. Stores without it are only watched (changeToken).
-   */
-  onChange?(listener: () => void): () => void;
+
   pendingRequests(): Promise<Array<{ id: number; sessionId: string; kind: string; params: Record<string, unknown> }>>;
   finishRequest(id: number, result: object, now: number): Promise<void>;
 
