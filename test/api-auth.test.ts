@@ -119,11 +119,11 @@ describe('serve --tokens', () => {
     { method: 'DELETE', path: () => '/v1/projects/proj-a/subscriptions?url=http://none.example/', allowed: ['admin', 'projA'], status: 200 },
     // Releases and clusters: names made from the fresh session's id, so each call makes new ones.
     { method: 'GET', path: () => '/v1/releases', allowed: ['admin'], status: 200 },
-    { method: 'POST', path: () => '/v1/releases', allowed: ['admin'], status: 200, body: (s) => ({ name: `r-${s.slice(0, 8)}`, version: '2.0.0' }) },
+    { method: 'POST', path: () => '/v1/releases', allowed: ['admin'], status: 200, body: (s: string) => ({ name: `r-${s.slice(0, 8)}`, version: '2.0.0' }) },
     { method: 'GET', path: () => '/v1/releases/base', allowed: ['admin'], status: 200 },
     { method: 'DELETE', path: () => '/v1/releases/none', allowed: ['admin'], status: 404 },
     { method: 'GET', path: () => '/v1/clusters', allowed: ['admin'], status: 200 },
-    { method: 'POST', path: () => '/v1/clusters', allowed: ['admin'], status: 200, body: (s) => ({ name: `k-${s.slice(0, 8)}`, release: 'base', hosts: [`h-${s.slice(0, 8)}`] }) },
+    { method: 'POST', path: () => '/v1/clusters', allowed: ['admin'], status: 200, body: (s: string) => ({ name: `k-${s.slice(0, 8)}`, release: 'base', hosts: [`h-${s.slice(0, 8)}`] }) },
     { method: 'GET', path: () => '/v1/clusters/prod', allowed: ['admin'], status: 200 },
     { method: 'GET', path: () => '/v1/notifications', allowed: ['admin'], status: 200 },
   ];

@@ -130,6 +130,8 @@ export class Engine {
     this.stopped = true;
     this.watchTimer?.cancel();
     await this.serving;
+    // Sessions being taken on see `stopped` after their next await and leave (launch).
+    await this.adopting;
     const all = [...this.running.values()];
     for (const r of all) r.runner.stop();
     await Promise.all(all.map((r) => r.done));
@@ -429,6 +431,9 @@ export class Engine {
     const epoch = await this.repo.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs);
     if (epoch === null || this.running.has(sessionId)) return;
     const session = await this.repo.findSession(sessionId);
+    // Stopped while the lease was being taken (a network round trip on a shared store): a runner
+    // started now would outlive stop() and keep the process from exiting; give the lease back.
+    if (this.stopped) return this.repo.releaseLease(sessionId, this.owner).catch(() => undefined);
     if (!session) return;
     let driver: InfraDriver;
     let workflow: Workflow;
