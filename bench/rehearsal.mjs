@@ -21,7 +21,7 @@ const VCPUS = 24;
 // ---- one run, in the child
 
 async function rehearse(computes) {
-  const { DONE, addCloud, closeBench, cloudSize, createSession, openBench, sessionEventCount, uniformCloud, waitForEnd } = await import('./support.mjs');
+  const { DONE, addCloud, closeBench, cloudSize, createSession, openRehearsal, sessionEventCount, uniformCloud, waitForEnd } = await import('./support.mjs');
   const setupStarted = performance.now();
   const cloud = uniformCloud({
     computes,
@@ -32,7 +32,7 @@ async function rehearse(computes) {
       { id: 'proj-live', action: 'LIVE_MIGRATE', replyDelayS: 1 },
     ],
   });
-  const bench = openBench({ clock: 'virtual' });
+  const bench = await openRehearsal();
   try {
     const driver = addCloud(bench, cloud);
     const setupMs = performance.now() - setupStarted;

@@ -10,7 +10,7 @@ import { parseWith } from '../domain/validate.js';
 import type { InfraDriver } from '../infra/driver.js';
 import { importCloud } from '../infra/sim/cloud-file.js';
 import { snapshotInfrastructure, type SnapshotNote } from '../infra/snapshot.js';
-import { copyConstraints } from '../store/constraints.js';
+import { MemoryRepository } from '../store/memory-repository.js';
 import { Store } from '../store/store.js';
 import { RealClock, VirtualClock } from './clock.js';
 import { Engine } from './engine.js';
@@ -89,21 +89,17 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
   // Maintenance starts at --at when that is later than now: the rehearsal starts there.
   const now = input.now ?? new RealClock().now();
   const start = body.maintenance_at ? Math.max(now, parseTime(body.maintenance_at)) : now;
-  const store = Store.scratch();
-  // Plug-ins do not run: each takes its expected time (metadata expected_s, else --timing plugin=).
-  const plugins = new PluginRegistry({ rehearsal: { expectedS: input.timing?.plugin_s ?? 0 } });
-  const engine = new Engine({ store, clock: new VirtualClock(start, { auto: true }), delivery: false, plugins });
+  const { store, repo, engine } = rehearsalEngine(start, { pluginS: input.timing?.plugin_s ?? 0, constraints: input.constraints });
   try {
-    if (input.constraints) copyConstraints(store, input.constraints, start);
     engine.start();
     const cloudId = importCloud(store, answers.cloud, 'rehearsal', start);
     const created = await engine.createSession(input.request, { kind: 'sim', cloudId });
     const session = await engine.waitForEnd(created.id);
-    const events = store.events(session.id);
+    const events = await repo.events(session.id);
     const failed = session.state === 'MAINTENANCE_FAILED';
     const moves = movesOf(events);
     const instances = instancesOn(copy, body.hosts);
-    const failedHosts = store.hosts(session.id).filter((h) => h.state === 'FAILED');
+    const failedHosts = ((await repo.loadSession(session.id))?.hosts ?? []).filter((h) => h.state === 'FAILED');
     return {
       state: failed ? 'MAINTENANCE_FAILED' : 'MAINTENANCE_DONE',
       predicted_duration_s: seconds(session.updatedAt - session.createdAt),
@@ -120,6 +116,21 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
     await engine.stop();
     store.close();
   }
+}
+
+/**
+ * The engine a rehearsal runs on (bench/rehearsal.mjs measures this one too): the session in a
+ * MemoryRepository, since nothing of it needs to outlive the process, and the copy of the cloud in
+ * a scratch store (the sim keeps it in memory once imported); a virtual clock from `start`, no
+ * webhook delivery, and plug-ins that only take their expected time (metadata expected_s, else
+ * `pluginS`).
+ */
+export function rehearsalEngine(start: number, options: { pluginS?: number; constraints?: ConstraintRows } = {}) {
+  const store = Store.scratch();
+  const repo = new MemoryRepository(options.constraints);
+  const plugins = new PluginRegistry({ rehearsal: { expectedS: options.pluginS ?? 0 } });
+  const engine = new Engine({ store, repo, clock: new VirtualClock(start, { auto: true }), delivery: false, plugins });
+  return { store, repo, engine };
 }
 
 /** The cloud to rehearse on: the file given, or a read-only copy of the infrastructure. */

@@ -147,6 +147,15 @@ export class SimStore {
     return this.store.tx(fn);
   }
 
+  /**
+   * Runs a change of the cloud: in one transaction, or for a scratch store, which writes none of
+   * the changes (see keepsRows), as it is: a savepoint per move that writes nothing costs a
+   * rehearsal about a tenth of its time.
+   */
+  change<T>(fn: () => T): T {
+    return this.keepsRows ? this.store.tx(fn) : fn();
+  }
+
   private sql(text: string) {
     return this.store.statement(text);
   }
@@ -261,6 +270,7 @@ export class SimStore {
 
   /** Records an act; false (and nothing written) when it was already recorded. */
   recordAct(cloudId: string, act: SimActRecord): boolean {
+    if (!this.keepsRows) return true; // the SimCloud's own map of acts says whether it was done
     const info = this.sql('INSERT OR IGNORE INTO sim_vnfm_acts (cloud_id, session_id, project_id, act, detail) VALUES (?, ?, ?, ?, ?)').run(
       cloudId, act.sessionId, act.projectId, act.act, JSON.stringify(act.detail),
     );

@@ -482,7 +482,7 @@ export class SimCloud {
     const journal = (this.journal ??= []);
     const mark = journal.length;
     try {
-      return this.db.tx(fn);
+      return this.db.change(fn);
     } catch (err) {
       while (journal.length > mark) journal.pop()!();
       throw err;
