@@ -11,6 +11,7 @@ import type { InfraDriver } from '../infra/driver.js';
 import { importCloud } from '../infra/sim/cloud-file.js';
 import { snapshotInfrastructure, type SnapshotNote } from '../infra/snapshot.js';
 import { MemoryRepository } from '../store/memory-repository.js';
+import type { NewEvent } from '../store/repository.js';
 import { Store } from '../store/store.js';
 import { RealClock, VirtualClock } from './clock.js';
 import { Engine } from './engine.js';
@@ -118,6 +119,14 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
   }
 }
 
+/** The events a plan is made of (wavesOf, movesOf, pluginsOf): the only ones a rehearsal keeps. */
+function inPlan(e: NewEvent): boolean {
+  const p = e.payload as Record<string, unknown>;
+  if (e.eventType === 'maintctl.wave') return true;
+  if (e.eventType === 'maintctl.lane') return p.to === 'MAINTAINED';
+  return e.eventType === 'maintctl.operation' && (p.kind === 'plugin' || (p.status === 'done' && (p.kind === 'migrate' || p.kind === 'live_migrate')));
+}
+
 /**
  * The engine a rehearsal runs on (bench/rehearsal.mjs measures this one too): the session in a
  * MemoryRepository, since nothing of it needs to outlive the process, and the copy of the cloud in
@@ -127,7 +136,7 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
  */
 export function rehearsalEngine(start: number, options: { pluginS?: number; constraints?: ConstraintRows } = {}) {
   const store = Store.scratch();
-  const repo = new MemoryRepository(options.constraints);
+  const repo = new MemoryRepository({ constraints: options.constraints, keepEvent: inPlan });
   const plugins = new PluginRegistry({ rehearsal: { expectedS: options.pluginS ?? 0 } });
   const engine = new Engine({ store, repo, clock: new VirtualClock(start, { auto: true }), delivery: false, plugins });
   return { store, repo, engine };

@@ -53,12 +53,22 @@ export class MemoryRepository implements Repository {
   private readonly subscriptions = new Map<number, Subscription>();
   private readonly deliveries: Delivery[] = [];
   private readonly runs: PluginRun[] = [];
+  /** Events recorded per session, kept or not. */
+  private readonly eventCounts = new Map<string, number>();
   private readonly constraints: ConstraintRows;
+  private readonly keepEvent: (e: NewEvent) => boolean;
   private ids = { event: 0, reply: 0, operation: 0, subscription: 0, delivery: 0, run: 0 };
 
-  /** `constraints`: the application constraints sessions read (a rehearsal's copy of the real ones). */
-  constructor(constraints: ConstraintRows = { groups: [], instances: [] }) {
+  /**
+   * `constraints`: the application constraints sessions read (a rehearsal's copy of the real ones).
+   * `keepEvent`: which events are kept to be read back (default: all); the others are still
+   * recorded (ids, the bus, webhooks, eventCount) but not held: a rehearsal of 10,000 computes
+   * records 860,000 events and reads back only the fifth its plan is made of.
+   */
+  constructor(options: { constraints?: ConstraintRows; keepEvent?: (e: NewEvent) => boolean } = {}) {
+    const constraints = options.constraints ?? { groups: [], instances: [] };
     this.constraints = { groups: constraints.groups.map((g) => ({ ...g })), instances: constraints.instances.map((i) => ({ ...i })) };
+    this.keepEvent = options.keepEvent ?? (() => true);
   }
 
   // ---- writing rows
@@ -134,13 +144,15 @@ export class MemoryRepository implements Repository {
 
   private appendEvent(sessionId: string | null, time: number, e: NewEvent): SessionEvent {
     const event: SessionEvent = { id: ++this.ids.event, sessionId, time, eventType: e.eventType, messageId: randomUUID(), payload: e.payload as Record<string, unknown> };
+    if (sessionId !== null) this.eventCounts.set(sessionId, (this.eventCounts.get(sessionId) ?? 0) + 1);
+    if (this.subscriptions.size) this.queueDeliveries(event);
+    if (!this.keepEvent(e)) return event;
     this.events_.push(event);
     if (sessionId !== null) {
       let list = this.sessionEvents.get(sessionId);
       if (!list) this.sessionEvents.set(sessionId, (list = []));
       list.push(event);
     }
-    if (this.subscriptions.size) this.queueDeliveries(event);
     return event;
   }
 
@@ -395,14 +407,23 @@ export class MemoryRepository implements Repository {
     return list.slice(n);
   }
 
-  /** How many events a session has recorded (without copying them). */
+  /** How many events a session has recorded, kept or not. */
   eventCount(sessionId: string): number {
-    return this.sessionEvents.get(sessionId)?.length ?? 0;
+    return this.eventCounts.get(sessionId) ?? 0;
   }
 
   async event(id: number) {
-    // Ids are 1, 2, 3... in the order of the list.
-    return this.events_[id - 1] ?? null;
+    // The list is in the order of the ids.
+    let lo = 0;
+    let hi = this.events_.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const e = this.events_[mid]!;
+      if (e.id === id) return e;
+      if (e.id < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return null;
   }
 
   async latestEventId() {
