@@ -131,6 +131,9 @@ const toAct = (r: Row): SimActRecord => ({
   detail: JSON.parse(String(r.detail)) as unknown,
 });
 
+/** The clouds of scratch stores, kept here instead of in their tables (nobody else reads them). */
+const scratchClouds = new WeakMap<Store, Map<string, SimCloudState>>();
+
 export class SimStore {
   /**
    * A scratch store (a rehearsal) is read by nobody else: once imported, its cloud lives in the
@@ -162,6 +165,7 @@ export class SimStore {
 
   /** The whole cloud, or null when the store has no cloud with this id. */
   load(cloudId: string): SimCloudState | null {
+    if (!this.keepsRows) return scratchClouds.get(this.store)?.get(cloudId) ?? null;
     return this.tx(() => {
       const cloud = this.sql('SELECT * FROM sim_clouds WHERE id = ?').get(cloudId) as Row | undefined;
       if (!cloud) return null;
@@ -184,6 +188,12 @@ export class SimStore {
   /** Stores a new cloud built from a parsed cloud file; returns its id. */
   importCloud(cloud: CloudFile, name: string, now: number): string {
     const cloudId = randomUUID();
+    if (!this.keepsRows) {
+      let clouds = scratchClouds.get(this.store);
+      if (!clouds) scratchClouds.set(this.store, (clouds = new Map()));
+      clouds.set(cloudId, stateOf(cloudId, cloud, name));
+      return cloudId;
+    }
     this.tx(() => {
       this.sql('INSERT INTO sim_clouds (id, name, timing, faults, created_at) VALUES (?, ?, ?, ?, ?)').run(
         cloudId, name, JSON.stringify(cloud.timing), JSON.stringify(cloud.faults), now,
@@ -212,14 +222,17 @@ export class SimStore {
 
   /** Removes a cloud and everything in it (the other sim tables cascade). */
   removeCloud(cloudId: string): void {
+    scratchClouds.get(this.store)?.delete(cloudId);
     this.tx(() => this.sql('DELETE FROM sim_clouds WHERE id = ?').run(cloudId));
   }
 
   setFaults(cloudId: string, faults: readonly SimFault[]): void {
+    if (!this.keepsRows) return;
     this.sql('UPDATE sim_clouds SET faults = ? WHERE id = ?').run(JSON.stringify(faults), cloudId);
   }
 
   setTiming(cloudId: string, timing: SimTiming): void {
+    if (!this.keepsRows) return;
     this.sql('UPDATE sim_clouds SET timing = ? WHERE id = ?').run(JSON.stringify(timing), cloudId);
   }
 
@@ -282,4 +295,25 @@ export class SimStore {
     if (!this.keepsRows) return;
     this.store.appendEvent(null, time, eventType, { cloud_id: cloudId, ...payload });
   }
+}
+
+/** A cloud file as the rows importCloud writes would read back: nothing running yet, every instance ACTIVE. */
+function stateOf(id: string, cloud: CloudFile, name: string): SimCloudState {
+  return {
+    id,
+    name,
+    timing: { ...cloud.timing },
+    faults: cloud.faults.map((f) => ({ ...f })),
+    hosts: cloud.hosts
+      .map((h) => ({ name: h.name, type: h.type, vcpus: h.vcpus, memoryMb: h.memory_mb ?? null, enabled: true, disabledReason: null, maintainedCount: 0 }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    instances: cloud.instances
+      .map((i) => ({ id: i.id ?? randomUUID(), name: i.name, projectId: i.project, host: i.host, vcpus: i.vcpus, memoryMb: i.memory_mb ?? null, floatingIp: i.floating_ip, status: 'ACTIVE' }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    projects: cloud.projects
+      .map((p) => ({ id: p.id, autoReply: p.auto_reply, action: p.action, scaleIn: p.scale_in, replyDelayS: p.reply_delay_s }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    operations: [],
+    acts: [],
+  };
 }
