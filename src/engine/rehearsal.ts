@@ -83,22 +83,18 @@ export interface RehearsalPlan {
 
 export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
   const body = parseWith(createSessionSchema, input.request, 'session request');
-  const copy = await copyOf(input, body);
-  const answers = whoAnswers(copy, body, Boolean(input.cloudFile), input.subscribed ?? (() => false));
-
   // Maintenance starts at --at when that is later than now: the rehearsal starts there.
   const now = input.now ?? new RealClock().now();
   const start = body.maintenance_at ? Math.max(now, parseTime(body.maintenance_at)) : now;
   const { store, repo, engine, recorder } = rehearsalEngine(start, { pluginS: input.timing?.plugin_s ?? 0, constraints: input.constraints });
   try {
+    const { cloudId, blockers, instances } = await prepare(input, body, store, start);
     engine.start();
-    const cloudId = importCloud(store, answers.cloud, 'rehearsal', start);
     const created = await engine.createSession(input.request, { kind: 'sim', cloudId });
     const session = await engine.waitForEnd(created.id);
     const events = recorder.events(session.id);
     const failed = session.state === 'MAINTENANCE_FAILED';
     const moves = recorder.moves(session.id);
-    const instances = instancesOn(copy, body.hosts);
     const failedHosts = ((await repo.loadSession(session.id))?.hosts ?? []).filter((h) => h.state === 'FAILED');
     return {
       state: failed ? 'MAINTENANCE_FAILED' : 'MAINTENANCE_DONE',
@@ -108,7 +104,7 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
       moves_per_instance: instances ? Math.round((moves.length / instances) * 100) / 100 : 0,
       plugins: pluginsOf(events, session.createdAt),
       blockers: [
-        ...answers.blockers,
+        ...blockers,
         ...(failed ? failureBlockers(session.failure ?? 'the session failed', failedHosts) : []),
       ],
     };
@@ -170,6 +166,17 @@ export function rehearsalEngine(start: number, options: { pluginS?: number; cons
   const recorder = new PlanRecorder();
   engine.bus.subscribe((e) => recorder.take(e));
   return { store, repo, engine, recorder };
+}
+
+/**
+ * Copies the infrastructure into the scratch store; returns its id, the blockers found on the way
+ * and how many instances the session covers (the copy itself is not kept: the sim holds the cloud).
+ */
+async function prepare(input: RehearseInput, body: CreateSessionBody, store: Store, start: number) {
+  const copy = await copyOf(input, body);
+  const answers = whoAnswers(copy, body, Boolean(input.cloudFile), input.subscribed ?? (() => false));
+  const cloudId = importCloud(store, answers.cloud, 'rehearsal', start);
+  return { cloudId, blockers: answers.blockers, instances: instancesOn(copy, body.hosts) };
 }
 
 /** The cloud to rehearse on: the file given, or a read-only copy of the infrastructure. */

@@ -108,12 +108,24 @@ export class MemoryRepository implements Repository {
   /** The same for an instance's chosen action, kept while the copy written has none for the same question. */
   private writeInstance(d: SessionData, i: Instance): void {
     const stored = d.instances.get(i.instanceId);
-    const keep = stored !== undefined && i.action === null && stored.wave === i.wave && stored.projectState === i.projectState && stored.actionDone === i.actionDone;
-    if (stored) this.unindex(d, stored);
-    const row = { ...i, projectId: stored?.projectId ?? i.projectId, action: keep ? stored.action : i.action };
+    const row = { ...i };
+    if (!stored) {
+      d.instances.set(row.instanceId, row);
+      return this.index(d, row);
+    }
+    row.projectId = stored.projectId;
+    if (i.action === null && stored.wave === i.wave && stored.projectState === i.projectState && stored.actionDone === i.actionDone) row.action = stored.action;
     d.instances.set(row.instanceId, row);
-    add(d.byProject, row.projectId, row.instanceId);
-    if (row.wave !== null) add(d.byWave, waveKey(row.projectId, row.wave), row.instanceId);
+    // Most writes leave the instance in its wave (its action, host or question changed): the indexes stay as they are.
+    if (stored.wave !== row.wave) {
+      this.unindex(d, stored);
+      this.index(d, row);
+    }
+  }
+
+  private index(d: SessionData, i: Instance): void {
+    add(d.byProject, i.projectId, i.instanceId);
+    if (i.wave !== null) add(d.byWave, waveKey(i.projectId, i.wave), i.instanceId);
   }
 
   private removeInstance(d: SessionData, id: string): void {

@@ -165,7 +165,12 @@ export class SimStore {
 
   /** The whole cloud, or null when the store has no cloud with this id. */
   load(cloudId: string): SimCloudState | null {
-    if (!this.keepsRows) return scratchClouds.get(this.store)?.get(cloudId) ?? null;
+    if (!this.keepsRows) {
+      // Handed over once: the SimCloud made from it is the cloud from then on (SimCloud.open keeps it).
+      const state = scratchClouds.get(this.store)?.get(cloudId) ?? null;
+      scratchClouds.get(this.store)?.delete(cloudId);
+      return state;
+    }
     return this.tx(() => {
       const cloud = this.sql('SELECT * FROM sim_clouds WHERE id = ?').get(cloudId) as Row | undefined;
       if (!cloud) return null;
