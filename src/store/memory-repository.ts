@@ -26,7 +26,11 @@ interface SessionData {
   byWave: Map<string, Set<string>>;
   /** Kept operations by key and attempt (see keepsOperation). */
   operations: Map<string, Operation>;
-  replies: ReplyRecord[];
+  /**
+   * Replies with their instance actions as pairs: an object keyed by instance ids has a shape of
+   * its own in V8, and a rehearsal's replies would keep hundreds of thousands of them alive.
+   */
+  replies: Array<Omit<ReplyRecord, 'instanceActions'> & { actions: Array<[string, string]> }>;
   claims: string[];
 }
 
@@ -91,7 +95,9 @@ export class MemoryRepository implements Repository {
     for (const id of c.removedInstances ?? []) this.removeInstance(d, id);
     for (const i of c.instances ?? []) this.writeInstance(d, i);
     for (const op of c.operations ?? []) op.id = this.writeOperation(d, op);
-    for (const r of c.replies ?? []) d.replies.push({ id: ++this.ids.reply, ...r, instanceActions: { ...r.instanceActions } });
+    for (const r of c.replies ?? []) {
+      d.replies.push({ id: ++this.ids.reply, projectId: r.projectId, state: r.state, actions: Object.entries(r.instanceActions), receivedAt: r.receivedAt });
+    }
   }
 
   /** A reply recorded for the same question is never erased by a runner's copy without it (as the SQL store does). */
@@ -284,7 +290,7 @@ export class MemoryRepository implements Repository {
     // Ids only grow: the replies after afterId are the list's tail.
     let n = replies.length;
     while (n > 0 && replies[n - 1]!.id > afterId) n--;
-    return replies.slice(n).map((r) => ({ ...r, instanceActions: { ...r.instanceActions } }));
+    return replies.slice(n).map((r) => ({ id: r.id, projectId: r.projectId, state: r.state, instanceActions: Object.fromEntries(r.actions), receivedAt: r.receivedAt }));
   }
 
   async latestReplyId(sessionId: string) {
