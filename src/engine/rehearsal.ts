@@ -1,7 +1,8 @@
 // A rehearsal of a session: the infrastructure copied read-only into the simulator, the whole
-// session run there on a virtual clock in a private scratch store, and what happened summed up as a
-// plan. Nothing outside this process changes: the real infrastructure is only read (a driver's
-// listHosts and listInstances), and no store but the scratch one is opened.
+// session run there on a virtual clock with its rows in memory (a MemoryRepository: nothing of it
+// needs to outlive the process), and what happened summed up as a plan. Nothing outside this
+// process changes: the real infrastructure is only read (a driver's listHosts and listInstances),
+// and no store but a private scratch one is opened.
 import type { ConstraintRows } from '../domain/constraints.js';
 import type { SessionEvent } from '../domain/model.js';
 import { createSessionSchema, type CloudFile, type CreateSessionBody } from '../domain/schemas.js';
