@@ -418,13 +418,13 @@ export class SessionModel {
     this.refreshRoom(host);
   }
 
-  /** `loads`: false when the row replaces one with the same host, target and size (their loads stay as they are). */
+  /** `loads`: false when the row replaces one with the same host, target and size (their loads, and whether the host is drained, stay as they are). */
   private indexInstance(i: Instance, loads = true): void {
     this.instanceRows.set(i.instanceId, i);
     let set = this.byHost.get(i.host);
     if (!set) this.byHost.set(i.host, (set = new Set()));
     set.add(i.instanceId);
-    this.drained.delete(i.host);
+    if (loads) this.drained.delete(i.host);
     if (loads) this.addLoad(i.host, i, 1);
     if (loads && i.target !== null && i.target !== i.host) {
       this.addLoad(i.target, i, 1);
@@ -447,7 +447,7 @@ export class SessionModel {
   private unindexInstance(i: Instance, loads = true): void {
     this.instanceRows.delete(i.instanceId);
     this.byHost.get(i.host)?.delete(i.instanceId);
-    this.refreshDrained(i.host);
+    if (loads) this.refreshDrained(i.host);
     if (loads) this.addLoad(i.host, i, -1);
     if (loads && i.target !== null && i.target !== i.host) {
       this.addLoad(i.target, i, -1);
