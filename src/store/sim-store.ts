@@ -136,8 +136,9 @@ const scratchClouds = new WeakMap<Store, Map<string, SimCloudState>>();
 
 export class SimStore {
   /**
-   * A scratch store (a rehearsal) is read by nobody else: once imported, its cloud lives in the
-   * SimCloud that holds it, and what happens to it is neither written to its tables nor logged.
+   * A scratch store (a rehearsal) is read by nobody else: its cloud is never written to its
+   * tables (the import is kept in memory until the SimCloud takes it over), and what happens to it
+   * is neither written nor logged.
    */
   private readonly keepsRows: boolean;
 
