@@ -103,11 +103,3 @@ export function constraintsIn(path: string): ConstraintRows {
     instances: (db.prepare('SELECT * FROM instance_constraints ORDER BY instance_id').all() as Row[]).map(toInstanceConstraint),
   }));
 }
-
-/** Writes these constraints into a store (a rehearsal's scratch store). */
-export function copyConstraints(store: Store, rows: ConstraintRows, now: number): void {
-  store.tx(() => {
-    for (const g of rows.groups) putGroup(store, g, now);
-    for (const i of rows.instances) putInstance(store, i, now);
-  });
-}
