@@ -5,13 +5,13 @@
 // Rows are copied going in and coming out, so a caller's later change never reaches the store.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ConstraintRows } from '../domain/constraints.js';
+import type { ConstraintRows, GroupConstraint, InstanceConstraint } from '../domain/constraints.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
 import type { Delivery, Host, Instance, Operation, Project, Session, SessionEvent, Subscription } from '../domain/model.js';
-import type { Cluster, ClusterOperation, Release } from '../domain/releases.js';
+import type { Cluster, ClusterOperation, Notification, Release } from '../domain/releases.js';
 import { isTerminal } from '../domain/states.js';
 import { TAIL_CHARS, type NewPluginRun, type PluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
-import { HostsClaimedError, LeaseLostError, ON_EMBEDDED_STORE_ONLY, type Fence, type ProjectRows, type ReplyRecord, type Repository, type Write } from './repository.js';
+import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type ReplyRecord, type Repository, type Write } from './repository.js';
 import { AMBIGUOUS_SHOWN, pickSessionId, type ChangeSet, type HostClaim, type Lease, type NewEvent, type SessionCount, type SessionRows } from './store.js';
 import { matchesFilter, type DeliveryOutcome, type NewSubscription, type SubscriptionFilter } from './subscriptions.js';
 
@@ -46,9 +46,10 @@ const isOpen = (op: Operation) => op.status === 'started' || op.status === 'requ
 /** The same question (state, visit, wave, deadline) as the row stored: a reply recorded for it is kept. */
 const sameQuestion = (a: Project, b: Project) => a.state === b.state && a.visit === b.visit && a.wave === b.wave && a.replyAt === b.replyAt;
 
+/** Why a rehearsal's repository takes no release or cluster (a rehearsal copies neither). */
+export const NOT_IN_REHEARSAL = 'a rehearsal keeps no releases or clusters: rehearse the maintenance without --cluster and --release';
+
 export class MemoryRepository implements Repository {
-  /** Not the state directory's store: releases and clusters are not here. */
-  readonly embedded = false;
   private readonly sessions = new Map<string, SessionData>();
   private readonly claims = new Map<string, string>();
   private readonly leases = new Map<string, Lease>();
@@ -208,7 +209,7 @@ export class MemoryRepository implements Repository {
   // ---- sessions
 
   async createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number, operation?: ClusterOperation) {
-    if (operation) throw new RefusedError(ON_EMBEDDED_STORE_ONLY);
+    if (operation) throw new RefusedError(NOT_IN_REHEARSAL);
     const keys = hosts.map((h) => `${infrastructure}\u0000${h.name}`);
     const held: HostClaim[] = [];
     keys.forEach((k, n) => {
@@ -315,13 +316,37 @@ export class MemoryRepository implements Repository {
     d.claims = [];
   }
 
-  // ---- releases and clusters: kept in the embedded store only
+  // ---- releases and clusters: none in a rehearsal (reads find nothing, writes are refused)
 
   async cluster(): Promise<Cluster | null> {
     return null;
   }
 
+  async clusters(): Promise<Cluster[]> {
+    return [];
+  }
+
+  async createCluster(): Promise<void> {
+    throw new RefusedError(NOT_IN_REHEARSAL);
+  }
+
+  async release(): Promise<Release | null> {
+    return null;
+  }
+
   async releases(): Promise<Release[]> {
+    return [];
+  }
+
+  async addRelease(): Promise<void> {
+    throw new RefusedError(NOT_IN_REHEARSAL);
+  }
+
+  async removeRelease(name: string): Promise<Release> {
+    throw new NotFoundError(`no release ${name}: ${NOT_IN_REHEARSAL}`);
+  }
+
+  async notifications(): Promise<Notification[]> {
     return [];
   }
 
@@ -334,7 +359,7 @@ export class MemoryRepository implements Repository {
   }
 
   async settleCluster(): Promise<SessionEvent[]> {
-    throw new RefusedError(ON_EMBEDDED_STORE_ONLY);
+    throw new RefusedError(NOT_IN_REHEARSAL);
   }
 
   // ---- subscriptions and constraints
@@ -347,10 +372,50 @@ export class MemoryRepository implements Repository {
 
   async constraintsOf(projectIds: readonly string[]): Promise<ConstraintRows> {
     const wanted = new Set(projectIds);
+    return this.constraintRows((projectId) => wanted.has(projectId));
+  }
+
+  async listConstraints(projectId?: string): Promise<ConstraintRows> {
+    return this.constraintRows((p) => projectId === undefined || p === projectId);
+  }
+
+  private constraintRows(wanted: (projectId: string) => boolean): ConstraintRows {
     return {
-      groups: this.constraints.groups.filter((g) => wanted.has(g.projectId)).sort((a, b) => byText(a.groupId, b.groupId)).map((g) => ({ ...g })),
-      instances: this.constraints.instances.filter((i) => wanted.has(i.projectId)).sort((a, b) => byText(a.instanceId, b.instanceId)).map((i) => ({ ...i })),
+      groups: this.constraints.groups.filter((g) => wanted(g.projectId)).sort((a, b) => byText(a.groupId, b.groupId)).map((g) => ({ ...g })),
+      instances: this.constraints.instances.filter((i) => wanted(i.projectId)).sort((a, b) => byText(a.instanceId, b.instanceId)).map((i) => ({ ...i })),
     };
+  }
+
+  async instanceGroup(groupId: string): Promise<GroupConstraint | null> {
+    const found = this.constraints.groups.find((g) => g.groupId === groupId);
+    return found ? { ...found } : null;
+  }
+
+  async instanceConstraint(instanceId: string): Promise<InstanceConstraint | null> {
+    const found = this.constraints.instances.find((i) => i.instanceId === instanceId);
+    return found ? { ...found } : null;
+  }
+
+  async putInstanceGroup(group: GroupConstraint): Promise<GroupConstraint> {
+    this.constraints.groups = [...this.constraints.groups.filter((g) => g.groupId !== group.groupId), { ...group }];
+    return { ...group };
+  }
+
+  async putInstanceConstraint(row: InstanceConstraint): Promise<InstanceConstraint> {
+    this.constraints.instances = [...this.constraints.instances.filter((i) => i.instanceId !== row.instanceId), { ...row }];
+    return { ...row };
+  }
+
+  async deleteInstanceGroup(groupId: string): Promise<boolean> {
+    const before = this.constraints.groups.length;
+    this.constraints.groups = this.constraints.groups.filter((g) => g.groupId !== groupId);
+    return this.constraints.groups.length < before;
+  }
+
+  async deleteInstanceConstraint(instanceId: string): Promise<boolean> {
+    const before = this.constraints.instances.length;
+    this.constraints.instances = this.constraints.instances.filter((i) => i.instanceId !== instanceId);
+    return this.constraints.instances.length < before;
   }
 
   // ---- leases: only this process reads this repository, so an owner is never a process gone
@@ -526,9 +591,10 @@ export class MemoryRepository implements Repository {
     );
     if (same) {
       same.format = sub.format;
+      same.allowedHost = sub.allowedHost ?? null;
       return { ...same };
     }
-    const created: Subscription = { id: ++this.ids.subscription, ...sub, createdAt: now };
+    const created: Subscription = { id: ++this.ids.subscription, ...sub, allowedHost: sub.allowedHost ?? null, createdAt: now };
     this.subscriptions.set(created.id, created);
     return { ...created };
   }

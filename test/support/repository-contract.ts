@@ -18,6 +18,8 @@ export interface OpenedRepository {
 export interface ContractOptions {
   /** The repository can be opened twice on the same data (open returns connectAgain). */
   sharedData?: boolean;
+  /** Releases and clusters are kept (not by a rehearsal's repository, which refuses to write them). */
+  clusters?: boolean;
 }
 
 export const T0 = Date.UTC(2026, 0, 1);
@@ -656,7 +658,17 @@ export function repositoryContract(
       });
     });
 
-    describe('releases, clusters and notifications', () => {
+    if (options.clusters === false) {
+      it('keeps no release or cluster: reads find none, writes are refused', async () => {
+        expect(await repo.releases()).toEqual([]);
+        expect(await repo.cluster('prod')).toBeNull();
+        const r1: Release = { name: 'r1', version: '1.0', canUpdateFrom: [], compatibleWith: null, repoSource: null, metadata: {}, createdAt: T0 };
+        expect(await rejection(repo.addRelease(r1))).toBeInstanceOf(RefusedError);
+        const update: ClusterOperation = { sessionId: 's-1', cluster: 'prod', kind: 'update', from: 'r0', to: 'r1', rollbackOf: null, rollbackSession: null, autoRollback: false, createdAt: T0 };
+        expect(await rejection(repo.createSession(session('s-1'), [host('c1')], INFRA, [], T0, update))).toBeInstanceOf(RefusedError);
+        expect(await repo.findSession('s-1')).toBeNull();
+      });
+    } else describe('releases, clusters and notifications', () => {
       const release = (name: string, version: string, patch: Partial<Release> = {}): Release => ({
         name, version, canUpdateFrom: [], compatibleWith: null, repoSource: null, metadata: {}, createdAt: T0, ...patch,
       });
