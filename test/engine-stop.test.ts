@@ -62,4 +62,32 @@ describe('engine stop', () => {
       store.close();
     }
   });
+
+  it('a crashed session waiting to be run again leaves no timer behind once stopped', async () => {
+    const store = Store.open(':memory:');
+    const clock = new VirtualClock(T0);
+    const cloudId = importCloud(store, parseCloudText(CLOUD, 'stop cloud'), 'stop', T0);
+    await new Engine({ store, clock }).createSession({ hosts: ['compute-0'] }, { kind: 'sim', cloudId });
+    const inner = new SqliteRepository(store);
+    let crashes = 0;
+    // The runner's first read fails: the engine records the crash and waits to run the session again.
+    const repo = new Proxy(inner, {
+      get(target, name, receiver) {
+        if (name === 'loadSession') {
+          return async () => {
+            crashes++;
+            throw new Error('the store went away');
+          };
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Repository;
+    const engine = new Engine({ store, repo, clock, delivery: false });
+    engine.start();
+    await expect.poll(() => crashes > 0 && engine.activeSessions().length === 0 && clock.pendingTimers() > 0).toBe(true);
+    await engine.stop();
+    expect(clock.pendingTimers()).toBe(0);
+    store.close();
+  });
 });
