@@ -21,9 +21,11 @@ const VCPUS = 24;
 // ---- one run, in the child
 
 async function rehearse(computes) {
-  const { DONE, addCloud, closeBench, cloudSize, createSession, openBench, sessionEventCount, uniformCloud, waitForEnd } = await import('./support.mjs');
+  const { DONE, addCloud, closeBench, cloudSize, createSession, openRehearsal, sessionEventCount, uniformCloud, waitForEnd } = await import('./support.mjs');
   const setupStarted = performance.now();
-  const cloud = uniformCloud({
+  const bench = await openRehearsal();
+  // The cloud file is not kept once imported (nor is it by a rehearsal): only its size is.
+  const { driver, instances } = importUniform(bench, addCloud, cloudSize, uniformCloud({
     computes,
     vcpus: VCPUS,
     perCompute: PER_COMPUTE,
@@ -31,10 +33,8 @@ async function rehearse(computes) {
       { id: 'proj-migrate', action: 'MIGRATE', replyDelayS: 1 },
       { id: 'proj-live', action: 'LIVE_MIGRATE', replyDelayS: 1 },
     ],
-  });
-  const bench = openBench({ clock: 'virtual' });
+  }));
   try {
-    const driver = addCloud(bench, cloud);
     const setupMs = performance.now() - setupStarted;
     const started = performance.now();
     let parallel = 'auto';
@@ -48,7 +48,7 @@ async function rehearse(computes) {
     const wallMs = performance.now() - started;
     return {
       computes,
-      instances: cloudSize(cloud).instances,
+      instances,
       parallel,
       state: end.state,
       done: end.state === DONE,
@@ -61,6 +61,10 @@ async function rehearse(computes) {
   } finally {
     await closeBench(bench);
   }
+}
+
+function importUniform(bench, addCloud, cloudSize, cloud) {
+  return { driver: addCloud(bench, cloud), instances: cloudSize(cloud).instances };
 }
 
 const sizeArg = process.argv.indexOf('--size');

@@ -102,6 +102,25 @@ export function openBench({ clock = 'virtual', storePath, watchMs } = {}) {
   return { store, clock: theClock, engine };
 }
 
+/**
+ * Opens what `session create --dry-run` runs a session on (rehearsalEngine of
+ * src/engine/rehearsal.ts: the session in memory, the cloud's copy in a scratch store, a virtual
+ * clock, no webhook delivery), started. Builds without it get openBench({ clock: 'virtual' }),
+ * which is how their rehearsals ran.
+ */
+export async function openRehearsal() {
+  let rehearsalEngine;
+  try {
+    ({ rehearsalEngine } = await load('engine/rehearsal.js'));
+  } catch {
+    rehearsalEngine = undefined;
+  }
+  if (!rehearsalEngine) return openBench({ clock: 'virtual' });
+  const { store, repo, engine } = rehearsalEngine(VIRTUAL_START);
+  engine.start();
+  return { store, repo, clock: engine.clock, engine };
+}
+
 /** Adds a simulated cloud to the bench's store; returns what a session needs to run on it. */
 export function addCloud(bench, cloud, name = 'bench') {
   const cloudId = importCloud(bench.store, cloud, name, bench.clock.now());
@@ -140,6 +159,7 @@ export const DONE = 'MAINTENANCE_DONE';
 /** Events recorded for one session. */
 export function sessionEventCount(bench, sessionId) {
   // Counted by the store where the build can: reading 900,000 events would be most of a run's peak memory.
+  if (bench.repo?.eventCount) return bench.repo.eventCount(sessionId);
   return bench.store.eventCount ? bench.store.eventCount(sessionId) : bench.store.events(sessionId).length;
 }
 

@@ -9,7 +9,7 @@ _maintctl_valued() {
     --reply-timeout|--scale-in-timeout|--max-parallel|--parallel|--max-migrations|--unsubscribed|--timeout|--timing|--speed|\
     --state|--all-actions|--url|--event|--format|--session|--policy|--hook|\
     --name|--max-impacted|--recovery-time|--max-per-host|--instances|--group|--instance|--migration-type|--max-interruption|--lead-time|\
-    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen|--store|--lease-time|\
+    --endpoint|--token|--host|--port|--tokens|--auth|--public-url|--max-body|--tls-cert|--tls-key|--allow-webhook-host|--listen|--store|--lease-time|--from|--to|\
     --cluster|--release|--version|--can-update-from|--compatible-with|--repo-source|--hosts|--topic) return 0 ;;
   esac
   return 1
@@ -86,8 +86,8 @@ _maintctl() {
 
   local words="" opts="" ids=""
   case ${pos[0]} in
-    "") words="session project release cluster notifications serve demo engine version completion help" ;;
-    help) ((${#pos[@]} == 1)) && words="session project release cluster notifications serve demo engine version completion" ;;
+    "") words="session project release cluster notifications store serve demo engine version completion help" ;;
+    help) ((${#pos[@]} == 1)) && words="session project release cluster notifications store serve demo engine version completion" ;;
     completion) ((${#pos[@]} == 1)) && words="bash zsh fish" ;;
     serve) opts="--cloud --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key --allow-webhook-host --store --lease-time" ;;
     demo) opts="--cloud --speed" ;;
@@ -121,6 +121,12 @@ _maintctl() {
         create) opts="--release --hosts --cloud" ;;
       esac ;;
     notifications) opts="--cluster --topic --follow" ;;
+    store)
+      case ${pos[1]} in
+        "") words="copy help" ;;
+        help) ((${#pos[@]} == 2)) && words="copy" ;;
+        copy) opts="--from --to" ;;
+      esac ;;
     project)
       case ${pos[1]} in
         "") words="show reply subscribe unsubscribe subscriptions agent constraints constrain-group constrain-instance unconstrain help" ;;

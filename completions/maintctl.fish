@@ -16,7 +16,7 @@ function __maintctl_args
                 --unsubscribed --timeout --timing --speed \
                 --state --all-actions --url --event --format --session --policy --hook \
                 --endpoint --token --host --port --tokens --auth --public-url --max-body --tls-cert --tls-key \
-                --allow-webhook-host --listen --store --lease-time --cluster --release --version --can-update-from --compatible-with \
+                --allow-webhook-host --listen --store --lease-time --from --to --cluster --release --version --can-update-from --compatible-with \
                 --repo-source --topic
                 set skip 1
             case '-*'
@@ -79,13 +79,14 @@ complete -c maintctl -n '__maintctl_is' -a project -d 'what applications see and
 complete -c maintctl -n '__maintctl_is' -a release -d 'releases clusters are updated to'
 complete -c maintctl -n '__maintctl_is' -a cluster -d 'clusters of hosts on a release'
 complete -c maintctl -n '__maintctl_is' -a notifications -d 'notifications about clusters, hosts and sessions'
+complete -c maintctl -n '__maintctl_is' -a store -d 'copy sessions between a state directory and a shared PostgreSQL'
 complete -c maintctl -n '__maintctl_is' -a serve -d 'run the engine behind the Fenix REST API'
 complete -c maintctl -n '__maintctl_is' -a demo -d 'run a complete rolling maintenance on a simulated cloud'
 complete -c maintctl -n '__maintctl_is' -a engine -d 'run the sessions of the state directory until none is active'
 complete -c maintctl -n '__maintctl_is' -a version -d 'print the version of maintctl'
 complete -c maintctl -n '__maintctl_is' -a completion -d 'print the completion script for bash, zsh or fish'
 complete -c maintctl -n '__maintctl_is' -a help -d 'show help for a command'
-complete -c maintctl -n '__maintctl_is help' -a 'session project release cluster notifications serve demo engine version completion'
+complete -c maintctl -n '__maintctl_is help' -a 'session project release cluster notifications store serve demo engine version completion'
 complete -c maintctl -n '__maintctl_is completion' -a 'bash zsh fish'
 
 # maintctl session <verb>
@@ -173,6 +174,13 @@ complete -c maintctl -n '__maintctl_is cluster create +' -l cloud -r -F -d 'the 
 complete -c maintctl -n '__maintctl_is notifications +' -l cluster -x -d "only this cluster's"
 complete -c maintctl -n '__maintctl_is notifications +' -l topic -x -a 'discover done error warning' -d 'only this topic'
 complete -c maintctl -n '__maintctl_is notifications +' -l follow -d 'go on printing new ones'
+
+# maintctl store <verb>
+complete -c maintctl -n '__maintctl_is store' -a copy -d 'copy every session and its history into another store'
+complete -c maintctl -n '__maintctl_is store' -a help -d 'show help for a store command'
+complete -c maintctl -n '__maintctl_is store help' -a copy
+complete -c maintctl -n '__maintctl_is store copy +' -l from -r -F -d 'a state directory or postgres://USER@HOST/DB'
+complete -c maintctl -n '__maintctl_is store copy +' -l to -r -F -d 'a state directory or postgres://USER@HOST/DB'
 
 # maintctl serve, maintctl demo, maintctl engine
 complete -c maintctl -n '__maintctl_is serve +' -l cloud -r -F -d 'openstack, openstack:NAME or a sim cloud file'

@@ -340,7 +340,7 @@ describe('completion at work', () => {
   });
 
   it('bash: commands, verbs, options and values', () => {
-    expect(bashComplete('maintctl', '')).toEqual(['session', 'project', 'release', 'cluster', 'notifications', 'serve', 'demo', 'engine', 'version', 'completion', 'help']);
+    expect(bashComplete('maintctl', '')).toEqual(['session', 'project', 'release', 'cluster', 'notifications', 'store', 'serve', 'demo', 'engine', 'version', 'completion', 'help']);
     expect(bashComplete('maintctl', 'completion', '')).toEqual(['bash', 'zsh', 'fish']);
     expect(bashComplete('maintctl', 'session', 'sh')).toEqual(['show']);
     expect(bashComplete('maintctl', 'session', '')).toEqual(['create', 'list', 'ls', 'show', 'events', 'delete', 'rm', 'update', 'logs', 'rollback', 'help']);

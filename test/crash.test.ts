@@ -12,6 +12,7 @@ import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
 import { SimCloud } from '../src/infra/sim/sim-cloud.js';
 import { Store } from '../src/store/store.js';
 import { addRelease, createCluster, showCluster } from '../src/engine/release-view.js';
+import { SqliteRepository } from '../src/store/sqlite-repository.js';
 import { findOperation } from '../src/store/releases.js';
 import { T0 } from './helpers.js';
 import { brokenInvariants, expectationsOf, mostInMaintenance } from './invariants.js';
@@ -229,9 +230,9 @@ log "end $MAINTCTL_HOST"`,
       const store = Store.open(join(dir, 'maintctl.db'));
       const clock = new VirtualClock(T0);
       const cloudId = importCloud(store, parseCloudText(`hosts:\n${hosts.map((h) => `  - {name: ${h}, vcpus: 4}`).join('\n')}\n`, 'crash cloud'), 'crash', T0);
-      addRelease(store, { name: 'r1', version: '1.0' }, T0);
-      addRelease(store, { name: 'r2', version: '2.0', can_update_from: ['1.0'] }, T0);
-      createCluster(store, { name: 'prod', release: 'r1', hosts }, T0);
+      await addRelease(new SqliteRepository(store), { name: 'r1', version: '1.0' }, T0);
+      await addRelease(new SqliteRepository(store), { name: 'r2', version: '2.0', can_update_from: ['1.0'] }, T0);
+      await createCluster(new SqliteRepository(store), { name: 'prod', release: 'r1', hosts }, T0);
       const engine = new Engine({ store, clock, plugins: bench.registry }); // not started: it only records the session
       const request = { cluster: 'prod', release: 'r2', auto_rollback: true, actions: [{ plugin: 'upgrade', type: 'compute' }] };
       const update = await engine.createSession(request, { kind: 'sim', cloudId }, { pluginDirs: [bench.dir] });
@@ -258,8 +259,8 @@ log "end $MAINTCTL_HOST"`,
       const rollbackId = findOperation(after, update.id)!.rollbackSession!;
       expect(after.getSession(update.id).state).toBe('MAINTENANCE_FAILED');
       expect(after.getSession(rollbackId).state).toBe('MAINTENANCE_DONE');
-      expect(showCluster(after, 'prod')).toMatchObject({ status: 'operational', current_release: 'r1', pending_release: null });
-      expect(showCluster(after, 'prod').hosts.map((h) => h.release)).toEqual(['r1', 'r1', 'r1', 'r1', 'r1']);
+      expect(await showCluster(new SqliteRepository(after), 'prod')).toMatchObject({ status: 'operational', current_release: 'r1', pending_release: null });
+      expect((await showCluster(new SqliteRepository(after), 'prod')).hosts.map((h) => h.release)).toEqual(['r1', 'r1', 'r1', 'r1', 'r1']);
       // Each moved host completed its rollback once, and was told of once; no other host was touched.
       const events = after.events(null);
       const completed = events.filter((e) => e.sessionId === rollbackId && e.eventType === 'maintenance.host' && e.payload.state === 'MAINTENANCE_COMPLETE');

@@ -556,9 +556,9 @@ describe('notifications of a cluster update', () => {
     const r = rig();
     const rx = await receiver().listen();
     sub(r.store, 'admin', 'maintctl.notification', rx.url('/notices'));
-    addRelease(r.store, { name: 'r1', version: '1.0' }, Date.now());
-    addRelease(r.store, { name: 'r2', version: '2.0', can_update_from: ['1.0'] }, Date.now());
-    createCluster(r.store, { name: 'prod', release: 'r1', hosts: ['compute-0', 'compute-1', 'compute-2'] }, Date.now());
+    await addRelease(r.engine.repo, { name: 'r1', version: '1.0' }, Date.now());
+    await addRelease(r.engine.repo, { name: 'r2', version: '2.0', can_update_from: ['1.0'] }, Date.now());
+    await createCluster(r.engine.repo, { name: 'prod', release: 'r1', hosts: ['compute-0', 'compute-1', 'compute-2'] }, Date.now());
     const created = await r.engine.createSession({ cluster: 'prod', release: 'r2' }, { kind: 'sim', cloudId: r.cloudId });
     expect((await r.engine.waitForEnd(created.id)).state).toBe('MAINTENANCE_DONE');
     const notices = ofType(r.store.events(null), 'maintctl.notification');

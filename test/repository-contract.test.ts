@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryRepository } from '../src/store/memory-repository.js';
 import { PG_MIGRATIONS } from '../src/store/pg-migrations.js';
 import { PgRepository } from '../src/store/pg-repository.js';
 import { SqliteRepository } from '../src/store/sqlite-repository.js';
@@ -13,6 +14,8 @@ repositoryContract('SqliteRepository on an in-memory store', async () => {
   const store = Store.open(':memory:');
   return { repo: new SqliteRepository(store), close: async () => store.close() };
 });
+
+repositoryContract('MemoryRepository (rehearsals)', async () => ({ repo: new MemoryRepository(), close: async () => undefined }), { clusters: false });
 
 repositoryContract(
   'SqliteRepository on a store file',

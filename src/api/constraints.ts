@@ -4,7 +4,6 @@
 import { groupDocument, groupFromBody, instanceDocument, instanceFromBody } from '../domain/constraint-documents.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { Engine } from '../engine/engine.js';
-import { deleteGroup, deleteInstance, findGroup, findInstance, listConstraints, putGroup, putInstance } from '../store/constraints.js';
 import { requireProject, type Principal } from './auth.js';
 
 /** A project token may change a row only when it is its project's now and stays so. */
@@ -13,16 +12,16 @@ function mayWrite(principal: Principal, stored: { projectId: string } | null, pr
   requireProject(principal, projectId);
 }
 
-export function putGroupRoute(engine: Engine, principal: Principal, groupId: string, body: unknown) {
+export async function putGroupRoute(engine: Engine, principal: Principal, groupId: string, body: unknown) {
   const group = groupFromBody(groupId, body);
-  mayWrite(principal, findGroup(engine.store, groupId), group.projectId);
-  return groupDocument(putGroup(engine.store, group, engine.clock.now()));
+  mayWrite(principal, await engine.repo.instanceGroup(groupId), group.projectId);
+  return groupDocument(await engine.repo.putInstanceGroup(group, engine.clock.now()));
 }
 
-export function putInstanceRoute(engine: Engine, principal: Principal, instanceId: string, body: unknown) {
+export async function putInstanceRoute(engine: Engine, principal: Principal, instanceId: string, body: unknown) {
   const row = instanceFromBody(instanceId, body);
-  mayWrite(principal, findInstance(engine.store, instanceId), row.projectId);
-  return instanceDocument(putInstance(engine.store, row, engine.clock.now()));
+  mayWrite(principal, await engine.repo.instanceConstraint(instanceId), row.projectId);
+  return instanceDocument(await engine.repo.putInstanceConstraint(row, engine.clock.now()));
 }
 
 function owned<T extends { projectId: string }>(principal: Principal, row: T | null, what: string): T {
@@ -31,21 +30,21 @@ function owned<T extends { projectId: string }>(principal: Principal, row: T | n
   return row;
 }
 
-export const getGroupRoute = (engine: Engine, principal: Principal, groupId: string) =>
-  groupDocument(owned(principal, findGroup(engine.store, groupId), `instance group ${groupId}`));
+export const getGroupRoute = async (engine: Engine, principal: Principal, groupId: string) =>
+  groupDocument(owned(principal, await engine.repo.instanceGroup(groupId), `instance group ${groupId}`));
 
-export const getInstanceRoute = (engine: Engine, principal: Principal, instanceId: string) =>
-  instanceDocument(owned(principal, findInstance(engine.store, instanceId), `constraints for instance ${instanceId}`));
+export const getInstanceRoute = async (engine: Engine, principal: Principal, instanceId: string) =>
+  instanceDocument(owned(principal, await engine.repo.instanceConstraint(instanceId), `constraints for instance ${instanceId}`));
 
-export function deleteGroupRoute(engine: Engine, principal: Principal, groupId: string) {
-  const doc = getGroupRoute(engine, principal, groupId);
-  deleteGroup(engine.store, groupId);
+export async function deleteGroupRoute(engine: Engine, principal: Principal, groupId: string) {
+  const doc = await getGroupRoute(engine, principal, groupId);
+  await engine.repo.deleteInstanceGroup(groupId);
   return doc;
 }
 
-export function deleteInstanceRoute(engine: Engine, principal: Principal, instanceId: string) {
-  const doc = getInstanceRoute(engine, principal, instanceId);
-  deleteInstance(engine.store, instanceId);
+export async function deleteInstanceRoute(engine: Engine, principal: Principal, instanceId: string) {
+  const doc = await getInstanceRoute(engine, principal, instanceId);
+  await engine.repo.deleteInstanceConstraint(instanceId);
   return doc;
 }
 
@@ -56,10 +55,10 @@ function listedProject(principal: Principal, query: URLSearchParams): string | u
   return asked ?? (principal.role === 'project' ? principal.project : undefined);
 }
 
-export const listGroupsRoute = (engine: Engine, principal: Principal, query: URLSearchParams) => ({
-  instance_groups: listConstraints(engine.store, listedProject(principal, query)).groups.map(groupDocument),
+export const listGroupsRoute = async (engine: Engine, principal: Principal, query: URLSearchParams) => ({
+  instance_groups: (await engine.repo.listConstraints(listedProject(principal, query))).groups.map(groupDocument),
 });
 
-export const listInstancesRoute = (engine: Engine, principal: Principal, query: URLSearchParams) => ({
-  instances: listConstraints(engine.store, listedProject(principal, query)).instances.map(instanceDocument),
+export const listInstancesRoute = async (engine: Engine, principal: Principal, query: URLSearchParams) => ({
+  instances: (await engine.repo.listConstraints(listedProject(principal, query))).instances.map(instanceDocument),
 });

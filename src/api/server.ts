@@ -11,8 +11,6 @@ import { projectDocument } from '../engine/project-view.js';
 import { sessionDocument } from '../engine/session-view.js';
 import * as releases from '../engine/release-view.js';
 import { NOTIFICATION_TOPICS } from '../domain/releases.js';
-import { getCluster } from '../store/releases.js';
-import { ON_EMBEDDED_STORE_ONLY } from '../store/repository.js';
 import { principalOf, requireAdmin, requireProject, type Authenticator, type Principal } from './auth.js';
 import * as constraints from './constraints.js';
 import { addSubscription, eventsAfter, intParam, MAX_WAIT_MS, removeSubscriptions, replicasOf, sessionByPrefix, subscriptionsOf, summaries, visibleEvents } from './extensions.js';
@@ -91,11 +89,11 @@ function pickDriver(body: unknown, { driver, clouds = {} }: ApiOptions): { drive
 }
 
 /** A cluster session names no cloud: it runs on the cluster's, when that is one this server serves by name. */
-function withClusterCloud(store: Engine['store'], body: unknown): unknown {
+async function withClusterCloud(repo: Engine['repo'], body: unknown): Promise<unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body) || 'cloud' in body) return body;
   const name = (body as { cluster?: unknown }).cluster;
   if (typeof name !== 'string') return body;
-  const cloud = getCluster(store, name).cloud;
+  const cloud = (await releases.getCluster(repo, name)).cloud;
   return cloud ? { ...body, cloud } : body;
 }
 
@@ -111,7 +109,7 @@ function routes(options: ApiOptions): Route[] {
   return [
     // Fenix (seeds 000/001).
     route('POST', '/v1/maintenance', 'admin', async ({ body }) => {
-      const { driver, request } = pickDriver(withClusterCloud(engine.store, body), options);
+      const { driver, request } = pickDriver(await withClusterCloud(repo, body), options);
       return { session_id: (await engine.createSession(request, driver)).id };
     }),
     route('GET', '/v1/maintenance', 'admin', async () => ({
@@ -150,50 +148,42 @@ function routes(options: ApiOptions): Route[] {
     route('POST', '/v1/projects/{project}/subscriptions', 'project', ({ params, body }) => addSubscription(engine, params.project!, body, options.allowWebhookHosts ?? [])),
     route('DELETE', '/v1/projects/{project}/subscriptions', 'project', ({ params, query }) => removeSubscriptions(engine, params.project!, query)),
     // Releases, clusters and notifications (seed 003; README "Releases and clusters").
-    ...embeddedStoreOnly(engine, releaseRoutes(engine)),
+    ...releaseRoutes(engine),
     route('POST', '/v1/sessions/{session}/rollback', 'admin', async ({ params, body }) => {
       noFields(body, 'POST /v1/sessions/{session}/rollback rolls back a failed or done update');
       const { session, hosts } = await engine.rollbackSession(await sessionId(params));
       return { session_id: session?.id ?? null, hosts };
     }),
     // Later Fenix's application constraints (a project token: its own project's only).
-    ...embeddedStoreOnly(engine, [
-      route('GET', '/v1/instance_group', 'any', ({ principal, query }) => constraints.listGroupsRoute(engine, principal, query)),
-      route('PUT', '/v1/instance_group/{group}', 'any', ({ principal, params, body }) => constraints.putGroupRoute(engine, principal, params.group!, body)),
-      route('GET', '/v1/instance_group/{group}', 'any', ({ principal, params }) => constraints.getGroupRoute(engine, principal, params.group!)),
-      route('DELETE', '/v1/instance_group/{group}', 'any', ({ principal, params }) => constraints.deleteGroupRoute(engine, principal, params.group!)),
-      route('GET', '/v1/instance', 'any', ({ principal, query }) => constraints.listInstancesRoute(engine, principal, query)),
-      route('PUT', '/v1/instance/{instance}', 'any', ({ principal, params, body }) => constraints.putInstanceRoute(engine, principal, params.instance!, body)),
-      route('GET', '/v1/instance/{instance}', 'any', ({ principal, params }) => constraints.getInstanceRoute(engine, principal, params.instance!)),
-      route('DELETE', '/v1/instance/{instance}', 'any', ({ principal, params }) => constraints.deleteInstanceRoute(engine, principal, params.instance!)),
-    ]),
+    route('GET', '/v1/instance_group', 'any', ({ principal, query }) => constraints.listGroupsRoute(engine, principal, query)),
+    route('PUT', '/v1/instance_group/{group}', 'any', ({ principal, params, body }) => constraints.putGroupRoute(engine, principal, params.group!, body)),
+    route('GET', '/v1/instance_group/{group}', 'any', ({ principal, params }) => constraints.getGroupRoute(engine, principal, params.group!)),
+    route('DELETE', '/v1/instance_group/{group}', 'any', ({ principal, params }) => constraints.deleteGroupRoute(engine, principal, params.group!)),
+    route('GET', '/v1/instance', 'any', ({ principal, query }) => constraints.listInstancesRoute(engine, principal, query)),
+    route('PUT', '/v1/instance/{instance}', 'any', ({ principal, params, body }) => constraints.putInstanceRoute(engine, principal, params.instance!, body)),
+    route('GET', '/v1/instance/{instance}', 'any', ({ principal, params }) => constraints.getInstanceRoute(engine, principal, params.instance!)),
+    route('DELETE', '/v1/instance/{instance}', 'any', ({ principal, params }) => constraints.deleteInstanceRoute(engine, principal, params.instance!)),
   ];
 }
 
 function releaseRoutes(engine: Engine): Route[] {
-  const { store, clock } = engine;
+  const { repo, clock } = engine;
   return [
-    route('GET', '/v1/releases', 'admin', () => releases.releaseDocuments(store)),
-    route('POST', '/v1/releases', 'admin', ({ body }) => releases.addRelease(store, body, clock.now())),
-    route('GET', '/v1/releases/{release}', 'admin', ({ params }) => releases.showRelease(store, params.release!)),
-    route('DELETE', '/v1/releases/{release}', 'admin', ({ params }) => releases.removeRelease(store, params.release!)),
-    route('GET', '/v1/clusters', 'admin', () => releases.clusterDocuments(store)),
-    route('POST', '/v1/clusters', 'admin', ({ body }) => releases.createCluster(store, body, clock.now())),
-    route('GET', '/v1/clusters/{cluster}', 'admin', ({ params }) => releases.showCluster(store, params.cluster!)),
+    route('GET', '/v1/releases', 'admin', () => releases.releaseDocuments(repo)),
+    route('POST', '/v1/releases', 'admin', ({ body }) => releases.addRelease(repo, body, clock.now())),
+    route('GET', '/v1/releases/{release}', 'admin', ({ params }) => releases.showRelease(repo, params.release!)),
+    route('DELETE', '/v1/releases/{release}', 'admin', ({ params }) => releases.removeRelease(repo, params.release!)),
+    route('GET', '/v1/clusters', 'admin', () => releases.clusterDocuments(repo)),
+    route('POST', '/v1/clusters', 'admin', ({ body }) => releases.createCluster(repo, body, clock.now())),
+    route('GET', '/v1/clusters/{cluster}', 'admin', ({ params }) => releases.showCluster(repo, params.cluster!)),
     route('GET', '/v1/notifications', 'admin', ({ query }) =>
-      releases.notificationDocuments(store, {
+      releases.notificationDocuments(repo, {
         ...(query.get('cluster') ? { cluster: query.get('cluster')! } : {}),
         ...(query.get('topic') ? { topic: checkTopic(query.get('topic')!) } : {}),
         afterId: intParam(query, 'after', 0),
       }),
     ),
   ];
-}
-
-/** Routes of what only the embedded store keeps (releases, clusters, constraints): refused on a shared store. */
-function embeddedStoreOnly(engine: Engine, list: Route[]): Route[] {
-  if (engine.repo.embedded) return list;
-  return list.map((r) => ({ ...r, handler: () => Promise.reject(new HttpError(501, ON_EMBEDDED_STORE_ONLY)) }));
 }
 
 function checkTopic(topic: string): string {

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Module> }>
   release: { summary: 'releases clusters are updated to: versions, the versions they update from', load: () => import('./release/index.js') },
   cluster: { summary: 'clusters of hosts on a release: status, and the release each host runs', load: () => import('./cluster/index.js') },
   notifications: { summary: 'notifications about clusters, hosts and sessions (discover, done, error, warning)', load: () => import('./notifications.js') },
+  store: { summary: 'copy sessions and their history between a state directory and a shared PostgreSQL', load: () => import('./store/index.js') },
   serve: { summary: 'run the engine behind the Fenix REST API (POST/GET /v1/maintenance, ...)', load: () => import('./serve.js') },
   demo: { summary: 'run a complete rolling maintenance on a built-in simulated cloud, shown live', load: () => import('./demo.js') },
   engine: { summary: 'run the sessions of the state directory until none is active (started for you by session create)', load: () => import('./engine.js') },

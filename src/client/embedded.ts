@@ -45,8 +45,8 @@ export class EmbeddedClient implements EngineClient {
    * creates it: reading a state directory that has none is "no maintctl store at DIR" (exit 5).
    */
   /** The store as the views read it. */
-  private repo(): SqliteRepository {
-    return new SqliteRepository(this.store());
+  private repo(create = false): SqliteRepository {
+    return new SqliteRepository(this.store(create));
   }
 
   private store(create = false): Store {
@@ -272,35 +272,35 @@ export class EmbeddedClient implements EngineClient {
   }
 
   async addRelease(body: Record<string, unknown>) {
-    return (await this.releases()).addRelease(this.store(true), body, this.clock.now());
+    return (await this.releases()).addRelease(this.repo(true), body, this.clock.now());
   }
 
   async listReleases() {
-    return (await this.releases()).releaseDocuments(this.store());
+    return (await this.releases()).releaseDocuments(this.repo());
   }
 
   async showRelease(name: string) {
-    return (await this.releases()).showRelease(this.store(), name);
+    return (await this.releases()).showRelease(this.repo(), name);
   }
 
   async deleteRelease(name: string) {
-    return (await this.releases()).removeRelease(this.store(), name);
+    return (await this.releases()).removeRelease(this.repo(), name);
   }
 
   async createCluster(body: Record<string, unknown>) {
-    return (await this.releases()).createCluster(this.store(true), body, this.clock.now());
+    return (await this.releases()).createCluster(this.repo(true), body, this.clock.now());
   }
 
   async listClusters() {
-    return (await this.releases()).clusterDocuments(this.store());
+    return (await this.releases()).clusterDocuments(this.repo());
   }
 
   async showCluster(name: string) {
-    return (await this.releases()).showCluster(this.store(), name);
+    return (await this.releases()).showCluster(this.repo(), name);
   }
 
   async notifications(query: NotificationQuery) {
-    return (await this.releases()).notificationDocuments(this.store(), query);
+    return (await this.releases()).notificationDocuments(this.repo(), query);
   }
 
   async rollbackSession(idOrPrefix: string) {

@@ -230,10 +230,12 @@ export class SessionModel {
     const next = { ...row, ...patch };
     const leftWave = next.host !== row.host && row.wave !== null && !row.actionDone;
     if (next.host !== row.host) this.departed(row.host);
+    // Most updates (an action chosen, a question's state) leave the load of every host as it was.
+    const sameLoad = next.instanceId === id && next.host === row.host && next.target === row.target && next.vcpus === row.vcpus && next.memoryMb === row.memoryMb;
     if (next.instanceId !== id) this.removeInstance(id);
-    else this.unindexInstance(row);
+    else this.unindexInstance(row, !sameLoad);
     if (leftWave) this.arrived.add(next.instanceId);
-    this.indexInstance(next);
+    this.indexInstance(next, !sameLoad);
     this.removed.delete(next.instanceId);
     if (!stored) this.dirtyInstances.add(next.instanceId);
   }
@@ -334,7 +336,8 @@ export class SessionModel {
   private readonly roomy = new Map<HostState, Set<string>>();
 
   freeRoom(lane: 'PENDING' | 'MAINTAINED'): { vcpus: number; memoryMb: number } {
-    return this.roomTotals.get(lane) ?? { vcpus: 0, memoryMb: 0 };
+    const total = this.roomTotals.get(lane);
+    return total ? { ...total } : { vcpus: 0, memoryMb: 0 };
   }
 
   /** The computes of the lane that can take at least a little more (enabled, some vCPUs and memory free). */
@@ -342,26 +345,40 @@ export class SessionModel {
     return this.roomy.get(lane) ?? NO_HOSTS;
   }
 
+  /** Adds to a lane's free room (totals are changed in place: this runs several times per move). */
+  private addRoom(lane: HostState, vcpus: number, memoryMb: number): void {
+    const total = this.roomTotals.get(lane);
+    if (!total) {
+      this.roomTotals.set(lane, { vcpus, memoryMb });
+      return;
+    }
+    total.vcpus += vcpus;
+    total.memoryMb += memoryMb;
+  }
+
   private refreshRoom(name: string): void {
-    const add = (lane: HostState, vcpus: number, memoryMb: number) => {
-      const total = this.roomTotals.get(lane) ?? { vcpus: 0, memoryMb: 0 };
-      this.roomTotals.set(lane, { vcpus: total.vcpus + vcpus, memoryMb: total.memoryMb + memoryMb });
-    };
     const old = this.room.get(name);
     if (old) {
-      add(old.lane, -old.vcpus, -old.memoryMb);
+      this.addRoom(old.lane, -old.vcpus, -old.memoryMb);
       this.roomy.get(old.lane)?.delete(name);
     }
-    this.room.delete(name);
     const h = this.hostRows.get(name);
-    if (!h || h.type !== 'compute' || h.disabled || h.disabledBefore || (h.state !== 'PENDING' && h.state !== 'MAINTAINED')) return;
+    if (!h || h.type !== 'compute' || h.disabled || h.disabledBefore || (h.state !== 'PENDING' && h.state !== 'MAINTAINED')) {
+      if (old) this.room.delete(name);
+      return;
+    }
     const load = this.load(name);
-    const r = { lane: h.state, vcpus: Math.max(0, h.vcpus - load.vcpus), memoryMb: h.memoryMb === null ? 0 : Math.max(0, h.memoryMb - load.memoryMb) };
-    this.room.set(name, r);
-    add(r.lane, r.vcpus, r.memoryMb);
-    if (r.vcpus > 0 && (h.memoryMb === null || r.memoryMb > 0)) {
-      let set = this.roomy.get(r.lane);
-      if (!set) this.roomy.set(r.lane, (set = new Set()));
+    const vcpus = Math.max(0, h.vcpus - load.vcpus);
+    const memoryMb = h.memoryMb === null ? 0 : Math.max(0, h.memoryMb - load.memoryMb);
+    if (old) {
+      old.lane = h.state;
+      old.vcpus = vcpus;
+      old.memoryMb = memoryMb;
+    } else this.room.set(name, { lane: h.state, vcpus, memoryMb });
+    this.addRoom(h.state, vcpus, memoryMb);
+    if (vcpus > 0 && (h.memoryMb === null || memoryMb > 0)) {
+      let set = this.roomy.get(h.state);
+      if (!set) this.roomy.set(h.state, (set = new Set()));
       set.add(name);
     }
   }
@@ -401,14 +418,15 @@ export class SessionModel {
     this.refreshRoom(host);
   }
 
-  private indexInstance(i: Instance): void {
+  /** `loads`: false when the row replaces one with the same host, target and size (their loads, and whether the host is drained, stay as they are). */
+  private indexInstance(i: Instance, loads = true): void {
     this.instanceRows.set(i.instanceId, i);
     let set = this.byHost.get(i.host);
     if (!set) this.byHost.set(i.host, (set = new Set()));
     set.add(i.instanceId);
-    this.drained.delete(i.host);
-    this.addLoad(i.host, i, 1);
-    if (i.target !== null && i.target !== i.host) {
+    if (loads) this.drained.delete(i.host);
+    if (loads) this.addLoad(i.host, i, 1);
+    if (loads && i.target !== null && i.target !== i.host) {
       this.addLoad(i.target, i, 1);
       this.incoming.set(i.target, this.reservedOn(i.target) + 1);
     }
@@ -426,12 +444,12 @@ export class SessionModel {
     }
   }
 
-  private unindexInstance(i: Instance): void {
+  private unindexInstance(i: Instance, loads = true): void {
     this.instanceRows.delete(i.instanceId);
     this.byHost.get(i.host)?.delete(i.instanceId);
-    this.refreshDrained(i.host);
-    this.addLoad(i.host, i, -1);
-    if (i.target !== null && i.target !== i.host) {
+    if (loads) this.refreshDrained(i.host);
+    if (loads) this.addLoad(i.host, i, -1);
+    if (loads && i.target !== null && i.target !== i.host) {
       this.addLoad(i.target, i, -1);
       this.incoming.set(i.target, this.reservedOn(i.target) - 1);
     }

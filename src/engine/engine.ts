@@ -2,7 +2,7 @@
 // lease for. Restarted on an existing store, it resumes each one where it stopped. It reaches
 // the store only through the async Repository.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../domain/clock.js';
+import type { Clock, Timer } from '../domain/clock.js';
 import { Constraints } from '../domain/constraints.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
 import { DEFAULT_OPTIONS, withChanges, type DownloadEntry, type DriverSpec, type Host, type Session, type SessionOptionChanges } from '../domain/model.js';
@@ -101,6 +101,8 @@ export class Engine {
   private idleWaiters: Array<() => void> = [];
   private serving: Promise<void> = Promise.resolve();
   private adopting: Promise<void> = Promise.resolve();
+  /** Relaunches of crashed sessions waiting for their time: cancelled by stop(), so none keeps the process alive. */
+  private readonly retries = new Set<Timer>();
   private readonly deliverer: Deliverer | null;
 
   constructor(options: EngineOptions) {
@@ -130,9 +132,13 @@ export class Engine {
     this.stopped = true;
     this.watchTimer?.cancel();
     await this.serving;
+    // Sessions being taken on see `stopped` after their next await and leave (launch).
+    await this.adopting;
     const all = [...this.running.values()];
     for (const r of all) r.runner.stop();
     await Promise.all(all.map((r) => r.done));
+    for (const timer of this.retries) timer.cancel();
+    this.retries.clear();
     await this.deliverer?.stop();
   }
 
@@ -429,6 +435,9 @@ export class Engine {
     const epoch = await this.repo.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs);
     if (epoch === null || this.running.has(sessionId)) return;
     const session = await this.repo.findSession(sessionId);
+    // Stopped while the lease was being taken (a network round trip on a shared store): a runner
+    // started now would outlive stop() and keep the process from exiting; give the lease back.
+    if (this.stopped) return this.repo.releaseLease(sessionId, this.owner).catch(() => undefined);
     if (!session) return;
     let driver: InfraDriver;
     let workflow: Workflow;
@@ -480,8 +489,13 @@ export class Engine {
   }
 
   private retryLater(sessionId: string): void {
+    if (this.stopped) return;
     const at = this.crashes.get(sessionId)?.retryAt ?? this.clock.now();
-    this.clock.at(at, () => void this.launch(sessionId).catch(() => undefined));
+    const timer = this.clock.at(at, () => {
+      this.retries.delete(timer);
+      void this.launch(sessionId).catch(() => undefined);
+    });
+    this.retries.add(timer);
   }
 
   /** A session whose driver or workflow cannot be opened here fails, saying why. */

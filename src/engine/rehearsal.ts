@@ -1,7 +1,8 @@
 // A rehearsal of a session: the infrastructure copied read-only into the simulator, the whole
-// session run there on a virtual clock in a private scratch store, and what happened summed up as a
-// plan. Nothing outside this process changes: the real infrastructure is only read (a driver's
-// listHosts and listInstances), and no store but the scratch one is opened.
+// session run there on a virtual clock with its rows in memory (a MemoryRepository: nothing of it
+// needs to outlive the process), and what happened summed up as a plan. Nothing outside this
+// process changes: the real infrastructure is only read (a driver's listHosts and listInstances),
+// and no store but a private scratch one is opened.
 import type { ConstraintRows } from '../domain/constraints.js';
 import type { SessionEvent } from '../domain/model.js';
 import { createSessionSchema, type CloudFile, type CreateSessionBody } from '../domain/schemas.js';
@@ -10,7 +11,7 @@ import { parseWith } from '../domain/validate.js';
 import type { InfraDriver } from '../infra/driver.js';
 import { importCloud } from '../infra/sim/cloud-file.js';
 import { snapshotInfrastructure, type SnapshotNote } from '../infra/snapshot.js';
-import { copyConstraints } from '../store/constraints.js';
+import { MemoryRepository } from '../store/memory-repository.js';
 import { Store } from '../store/store.js';
 import { RealClock, VirtualClock } from './clock.js';
 import { Engine } from './engine.js';
@@ -83,27 +84,19 @@ export interface RehearsalPlan {
 
 export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
   const body = parseWith(createSessionSchema, input.request, 'session request');
-  const copy = await copyOf(input, body);
-  const answers = whoAnswers(copy, body, Boolean(input.cloudFile), input.subscribed ?? (() => false));
-
   // Maintenance starts at --at when that is later than now: the rehearsal starts there.
   const now = input.now ?? new RealClock().now();
   const start = body.maintenance_at ? Math.max(now, parseTime(body.maintenance_at)) : now;
-  const store = Store.scratch();
-  // Plug-ins do not run: each takes its expected time (metadata expected_s, else --timing plugin=).
-  const plugins = new PluginRegistry({ rehearsal: { expectedS: input.timing?.plugin_s ?? 0 } });
-  const engine = new Engine({ store, clock: new VirtualClock(start, { auto: true }), delivery: false, plugins });
+  const { store, repo, engine, recorder } = rehearsalEngine(start, { pluginS: input.timing?.plugin_s ?? 0, constraints: input.constraints });
   try {
-    if (input.constraints) copyConstraints(store, input.constraints, start);
+    const { cloudId, blockers, instances } = await prepare(input, body, store, start);
     engine.start();
-    const cloudId = importCloud(store, answers.cloud, 'rehearsal', start);
     const created = await engine.createSession(input.request, { kind: 'sim', cloudId });
     const session = await engine.waitForEnd(created.id);
-    const events = store.events(session.id);
+    const events = recorder.events(session.id);
     const failed = session.state === 'MAINTENANCE_FAILED';
-    const moves = movesOf(events);
-    const instances = instancesOn(copy, body.hosts);
-    const failedHosts = store.hosts(session.id).filter((h) => h.state === 'FAILED');
+    const moves = recorder.moves(session.id);
+    const failedHosts = ((await repo.loadSession(session.id))?.hosts ?? []).filter((h) => h.state === 'FAILED');
     return {
       state: failed ? 'MAINTENANCE_FAILED' : 'MAINTENANCE_DONE',
       predicted_duration_s: seconds(session.updatedAt - session.createdAt),
@@ -112,7 +105,7 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
       moves_per_instance: instances ? Math.round((moves.length / instances) * 100) / 100 : 0,
       plugins: pluginsOf(events, session.createdAt),
       blockers: [
-        ...answers.blockers,
+        ...blockers,
         ...(failed ? failureBlockers(session.failure ?? 'the session failed', failedHosts) : []),
       ],
     };
@@ -120,6 +113,71 @@ export async function rehearse(input: RehearseInput): Promise<RehearsalPlan> {
     await engine.stop();
     store.close();
   }
+}
+
+/**
+ * What a plan is made of, taken from the events as the engine commits them: the waves, the
+ * maintained lanes and the plug-in steps as they are (a few per host), each finished move as the
+ * plan's own small row (one per instance: 200,000 whole events would be most of a large
+ * rehearsal's memory).
+ */
+export class PlanRecorder {
+  private readonly kept = new Map<string, SessionEvent[]>();
+  private readonly moved = new Map<string, RehearsalMove[]>();
+
+  take(e: SessionEvent): void {
+    if (e.sessionId === null) return;
+    const p = e.payload;
+    const move = e.eventType === 'maintctl.operation' && p.status === 'done' && (p.kind === 'migrate' || p.kind === 'live_migrate');
+    if (move) return push(this.moved, e.sessionId, moveOf(e));
+    const kept = e.eventType === 'maintctl.wave' || (e.eventType === 'maintctl.lane' && p.to === 'MAINTAINED') || (e.eventType === 'maintctl.operation' && p.kind === 'plugin');
+    if (kept) push(this.kept, e.sessionId, e);
+  }
+
+  /** The session's waves, maintained lanes and plug-in steps, in order. */
+  events(sessionId: string): SessionEvent[] {
+    return this.kept.get(sessionId) ?? [];
+  }
+
+  /** Moves the infrastructure carried out, in the order they finished. */
+  moves(sessionId: string): RehearsalMove[] {
+    return this.moved.get(sessionId) ?? [];
+  }
+}
+
+function push<T>(lists: Map<string, T[]>, key: string, item: T): void {
+  let list = lists.get(key);
+  if (!list) lists.set(key, (list = []));
+  list.push(item);
+}
+
+/**
+ * The engine a rehearsal runs on (bench/rehearsal.mjs measures this one too): the session in a
+ * MemoryRepository, since nothing of it needs to outlive the process, keeping none of its events
+ * (the recorder takes what the plan needs as they are committed); the copy of the cloud in a
+ * scratch store (the sim keeps it in memory once imported); a virtual clock from `start`, no
+ * webhook delivery, and plug-ins that only take their expected time (metadata expected_s, else
+ * `pluginS`).
+ */
+export function rehearsalEngine(start: number, options: { pluginS?: number; constraints?: ConstraintRows } = {}) {
+  const store = Store.scratch();
+  const repo = new MemoryRepository({ constraints: options.constraints, keepEvent: () => false });
+  const plugins = new PluginRegistry({ rehearsal: { expectedS: options.pluginS ?? 0 } });
+  const engine = new Engine({ store, repo, clock: new VirtualClock(start, { auto: true }), delivery: false, plugins });
+  const recorder = new PlanRecorder();
+  engine.bus.subscribe((e) => recorder.take(e));
+  return { store, repo, engine, recorder };
+}
+
+/**
+ * Copies the infrastructure into the scratch store; returns its id, the blockers found on the way
+ * and how many instances the session covers (the copy itself is not kept: the sim holds the cloud).
+ */
+async function prepare(input: RehearseInput, body: CreateSessionBody, store: Store, start: number) {
+  const copy = await copyOf(input, body);
+  const answers = whoAnswers(copy, body, Boolean(input.cloudFile), input.subscribed ?? (() => false));
+  const cloudId = importCloud(store, answers.cloud, 'rehearsal', start);
+  return { cloudId, blockers: answers.blockers, instances: instancesOn(copy, body.hosts) };
 }
 
 /** The cloud to rehearse on: the file given, or a read-only copy of the infrastructure. */
@@ -190,21 +248,17 @@ function wavesOf(events: SessionEvent[], start: number): RehearsalWave[] {
     });
 }
 
-/** Moves the infrastructure carried out, in the order they finished. */
-function movesOf(events: SessionEvent[]): RehearsalMove[] {
-  return events
-    .filter((e) => e.eventType === 'maintctl.operation' && e.payload.status === 'done' && (e.payload.kind === 'migrate' || e.payload.kind === 'live_migrate'))
-    .map((e) => {
-      const params = (e.payload.params ?? {}) as { name?: string; from?: string; to?: string };
-      const result = (e.payload.result ?? {}) as { host?: string };
-      return {
-        instance_id: String(e.payload.target),
-        name: String(params.name ?? ''),
-        from: String(params.from ?? ''),
-        to: String(result.host ?? params.to ?? ''),
-        action: e.payload.kind === 'live_migrate' ? 'LIVE_MIGRATE' : 'MIGRATE',
-      };
-    });
+/** A finished move's event as the plan's row. */
+function moveOf(e: SessionEvent): RehearsalMove {
+  const params = (e.payload.params ?? {}) as { name?: string; from?: string; to?: string };
+  const result = (e.payload.result ?? {}) as { host?: string };
+  return {
+    instance_id: String(e.payload.target),
+    name: String(params.name ?? ''),
+    from: String(params.from ?? ''),
+    to: String(result.host ?? params.to ?? ''),
+    action: e.payload.kind === 'live_migrate' ? 'LIVE_MIGRATE' : 'MIGRATE',
+  };
 }
 
 /** The plug-ins the rehearsal passed through, in the order they started, with where and when. */

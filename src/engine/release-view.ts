@@ -1,26 +1,14 @@
 // Releases and clusters as people and scripts handle them: the checked commands (release add and
 // delete, cluster create) and the documents `-o json` and the API show (snake_case, README
-// "Releases and clusters"). The embedded client and the server both go through here.
+// "Releases and clusters"). The embedded client and the server both go through here, on either
+// store (through the Repository).
 import { newClusterSchema, newReleaseSchema } from '../domain/schemas.js';
-import { checkDeletable, parseRange, type Cluster, type Notification, type Release } from '../domain/releases.js';
-import { InvalidInputError, RefusedError } from '../domain/errors.js';
+import { parseRange, type Cluster, type Notification, type Release } from '../domain/releases.js';
+import { InvalidInputError } from '../domain/errors.js';
 import { formatIso } from '../domain/time.js';
 import { parseWith } from '../domain/validate.js';
-import {
-  deleteRelease,
-  findOperation,
-  getCluster,
-  getRelease,
-  hostsInOtherClusters,
-  insertCluster,
-  insertRelease,
-  listClusters,
-  listNotifications,
-  listReleases,
-  notificationPayload,
-  type NotificationFilter,
-} from '../store/releases.js';
-import type { Store } from '../store/store.js';
+import { noCluster, noRelease, notificationPayload, type NotificationFilter } from '../store/releases.js';
+import type { Repository } from '../store/repository.js';
 
 export interface ReleaseDocument {
   name: string;
@@ -57,14 +45,14 @@ export const releaseDocument = (r: Release): ReleaseDocument => ({
   created_at: formatIso(r.createdAt),
 });
 
-export function clusterDocument(store: Store, c: Cluster): ClusterDocument {
+export async function clusterDocument(repo: Repository, c: Cluster): Promise<ClusterDocument> {
   return {
     name: c.name,
     status: c.status,
     current_release: c.currentRelease,
     pending_release: c.pendingRelease,
     session_id: c.sessionId,
-    operation: c.sessionId ? (findOperation(store, c.sessionId)?.kind ?? null) : null,
+    operation: c.sessionId ? ((await repo.clusterOperation(c.sessionId))?.kind ?? null) : null,
     cloud: c.cloud,
     hosts: c.hosts,
     created_at: formatIso(c.createdAt),
@@ -73,7 +61,7 @@ export function clusterDocument(store: Store, c: Cluster): ClusterDocument {
 }
 
 /** release add: checked, then recorded; a release of the same name is refused. */
-export function addRelease(store: Store, input: unknown, now: number): ReleaseDocument {
+export async function addRelease(repo: Repository, input: unknown, now: number): Promise<ReleaseDocument> {
   const body = parseWith(newReleaseSchema, input, 'release');
   if (body.compatible_with !== null) parseRange(body.compatible_with);
   if (body.can_update_from.includes(body.version)) {
@@ -88,53 +76,59 @@ export function addRelease(store: Store, input: unknown, now: number): ReleaseDo
     metadata: body.metadata,
     createdAt: now,
   };
-  store.tx(() => insertRelease(store, release));
+  await repo.addRelease(release);
   return releaseDocument(release);
 }
 
 /** release delete: refused while a cluster runs it (or moves to it). */
-export function removeRelease(store: Store, name: string): ReleaseDocument {
-  return store.tx(() => {
-    const release = getRelease(store, name);
-    checkDeletable(name, listClusters(store));
-    deleteRelease(store, name);
-    return releaseDocument(release);
-  });
+export async function removeRelease(repo: Repository, name: string): Promise<ReleaseDocument> {
+  return releaseDocument(await repo.removeRelease(name));
 }
 
 /** cluster create: its release must exist, and each host belongs to one cluster only. */
-export function createCluster(store: Store, input: unknown, now: number): ClusterDocument {
+export async function createCluster(repo: Repository, input: unknown, now: number): Promise<ClusterDocument> {
   const body = parseWith(newClusterSchema, input, 'cluster');
   const hosts = [...new Set(body.hosts)];
-  return store.tx(() => {
-    getRelease(store, body.release);
-    const taken = hostsInOtherClusters(store, hosts);
-    if (taken.length) {
-      throw new RefusedError(`hosts already in a cluster: ${taken.map((t) => `${t.host} (${t.cluster})`).join(', ')}: a host belongs to one cluster`);
-    }
-    const cluster: Cluster = {
-      name: body.name,
-      cloud: body.cloud,
-      currentRelease: body.release,
-      pendingRelease: null,
-      status: 'operational',
-      sessionId: null,
-      hosts: hosts.map((host) => ({ host, release: body.release })),
-      createdAt: now,
-      updatedAt: now,
-    };
-    insertCluster(store, cluster);
-    return clusterDocument(store, cluster);
-  });
+  const cluster: Cluster = {
+    name: body.name,
+    cloud: body.cloud,
+    currentRelease: body.release,
+    pendingRelease: null,
+    status: 'operational',
+    sessionId: null,
+    hosts: hosts.map((host) => ({ host, release: body.release })),
+    createdAt: now,
+    updatedAt: now,
+  };
+  await repo.createCluster(cluster);
+  return clusterDocument(repo, cluster);
 }
 
-export const releaseDocuments = (store: Store) => listReleases(store).map(releaseDocument);
-export const showRelease = (store: Store, name: string) => releaseDocument(getRelease(store, name));
-export const clusterDocuments = (store: Store) => listClusters(store).map((c) => clusterDocument(store, c));
-export const showCluster = (store: Store, name: string) => clusterDocument(store, getCluster(store, name));
+export const releaseDocuments = async (repo: Repository) => (await repo.releases()).map(releaseDocument);
+
+export async function showRelease(repo: Repository, name: string): Promise<ReleaseDocument> {
+  const release = await repo.release(name);
+  if (!release) throw noRelease(name);
+  return releaseDocument(release);
+}
+
+export async function clusterDocuments(repo: Repository): Promise<ClusterDocument[]> {
+  const docs: ClusterDocument[] = [];
+  for (const c of await repo.clusters()) docs.push(await clusterDocument(repo, c));
+  return docs;
+}
+
+/** The cluster of that name (NotFoundError saying how to list them). */
+export async function getCluster(repo: Repository, name: string): Promise<Cluster> {
+  const cluster = await repo.cluster(name);
+  if (!cluster) throw noCluster(name);
+  return cluster;
+}
+
+export const showCluster = async (repo: Repository, name: string) => clusterDocument(repo, await getCluster(repo, name));
 
 /** Notifications after `afterId`, narrowed to a cluster or a topic; a cluster named must exist. */
-export function notificationDocuments(store: Store, filter: NotificationFilter): NotificationDocument[] {
-  if (filter.cluster !== undefined) getCluster(store, filter.cluster);
-  return listNotifications(store, filter).map((n: Notification) => notificationPayload(n));
+export async function notificationDocuments(repo: Repository, filter: NotificationFilter): Promise<NotificationDocument[]> {
+  if (filter.cluster !== undefined) await getCluster(repo, filter.cluster);
+  return (await repo.notifications(filter)).map((n: Notification) => notificationPayload(n));
 }

@@ -7,7 +7,7 @@ import { readStoreAt } from './subscriptions.js';
 
 type Row = Record<string, unknown>;
 
-const toGroup = (r: Row): GroupConstraint => ({
+export const toGroup = (r: Row): GroupConstraint => ({
   groupId: String(r.group_id),
   projectId: String(r.project_id),
   groupName: String(r.group_name),
@@ -18,7 +18,7 @@ const toGroup = (r: Row): GroupConstraint => ({
   resourceMitigation: Boolean(r.resource_mitigation),
 });
 
-const toInstance = (r: Row): InstanceConstraint => ({
+export const toInstanceConstraint = (r: Row): InstanceConstraint => ({
   instanceId: String(r.instance_id),
   projectId: String(r.project_id),
   groupId: (r.group_id as string | null) ?? null,
@@ -64,7 +64,7 @@ export function findGroup(store: Store, groupId: string): GroupConstraint | null
 
 export function findInstance(store: Store, instanceId: string): InstanceConstraint | null {
   const row = store.statement('SELECT * FROM instance_constraints WHERE instance_id = ?').get(instanceId) as Row | undefined;
-  return row ? toInstance(row) : null;
+  return row ? toInstanceConstraint(row) : null;
 }
 
 /** Deletes the group; its instances' constraints stay (they name a group that no longer limits them). */
@@ -82,7 +82,7 @@ export function listConstraints(store: Store, projectId?: string): ConstraintRow
   const args = projectId === undefined ? [] : [projectId];
   return {
     groups: (store.statement(`SELECT * FROM instance_groups${where} ORDER BY project_id, group_id`).all(...args) as Row[]).map(toGroup),
-    instances: (store.statement(`SELECT * FROM instance_constraints${where} ORDER BY project_id, instance_id`).all(...args) as Row[]).map(toInstance),
+    instances: (store.statement(`SELECT * FROM instance_constraints${where} ORDER BY project_id, instance_id`).all(...args) as Row[]).map(toInstanceConstraint),
   };
 }
 
@@ -92,7 +92,7 @@ export function constraintsOf(store: Store, projectIds: readonly string[]): Cons
   const inProjects = 'WHERE project_id IN (SELECT value FROM json_each(?))';
   return {
     groups: (store.statement(`SELECT * FROM instance_groups ${inProjects} ORDER BY group_id`).all(ids) as Row[]).map(toGroup),
-    instances: (store.statement(`SELECT * FROM instance_constraints ${inProjects} ORDER BY instance_id`).all(ids) as Row[]).map(toInstance),
+    instances: (store.statement(`SELECT * FROM instance_constraints ${inProjects} ORDER BY instance_id`).all(ids) as Row[]).map(toInstanceConstraint),
   };
 }
 
@@ -100,14 +100,6 @@ export function constraintsOf(store: Store, projectIds: readonly string[]): Cons
 export function constraintsIn(path: string): ConstraintRows {
   return readStoreAt<ConstraintRows>(path, { groups: [], instances: [] }, (db) => ({
     groups: (db.prepare('SELECT * FROM instance_groups ORDER BY group_id').all() as Row[]).map(toGroup),
-    instances: (db.prepare('SELECT * FROM instance_constraints ORDER BY instance_id').all() as Row[]).map(toInstance),
+    instances: (db.prepare('SELECT * FROM instance_constraints ORDER BY instance_id').all() as Row[]).map(toInstanceConstraint),
   }));
-}
-
-/** Writes these constraints into a store (a rehearsal's scratch store). */
-export function copyConstraints(store: Store, rows: ConstraintRows, now: number): void {
-  store.tx(() => {
-    for (const g of rows.groups) putGroup(store, g, now);
-    for (const i of rows.instances) putInstance(store, i, now);
-  });
 }

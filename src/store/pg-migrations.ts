@@ -215,6 +215,94 @@ export const PG_MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 2,
+    name: 'releases, clusters, their hosts and operations, notifications, application constraints (SQLite versions 4 and 5)',
+    sql: `
+      CREATE TABLE releases (
+        name TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        can_update_from TEXT NOT NULL DEFAULT '[]',
+        compatible_with TEXT,
+        repo_source TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        created_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE clusters (
+        name TEXT PRIMARY KEY,
+        cloud TEXT,
+        current_release TEXT NOT NULL REFERENCES releases(name),
+        pending_release TEXT REFERENCES releases(name),
+        status TEXT NOT NULL,
+        session_id TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE cluster_hosts (
+        cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        host TEXT NOT NULL,
+        release TEXT NOT NULL REFERENCES releases(name),
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (cluster, host)
+      );
+      CREATE INDEX cluster_hosts_host ON cluster_hosts(host);
+
+      -- Kept after its session is deleted (a rollback names it): no foreign key to sessions.
+      CREATE TABLE cluster_operations (
+        session_id TEXT PRIMARY KEY,
+        cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        from_release TEXT NOT NULL,
+        to_release TEXT NOT NULL,
+        rollback_of TEXT,
+        rollback_session TEXT,
+        auto_rollback INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX cluster_operations_cluster ON cluster_operations(cluster);
+
+      CREATE TABLE notifications (
+        id BIGSERIAL PRIMARY KEY,
+        topic TEXT NOT NULL,
+        message TEXT NOT NULL,
+        cluster TEXT,
+        host TEXT,
+        session_id TEXT,
+        time BIGINT NOT NULL
+      );
+      CREATE INDEX notifications_cluster ON notifications(cluster, id);
+
+      -- Seconds as DOUBLE PRECISION: SQLite's REAL is 8 bytes, PostgreSQL's REAL only 4.
+      CREATE TABLE instance_groups (
+        group_id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        group_name TEXT NOT NULL DEFAULT '',
+        anti_affinity_group INTEGER NOT NULL DEFAULT 0,
+        max_instances_per_host INTEGER NOT NULL DEFAULT 0,
+        max_impacted_members INTEGER NOT NULL DEFAULT 1,
+        recovery_time DOUBLE PRECISION NOT NULL DEFAULT 0,
+        resource_mitigation INTEGER NOT NULL DEFAULT 0,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX instance_groups_project ON instance_groups(project_id);
+
+      CREATE TABLE instance_constraints (
+        instance_id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        group_id TEXT,
+        instance_name TEXT NOT NULL DEFAULT '',
+        max_interruption_time DOUBLE PRECISION,
+        migration_type TEXT,
+        resource_mitigation INTEGER NOT NULL DEFAULT 0,
+        lead_time DOUBLE PRECISION NOT NULL DEFAULT 0,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX instance_constraints_project ON instance_constraints(project_id);
+      CREATE INDEX instance_constraints_group ON instance_constraints(group_id);
+    `,
+  },
+  {
     version: 3,
     name: 'the webhook host a subscription was allowed to reach (--allow-webhook-host), checked again at each delivery',
     sql: `

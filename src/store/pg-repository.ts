@@ -13,21 +13,21 @@
 //   a request) is announced with NOTIFY in the writing transaction, so it is heard at its commit.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import pg, { type Client, type Pool, type QueryResult } from 'pg';
+import pg, { type Client, type Pool } from 'pg';
 import type { Host, Session, SessionEvent } from '../domain/model.js';
-import type { ConstraintRows } from '../domain/constraints.js';
-import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
-import type { Cluster, ClusterOperation, Release } from '../domain/releases.js';
+import type { GroupConstraint, InstanceConstraint } from '../domain/constraints.js';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+import type { Cluster, ClusterOperation, NewNotification, Release } from '../domain/releases.js';
+import { appendEvent, type Db } from './pg-db.js';
+import * as rel from './pg-releases.js';
+import type { NotificationFilter } from './releases.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { Migration } from './migrations.js';
 import { PLUGIN_RUN_COLUMNS, TAIL_CHARS, toRun, type NewPluginRun, type PluginRunFilter, type PluginRunUpdate } from './plugin-runs.js';
-import { HostsClaimedError, LeaseLostError, ON_EMBEDDED_STORE_ONLY, type Fence, type ProjectRows, type ReplyRecord, type Repository, type Write } from './repository.js';
+import { HostsClaimedError, LeaseLostError, type Fence, type ProjectRows, type ReplyRecord, type Repository, type Write } from './repository.js';
 import { flag, json, parse, toAction, toEvent, toHost, toInstance, toLease, toOperation, toProject, toSession, type Row } from './rows.js';
 import { AMBIGUOUS_SHOWN, SESSION_COUNTS_SQL, pickSessionId, toSessionCount, type ChangeSet, type HostClaim, type Lease, type NewEvent, type SessionCount, type SessionRows } from './store.js';
 import { matchesFilter, toDelivery, toSubscription, type DeliveryOutcome, type NewSubscription, type SubscriptionFilter } from './subscriptions.js';
-
-/** A connection or the pool: anything that runs a query. */
-type Db = { query<R = Row>(text: string, values?: unknown[]): Promise<QueryResult<R>> };
 
 /** Advisory lock keys (any constants, distinct from each other). */
 const MIGRATION_LOCK = 4_179_001;
@@ -44,7 +44,6 @@ export interface PgOptions {
 }
 
 export class PgRepository implements Repository {
-  readonly embedded = false;
   /** Tells this repository's own announcements from other replicas'. */
   private readonly tag = randomUUID();
   private changes = 0;
@@ -99,7 +98,8 @@ export class PgRepository implements Repository {
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = null;
-      if (!this.closed) setTimeout(() => void this.listen().catch(lost), 1000).unref();
+      // Closed meanwhile: no new connection (it would keep the process from exiting).
+      if (!this.closed) setTimeout(() => void (this.closed ? undefined : this.listen().catch(lost)), 1000).unref();
     };
     client.on('error', lost);
     client.on('end', lost);
@@ -108,6 +108,7 @@ export class PgRepository implements Repository {
     });
     this.listener = client;
     await client.connect();
+    if (this.closed) return void (await client.end().catch(() => undefined));
     await client.query(`LISTEN ${CHANNEL}`);
     this.changed();
   }
@@ -143,18 +144,19 @@ export class PgRepository implements Repository {
     await applyChanges(db, sessionId, write.changes);
     const events: SessionEvent[] = [];
     for (const e of write.events) events.push(await appendEvent(db, sessionId, now, e));
-    return events;
+    // A host's release and its cluster's status change with the host's or session's own rows.
+    return [...events, ...(await rel.recordProgress(db, sessionId, write.changes, now))];
   }
 
   // ---- sessions
 
   async createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number, operation?: ClusterOperation) {
-    if (operation) throw new RefusedError(ON_EMBEDDED_STORE_ONLY);
     return this.writeTx(async (db) => {
       await insertSession(db, session);
+      const started = operation ? await rel.startOperation(db, operation, hosts.map((h) => h.name), now) : [];
       const held = await claimHosts(db, infrastructure, hosts.map((h) => h.name), session.id);
       if (held.length) throw new HostsClaimedError(held);
-      return this.write(db, session.id, { changes: { hosts }, events }, now);
+      return [...(await this.write(db, session.id, { changes: { hosts }, events }, now)), ...started];
     }, true);
   }
 
@@ -173,39 +175,95 @@ export class PgRepository implements Repository {
     return rows.map((r) => String(r.id));
   }
 
-  async deleteSession(id: string, _now: number): Promise<SessionEvent[]> {
-    await this.writeTx(async (db) => {
+  async deleteSession(id: string, now: number): Promise<SessionEvent[]> {
+    return this.writeTx(async (db) => {
       await db.query('DELETE FROM sessions WHERE id = $1', [id]);
       await db.query('DELETE FROM leases WHERE session_id = $1', [id]);
+      return rel.recordDeletion(db, id, now);
     }, true);
-    return []; // no cluster to settle: clusters are not kept here
   }
 
-  // ---- releases, clusters and application constraints: kept in the embedded store only for now
-  // (the API refuses them on a shared store), so a session here has none.
+  // ---- releases and clusters (written under the write lock: a session's start reads its cluster there)
 
-  async cluster(): Promise<Cluster | null> {
-    return null;
+  async cluster(name: string) {
+    return rel.findCluster(this.pool, name);
+  }
+
+  async clusters() {
+    return rel.listClusters(this.pool);
+  }
+
+  async createCluster(cluster: Cluster) {
+    await this.writeTx((db) => rel.createCluster(db, cluster), false);
+  }
+
+  async release(name: string) {
+    return rel.findRelease(this.pool, name);
   }
 
   async releases(): Promise<Release[]> {
-    return [];
+    return rel.listReleases(this.pool);
   }
 
-  async clusterOperation(): Promise<ClusterOperation | null> {
-    return null;
+  async addRelease(release: Release) {
+    await this.writeTx((db) => rel.insertRelease(db, release), false);
+  }
+
+  async removeRelease(name: string) {
+    return this.writeTx((db) => rel.removeRelease(db, name), false);
+  }
+
+  async notifications(filter?: NotificationFilter) {
+    return rel.listNotifications(this.pool, filter);
+  }
+
+  async clusterOperation(sessionId: string): Promise<ClusterOperation | null> {
+    return rel.findOperation(this.pool, sessionId);
   }
 
   async pendingAutoRollbacks(): Promise<string[]> {
-    return [];
+    return rel.pendingAutoRollbacks(this.pool);
   }
 
-  async settleCluster(): Promise<SessionEvent[]> {
-    throw new RefusedError(ON_EMBEDDED_STORE_ONLY);
+  async settleCluster(cluster: Cluster, notice: NewNotification, now: number): Promise<SessionEvent[]> {
+    return this.writeTx(async (db) => {
+      await rel.writeCluster(db, cluster);
+      return [await rel.addNotification(db, notice, now)];
+    }, false);
   }
 
-  async constraintsOf(): Promise<ConstraintRows> {
-    return { groups: [], instances: [] };
+  // ---- application constraints
+
+  async constraintsOf(projectIds: readonly string[]) {
+    return rel.constraintsOf(this.pool, projectIds);
+  }
+
+  async listConstraints(projectId?: string) {
+    return rel.listConstraints(this.pool, projectId);
+  }
+
+  async instanceGroup(groupId: string) {
+    return rel.findGroup(this.pool, groupId);
+  }
+
+  async instanceConstraint(instanceId: string) {
+    return rel.findInstance(this.pool, instanceId);
+  }
+
+  async putInstanceGroup(group: GroupConstraint, now: number) {
+    return rel.putGroup(this.pool, group, now);
+  }
+
+  async putInstanceConstraint(row: InstanceConstraint, now: number) {
+    return rel.putInstance(this.pool, row, now);
+  }
+
+  async deleteInstanceGroup(groupId: string) {
+    return rel.deleteGroup(this.pool, groupId);
+  }
+
+  async deleteInstanceConstraint(instanceId: string) {
+    return rel.deleteInstance(this.pool, instanceId);
   }
 
   async commit(sessionId: string, fence: Fence, write: Write, now: number) {
@@ -656,26 +714,6 @@ async function applyChanges(db: Db, sessionId: string, changes: ChangeSet): Prom
       sessionId, r.projectId, r.state, json(r.instanceActions), r.receivedAt,
     ]);
   }
-}
-
-/** Appends an event and, in the same transaction, queues it for every webhook subscribed to it (as Store.appendEvent). */
-async function appendEvent(db: Db, sessionId: string | null, time: number, e: NewEvent): Promise<SessionEvent> {
-  const messageId = randomUUID();
-  const { rows } = await db.query('INSERT INTO events (session_id, time, event_type, message_id, payload) VALUES ($1, $2, $3, $4, $5) RETURNING id', [
-    sessionId, time, e.eventType, messageId, json(e.payload),
-  ]);
-  const eventId = Number(rows[0]!.id);
-  const projectId = (e.payload as { project_id?: unknown }).project_id ?? null;
-  await db.query(
-    `INSERT INTO deliveries (event_id, subscription_id, session_id, url, format, status, attempts, next_attempt_at)
-     SELECT $1, MIN(id), $2::text, url, format, 'pending', 0, $3 FROM subscriptions
-     WHERE url IS NOT NULL AND (session_id IS NULL OR session_id = $2::text)
-       AND (($4::text = 'maintenance.planned' AND event_type IN ('maintenance.planned', 'maintenance.scheduled') AND project_id = $5::text)
-         OR ($4::text IN ('maintenance.host', 'maintenance.session') AND event_type = $4::text))
-     GROUP BY url, format`,
-    [eventId, sessionId, time, e.eventType, projectId === null ? null : String(projectId)],
-  );
-  return { id: eventId, sessionId, time, eventType: e.eventType, messageId, payload: e.payload as Record<string, unknown> };
 }
 
 /** Claims the hosts for the session; returns those another session holds (the caller then rolls back). */

@@ -4,6 +4,7 @@
 import type { Host, Session, SessionEvent } from '../domain/model.js';
 import { NotFoundError, RefusedError } from '../domain/errors.js';
 import {
+  checkDeletable,
   checkStartable,
   deletedSession,
   releaseProgress,
@@ -27,7 +28,7 @@ const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 /** Event type of a notification in the event log and to webhooks. */
 export const NOTIFICATION_EVENT = 'maintctl.notification';
 
-const toRelease = (r: Row): Release => ({
+export const toRelease = (r: Row): Release => ({
   name: String(r.name),
   version: String(r.version),
   canUpdateFrom: parse(r.can_update_from),
@@ -37,7 +38,7 @@ const toRelease = (r: Row): Release => ({
   createdAt: Number(r.created_at),
 });
 
-const toOperation = (r: Row): ClusterOperation => ({
+export const toClusterOperation = (r: Row): ClusterOperation => ({
   sessionId: String(r.session_id),
   cluster: String(r.cluster),
   kind: r.kind as ClusterOperation['kind'],
@@ -49,7 +50,7 @@ const toOperation = (r: Row): ClusterOperation => ({
   createdAt: Number(r.created_at),
 });
 
-const toNotification = (r: Row): Notification => ({
+export const toNotification = (r: Row): Notification => ({
   id: Number(r.id),
   topic: r.topic as NotificationTopic,
   message: String(r.message),
@@ -59,10 +60,19 @@ const toNotification = (r: Row): Notification => ({
   time: Number(r.time),
 });
 
+// ---- what either store refuses, in the same words
+
+export const releaseExists = (name: string) => new RefusedError(`release ${name} exists already: delete it first, or give another name`);
+export const noRelease = (name: string) => new NotFoundError(`no release ${name}: release list shows those there are`);
+export const clusterExists = (name: string) => new RefusedError(`cluster ${name} exists already: give another name`);
+export const noCluster = (name: string) => new NotFoundError(`no cluster ${name}: cluster list shows those there are`);
+export const hostsTaken = (taken: ReadonlyArray<{ host: string; cluster: string }>) =>
+  new RefusedError(`hosts already in a cluster: ${taken.map((t) => `${t.host} (${t.cluster})`).join(', ')}: a host belongs to one cluster`);
+
 // ---- releases
 
 export function insertRelease(store: Store, r: Release): void {
-  if (findRelease(store, r.name)) throw new RefusedError(`release ${r.name} exists already: delete it first, or give another name`);
+  if (findRelease(store, r.name)) throw releaseExists(r.name);
   store
     .statement('INSERT INTO releases (name, version, can_update_from, compatible_with, repo_source, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(r.name, r.version, json(r.canUpdateFrom), r.compatibleWith, r.repoSource, json(r.metadata), r.createdAt);
@@ -75,7 +85,7 @@ export function findRelease(store: Store, name: string): Release | null {
 
 export function getRelease(store: Store, name: string): Release {
   const r = findRelease(store, name);
-  if (!r) throw new NotFoundError(`no release ${name}: release list shows those there are`);
+  if (!r) throw noRelease(name);
   return r;
 }
 
@@ -87,10 +97,20 @@ export function deleteRelease(store: Store, name: string): void {
   store.statement('DELETE FROM releases WHERE name = ?').run(name);
 }
 
+/** Deletes a release no cluster runs or moves to, in one transaction; returns it. */
+export function removeRelease(store: Store, name: string): Release {
+  return store.tx(() => {
+    const release = getRelease(store, name);
+    checkDeletable(name, listClusters(store));
+    deleteRelease(store, name);
+    return release;
+  });
+}
+
 // ---- clusters
 
 export function insertCluster(store: Store, c: Cluster): void {
-  if (findCluster(store, c.name)) throw new RefusedError(`cluster ${c.name} exists already: give another name`);
+  if (findCluster(store, c.name)) throw clusterExists(c.name);
   store
     .statement('INSERT INTO clusters (name, cloud, current_release, pending_release, status, session_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     .run(c.name, c.cloud, c.currentRelease, c.pendingRelease, c.status, c.sessionId, c.createdAt, c.updatedAt);
@@ -132,8 +152,18 @@ export function findCluster(store: Store, name: string): Cluster | null {
 
 export function getCluster(store: Store, name: string): Cluster {
   const c = findCluster(store, name);
-  if (!c) throw new NotFoundError(`no cluster ${name}: cluster list shows those there are`);
+  if (!c) throw noCluster(name);
   return c;
+}
+
+/** Records a new cluster: its release must exist and each of its hosts be in no other cluster. */
+export function createCluster(store: Store, c: Cluster): void {
+  store.tx(() => {
+    getRelease(store, c.currentRelease);
+    const taken = hostsInOtherClusters(store, c.hosts.map((h) => h.host));
+    if (taken.length) throw hostsTaken(taken);
+    insertCluster(store, c);
+  });
 }
 
 export function listClusters(store: Store): Cluster[] {
@@ -160,7 +190,7 @@ export function insertOperation(store: Store, op: ClusterOperation): void {
 
 export function findOperation(store: Store, sessionId: string): ClusterOperation | null {
   const row = store.statement('SELECT * FROM cluster_operations WHERE session_id = ?').get(sessionId) as Row | undefined;
-  return row ? toOperation(row) : null;
+  return row ? toClusterOperation(row) : null;
 }
 
 /** Failed updates and downgrades asked to roll back by themselves that have no rollback yet. */

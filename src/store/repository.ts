@@ -1,19 +1,16 @@
 // What the engine needs from persistence, as an async interface: SQLite (sqlite-repository.ts)
 // is the embedded implementation; a shared SQL database is the next one. Every implementation
 // must pass test/repository-contract.test.ts.
-import type { ConstraintRows } from '../domain/constraints.js';
+import type { ConstraintRows, GroupConstraint, InstanceConstraint } from '../domain/constraints.js';
 import { RefusedError } from '../domain/errors.js';
 import type { Delivery, Host, Instance, Project, Session, SessionEvent, Subscription } from '../domain/model.js';
-import type { Cluster, ClusterOperation, NewNotification, Release } from '../domain/releases.js';
+import type { Cluster, ClusterOperation, NewNotification, Notification, Release } from '../domain/releases.js';
 import type { NewPluginRun, PluginRun, PluginRunFilter, PluginRunUpdate } from './plugin-runs.js';
 import type { ChangeSet, HostClaim, Lease, NewEvent, SessionCount, SessionRows } from './store.js';
 import type { DeliveryOutcome, NewSubscription, SubscriptionFilter } from './subscriptions.js';
+import type { NotificationFilter } from './releases.js';
 
 export type { ChangeSet, HostClaim, Lease, NewEvent, SessionCount, SessionRows };
-
-/** Why a shared store refuses releases, clusters and application constraints. */
-export const ON_EMBEDDED_STORE_ONLY =
-  'releases, clusters and application constraints are kept in the embedded store only for now: run serve without --store for them';
 
 /** The lease a runner writes under: a write whose fence no longer holds is refused. */
 export interface Fence {
@@ -61,9 +58,6 @@ export interface ProjectRows {
 }
 
 export interface Repository {
-  /** The state directory's own store: releases, clusters and application constraints are kept only there for now. */
-  readonly embedded: boolean;
-
   // ---- sessions
   /** Records a new session with its hosts, claiming them on the infrastructure; refuses (HostsClaimedError) hosts another session holds. */
   createSession(session: Session, hosts: Host[], infrastructure: string, events: NewEvent[], now: number, operation?: ClusterOperation): Promise<SessionEvent[]>;
@@ -90,7 +84,17 @@ export interface Repository {
 
   // ---- releases and clusters (a session's writes also record what they change for its cluster)
   cluster(name: string): Promise<Cluster | null>;
+  clusters(): Promise<Cluster[]>;
+  /** Records a new cluster: its release must exist (NotFoundError), its name be new and each host in no other cluster (RefusedError). */
+  createCluster(cluster: Cluster): Promise<void>;
+  release(name: string): Promise<Release | null>;
   releases(): Promise<Release[]>;
+  /** Records a release; refuses (RefusedError) a name there is already. */
+  addRelease(release: Release): Promise<void>;
+  /** Deletes a release no cluster runs or moves to (NotFoundError, RefusedError) and returns it. */
+  removeRelease(name: string): Promise<Release>;
+  /** Notifications after an id, narrowed to a cluster or a topic, oldest first. */
+  notifications(filter?: NotificationFilter): Promise<Notification[]>;
   /** What the session does to a cluster, or null (a plain maintenance). */
   clusterOperation(sessionId: string): Promise<ClusterOperation | null>;
   /** Failed sessions that asked to be rolled back by themselves and are not yet. */
@@ -104,6 +108,16 @@ export interface Repository {
   // ---- application constraints (instance groups and instance constraints of projects)
   /** The constraints of these projects (a session's), read together. */
   constraintsOf(projectIds: readonly string[]): Promise<ConstraintRows>;
+  /** Every project's constraints, or one project's. */
+  listConstraints(projectId?: string): Promise<ConstraintRows>;
+  instanceGroup(groupId: string): Promise<GroupConstraint | null>;
+  instanceConstraint(instanceId: string): Promise<InstanceConstraint | null>;
+  /** Writes the group (a new one, or over the one of that id). */
+  putInstanceGroup(group: GroupConstraint, now: number): Promise<GroupConstraint>;
+  putInstanceConstraint(row: InstanceConstraint, now: number): Promise<InstanceConstraint>;
+  /** Deletes the group (its members' constraints stay); false when there was none. */
+  deleteInstanceGroup(groupId: string): Promise<boolean>;
+  deleteInstanceConstraint(instanceId: string): Promise<boolean>;
 
   // ---- leases
   acquireLease(sessionId: string, owner: string, now: number, ttlMs: number): Promise<number | null>;
@@ -116,6 +130,7 @@ export interface Repository {
   // ---- other processes
   /** A token that changes whenever another process has written (replies, new sessions). */
   changeToken(): Promise<number>;
+
   pendingRequests(): Promise<Array<{ id: number; sessionId: string; kind: string; params: Record<string, unknown> }>>;
   finishRequest(id: number, result: object, now: number): Promise<void>;
 

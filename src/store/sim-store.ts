@@ -131,10 +131,14 @@ const toAct = (r: Row): SimActRecord => ({
   detail: JSON.parse(String(r.detail)) as unknown,
 });
 
+/** The clouds of scratch stores, kept here instead of in their tables (nobody else reads them). */
+const scratchClouds = new WeakMap<Store, Map<string, SimCloudState>>();
+
 export class SimStore {
   /**
-   * A scratch store (a rehearsal) is read by nobody else: once imported, its cloud lives in the
-   * SimCloud that holds it, and what happens to it is neither written to its tables nor logged.
+   * A scratch store (a rehearsal) is read by nobody else: its cloud is never written to its
+   * tables (the import is kept in memory until the SimCloud takes it over), and what happens to it
+   * is neither written nor logged.
    */
   private readonly keepsRows: boolean;
 
@@ -147,12 +151,27 @@ export class SimStore {
     return this.store.tx(fn);
   }
 
+  /**
+   * Runs a change of the cloud: in one transaction, or for a scratch store, which writes none of
+   * the changes (see keepsRows), as it is: a savepoint per move that writes nothing costs a
+   * rehearsal about a tenth of its time.
+   */
+  change<T>(fn: () => T): T {
+    return this.keepsRows ? this.store.tx(fn) : fn();
+  }
+
   private sql(text: string) {
     return this.store.statement(text);
   }
 
   /** The whole cloud, or null when the store has no cloud with this id. */
   load(cloudId: string): SimCloudState | null {
+    if (!this.keepsRows) {
+      // Handed over once: the SimCloud made from it is the cloud from then on (SimCloud.open keeps it).
+      const state = scratchClouds.get(this.store)?.get(cloudId) ?? null;
+      scratchClouds.get(this.store)?.delete(cloudId);
+      return state;
+    }
     return this.tx(() => {
       const cloud = this.sql('SELECT * FROM sim_clouds WHERE id = ?').get(cloudId) as Row | undefined;
       if (!cloud) return null;
@@ -175,6 +194,12 @@ export class SimStore {
   /** Stores a new cloud built from a parsed cloud file; returns its id. */
   importCloud(cloud: CloudFile, name: string, now: number): string {
     const cloudId = randomUUID();
+    if (!this.keepsRows) {
+      let clouds = scratchClouds.get(this.store);
+      if (!clouds) scratchClouds.set(this.store, (clouds = new Map()));
+      clouds.set(cloudId, stateOf(cloudId, cloud, name));
+      return cloudId;
+    }
     this.tx(() => {
       this.sql('INSERT INTO sim_clouds (id, name, timing, faults, created_at) VALUES (?, ?, ?, ?, ?)').run(
         cloudId, name, JSON.stringify(cloud.timing), JSON.stringify(cloud.faults), now,
@@ -203,14 +228,17 @@ export class SimStore {
 
   /** Removes a cloud and everything in it (the other sim tables cascade). */
   removeCloud(cloudId: string): void {
+    scratchClouds.get(this.store)?.delete(cloudId);
     this.tx(() => this.sql('DELETE FROM sim_clouds WHERE id = ?').run(cloudId));
   }
 
   setFaults(cloudId: string, faults: readonly SimFault[]): void {
+    if (!this.keepsRows) return;
     this.sql('UPDATE sim_clouds SET faults = ? WHERE id = ?').run(JSON.stringify(faults), cloudId);
   }
 
   setTiming(cloudId: string, timing: SimTiming): void {
+    if (!this.keepsRows) return;
     this.sql('UPDATE sim_clouds SET timing = ? WHERE id = ?').run(JSON.stringify(timing), cloudId);
   }
 
@@ -261,6 +289,7 @@ export class SimStore {
 
   /** Records an act; false (and nothing written) when it was already recorded. */
   recordAct(cloudId: string, act: SimActRecord): boolean {
+    if (!this.keepsRows) return true; // the SimCloud's own map of acts says whether it was done
     const info = this.sql('INSERT OR IGNORE INTO sim_vnfm_acts (cloud_id, session_id, project_id, act, detail) VALUES (?, ?, ?, ?, ?)').run(
       cloudId, act.sessionId, act.projectId, act.act, JSON.stringify(act.detail),
     );
@@ -272,4 +301,25 @@ export class SimStore {
     if (!this.keepsRows) return;
     this.store.appendEvent(null, time, eventType, { cloud_id: cloudId, ...payload });
   }
+}
+
+/** A cloud file as the rows importCloud writes would read back: nothing running yet, every instance ACTIVE. */
+function stateOf(id: string, cloud: CloudFile, name: string): SimCloudState {
+  return {
+    id,
+    name,
+    timing: { ...cloud.timing },
+    faults: cloud.faults.map((f) => ({ ...f })),
+    hosts: cloud.hosts
+      .map((h) => ({ name: h.name, type: h.type, vcpus: h.vcpus, memoryMb: h.memory_mb ?? null, enabled: true, disabledReason: null, maintainedCount: 0 }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    instances: cloud.instances
+      .map((i) => ({ id: i.id ?? randomUUID(), name: i.name, projectId: i.project, host: i.host, vcpus: i.vcpus, memoryMb: i.memory_mb ?? null, floatingIp: i.floating_ip, status: 'ACTIVE' }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    projects: cloud.projects
+      .map((p) => ({ id: p.id, autoReply: p.auto_reply, action: p.action, scaleIn: p.scale_in, replyDelayS: p.reply_delay_s }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    operations: [],
+    acts: [],
+  };
 }

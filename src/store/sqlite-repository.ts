@@ -21,11 +21,29 @@ import {
   type SubscriptionFilter,
 } from './subscriptions.js';
 import type { Cluster, ClusterOperation, NewNotification } from '../domain/releases.js';
-import { addNotification, findCluster, findOperation, listReleases, pendingAutoRollbacks, recordDeletion, recordProgress, startOperation, writeCluster } from './releases.js';
-import { constraintsOf } from './constraints.js';
+import {
+  addNotification,
+  createCluster,
+  findCluster,
+  findOperation,
+  findRelease,
+  insertRelease,
+  listClusters,
+  listNotifications,
+  listReleases,
+  pendingAutoRollbacks,
+  recordDeletion,
+  recordProgress,
+  removeRelease,
+  startOperation,
+  writeCluster,
+  type NotificationFilter,
+} from './releases.js';
+import { constraintsOf, deleteGroup, deleteInstance, findGroup, findInstance, listConstraints, putGroup, putInstance } from './constraints.js';
+import type { GroupConstraint, InstanceConstraint } from '../domain/constraints.js';
+import type { Release } from '../domain/releases.js';
 
 export class SqliteRepository implements Repository {
-  readonly embedded = true;
   constructor(readonly store: Store) {}
 
   private write(sessionId: string, write: Write, now: number): SessionEvent[] {
@@ -49,8 +67,32 @@ export class SqliteRepository implements Repository {
     return findCluster(this.store, name);
   }
 
+  async clusters() {
+    return listClusters(this.store);
+  }
+
+  async createCluster(cluster: Cluster) {
+    createCluster(this.store, cluster);
+  }
+
+  async release(name: string) {
+    return findRelease(this.store, name);
+  }
+
   async releases() {
     return listReleases(this.store);
+  }
+
+  async addRelease(release: Release) {
+    this.store.tx(() => insertRelease(this.store, release));
+  }
+
+  async removeRelease(name: string) {
+    return removeRelease(this.store, name);
+  }
+
+  async notifications(filter?: NotificationFilter) {
+    return listNotifications(this.store, filter);
   }
 
   async clusterOperation(sessionId: string) {
@@ -135,6 +177,34 @@ export class SqliteRepository implements Repository {
 
   async constraintsOf(projectIds: readonly string[]) {
     return constraintsOf(this.store, projectIds);
+  }
+
+  async listConstraints(projectId?: string) {
+    return listConstraints(this.store, projectId);
+  }
+
+  async instanceGroup(groupId: string) {
+    return findGroup(this.store, groupId);
+  }
+
+  async instanceConstraint(instanceId: string) {
+    return findInstance(this.store, instanceId);
+  }
+
+  async putInstanceGroup(group: GroupConstraint, now: number) {
+    return putGroup(this.store, group, now);
+  }
+
+  async putInstanceConstraint(row: InstanceConstraint, now: number) {
+    return putInstance(this.store, row, now);
+  }
+
+  async deleteInstanceGroup(groupId: string) {
+    return deleteGroup(this.store, groupId);
+  }
+
+  async deleteInstanceConstraint(instanceId: string) {
+    return deleteInstance(this.store, instanceId);
   }
 
   async acquireLease(sessionId: string, owner: string, now: number, ttlMs: number) {

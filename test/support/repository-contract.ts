@@ -5,6 +5,8 @@ import { NotFoundError, RefusedError } from '../../src/domain/errors.js';
 import { DEFAULT_OPTIONS, type Host, type Instance, type Operation, type Project, type Session } from '../../src/domain/model.js';
 import * as rows from './model-rows.js';
 import { HostsClaimedError, LeaseLostError, type Fence, type Repository, type Write } from '../../src/store/repository.js';
+import type { GroupConstraint, InstanceConstraint } from '../../src/domain/constraints.js';
+import type { Cluster, ClusterOperation, Release } from '../../src/domain/releases.js';
 
 export interface OpenedRepository {
   repo: Repository;
@@ -16,6 +18,8 @@ export interface OpenedRepository {
 export interface ContractOptions {
   /** The repository can be opened twice on the same data (open returns connectAgain). */
   sharedData?: boolean;
+  /** Releases and clusters are kept (not by a rehearsal's repository, which refuses to write them). */
+  clusters?: boolean;
 }
 
 export const T0 = Date.UTC(2026, 0, 1);
@@ -651,6 +655,143 @@ export function repositoryContract(
         expect(tail!.output.endsWith('THE END')).toBe(true);
         expect(tail!.output.length).toBeLessThan(output.length);
         expect(tail!.outputChars).toBe(output.length);
+      });
+    });
+
+    if (options.clusters === false) {
+      it('keeps no release or cluster: reads find none, writes are refused', async () => {
+        expect(await repo.releases()).toEqual([]);
+        expect(await repo.cluster('prod')).toBeNull();
+        const r1: Release = { name: 'r1', version: '1.0', canUpdateFrom: [], compatibleWith: null, repoSource: null, metadata: {}, createdAt: T0 };
+        expect(await rejection(repo.addRelease(r1))).toBeInstanceOf(RefusedError);
+        const update: ClusterOperation = { sessionId: 's-1', cluster: 'prod', kind: 'update', from: 'r0', to: 'r1', rollbackOf: null, rollbackSession: null, autoRollback: false, createdAt: T0 };
+        expect(await rejection(repo.createSession(session('s-1'), [host('c1')], INFRA, [], T0, update))).toBeInstanceOf(RefusedError);
+        expect(await repo.findSession('s-1')).toBeNull();
+      });
+    } else describe('releases, clusters and notifications', () => {
+      const release = (name: string, version: string, patch: Partial<Release> = {}): Release => ({
+        name, version, canUpdateFrom: [], compatibleWith: null, repoSource: null, metadata: {}, createdAt: T0, ...patch,
+      });
+      const cluster = (name: string, hosts: string[], patch: Partial<Cluster> = {}): Cluster => ({
+        name, cloud: null, currentRelease: 'r1', pendingRelease: null, status: 'operational', sessionId: null,
+        hosts: hosts.map((h) => ({ host: h, release: 'r1' })), createdAt: T0, updatedAt: T0, ...patch,
+      });
+      const update = (sessionId: string): ClusterOperation => ({
+        sessionId, cluster: 'prod', kind: 'update', from: 'r1', to: 'r2', rollbackOf: null, rollbackSession: null, autoRollback: true, createdAt: T0,
+      });
+      async function withCluster(): Promise<void> {
+        await repo.addRelease(release('r1', '1.0', { metadata: { os: 'queens' } }));
+        await repo.addRelease(release('r2', '2.0', { canUpdateFrom: ['1.0'], repoSource: 'http://mirror.example/r2', createdAt: T0 + 1 }));
+        await repo.createCluster(cluster('prod', ['c1', 'c2'], { cloud: 'openstack:east' }));
+      }
+
+      it('reads back releases and clusters as written, oldest first, and refuses a name twice', async () => {
+        await withCluster();
+        expect(await repo.release('r2')).toEqual(release('r2', '2.0', { canUpdateFrom: ['1.0'], repoSource: 'http://mirror.example/r2', createdAt: T0 + 1 }));
+        expect((await repo.releases()).map((r) => r.name)).toEqual(['r1', 'r2']);
+        expect(await repo.release('nope')).toBeNull();
+        expect(await repo.cluster('prod')).toEqual(cluster('prod', ['c1', 'c2'], { cloud: 'openstack:east' }));
+        expect(await repo.cluster('nope')).toBeNull();
+        expect(await rejection(repo.addRelease(release('r1', '9.9')))).toBeInstanceOf(RefusedError);
+        expect((await repo.release('r1'))!.version).toBe('1.0');
+        expect(await rejection(repo.createCluster(cluster('prod', ['c9'])))).toBeInstanceOf(RefusedError);
+      });
+
+      it('a cluster needs its release, and a host belongs to one cluster: a refused one writes nothing', async () => {
+        await withCluster();
+        const noRelease = await rejection(repo.createCluster(cluster('qa', ['c9'], { currentRelease: 'r9' })));
+        expect(noRelease).toBeInstanceOf(NotFoundError);
+        expect((noRelease as Error).message).toBe('no release r9: release list shows those there are');
+        const taken = await rejection(repo.createCluster(cluster('qa', ['c9', 'c2'])));
+        expect((taken as Error).message).toBe('hosts already in a cluster: c2 (prod): a host belongs to one cluster');
+        expect((await repo.clusters()).map((c) => c.name)).toEqual(['prod']);
+        await repo.createCluster(cluster('qa', ['c9'], { createdAt: T0 + 5 }));
+        expect((await repo.clusters()).map((c) => c.name)).toEqual(['prod', 'qa']);
+      });
+
+      it('a release a cluster runs is not deleted; another is, and returned', async () => {
+        await withCluster();
+        expect(((await rejection(repo.removeRelease('r1'))) as Error).message).toBe('release r1 is in use by cluster prod: it can be deleted once no cluster runs it');
+        expect((await repo.removeRelease('r2')).name).toBe('r2');
+        expect(await rejection(repo.removeRelease('r2'))).toBeInstanceOf(NotFoundError);
+        expect((await repo.releases()).map((r) => r.name)).toEqual(['r1']);
+      });
+
+      it("a session's operation starts with it, its maintained hosts move, and its end makes the release the cluster's, each with a notification", async () => {
+        await withCluster();
+        const s = session('s-1');
+        const started = await repo.createSession(s, [host('c1'), host('c2')], INFRA, [], T0, update('s-1'));
+        expect(started.map((e) => e.eventType)).toEqual(['maintctl.notification']);
+        expect(await repo.clusterOperation('s-1')).toEqual(update('s-1'));
+        expect(await repo.cluster('prod')).toMatchObject({ status: 'update', pendingRelease: 'r2', sessionId: 's-1' });
+        const fence = { owner: 'engine-a', epoch: (await repo.acquireLease('s-1', 'engine-a', T0, TTL))! };
+        const moved = await repo.commit('s-1', fence, { changes: { hosts: [host('c1', { state: 'MAINTAINED' })] }, events: [] }, T0 + 10);
+        expect(moved.map((e) => e.payload.message)).toEqual(['host c1 of cluster prod runs r2 (update from r1)']);
+        expect((await repo.cluster('prod'))!.hosts).toEqual([{ host: 'c1', release: 'r2' }, { host: 'c2', release: 'r1' }]);
+        await repo.commit('s-1', fence, { changes: { session: { ...s, state: 'MAINTENANCE_FAILED', failure: 'c2 broke' } }, events: [] }, T0 + 20);
+        expect(await repo.cluster('prod')).toMatchObject({ status: 'update_error', currentRelease: 'r1', pendingRelease: 'r2' });
+        expect(await repo.pendingAutoRollbacks()).toEqual(['s-1']);
+        const notices = await repo.notifications({ cluster: 'prod' });
+        expect(notices.map((n) => [n.topic, n.host, n.sessionId])).toEqual([
+          ['warning', null, 's-1'],
+          ['done', 'c1', 's-1'],
+          ['error', null, 's-1'],
+        ]);
+        // Each notification is in the event log too, with its id.
+        const logged = (await repo.events('s-1')).filter((e) => e.eventType === 'maintctl.notification').map((e) => e.payload.id);
+        expect(logged).toEqual(notices.map((n) => n.id));
+        expect((await repo.notifications({ afterId: notices[0]!.id, topic: 'error' })).map((n) => n.message)).toEqual([notices[2]!.message]);
+        expect(await repo.notifications({ cluster: 'qa' })).toEqual([]);
+      });
+
+      it('a session refused for its hosts starts no operation; deleting one settles its cluster; settleCluster writes with a notification', async () => {
+        await withCluster();
+        await repo.createSession(session('s-0'), [host('c2')], INFRA, [], T0);
+        expect(await rejection(repo.createSession(session('s-1'), [host('c1'), host('c2')], INFRA, [], T0, update('s-1')))).toBeInstanceOf(HostsClaimedError);
+        expect(await repo.clusterOperation('s-1')).toBeNull();
+        expect(await repo.cluster('prod')).toMatchObject({ status: 'operational', sessionId: null });
+        expect(await repo.notifications()).toEqual([]);
+        await repo.createSession(session('s-2'), [host('c1')], INFRA, [], T0, update('s-2'));
+        const deleted = await repo.deleteSession('s-2', T0 + 30);
+        expect(deleted.map((e) => e.payload.topic)).toEqual(['warning']);
+        expect(await repo.cluster('prod')).toMatchObject({ status: 'operational', currentRelease: 'r1', pendingRelease: null });
+        // The operation is kept (a rollback would name it).
+        expect((await repo.clusterOperation('s-2'))!.kind).toBe('update');
+        const settled = await repo.settleCluster({ ...(await repo.cluster('prod'))!, currentRelease: 'r2', updatedAt: T0 + 40 }, { topic: 'done', message: 'settled', cluster: 'prod', host: null, sessionId: null }, T0 + 40);
+        expect(settled.map((e) => [e.sessionId, e.payload.message])).toEqual([[null, 'settled']]);
+        expect(await repo.cluster('prod')).toMatchObject({ currentRelease: 'r2', updatedAt: T0 + 40 });
+      });
+    });
+
+    describe('application constraints', () => {
+      const group = (groupId: string, projectId: string, patch: Partial<GroupConstraint> = {}): GroupConstraint => ({
+        groupId, projectId, groupName: `${groupId}-name`, antiAffinityGroup: true, maxInstancesPerHost: 1, maxImpactedMembers: 2,
+        recoveryTime: 12.5, resourceMitigation: false, ...patch,
+      });
+      const member = (instanceId: string, projectId: string, patch: Partial<InstanceConstraint> = {}): InstanceConstraint => ({
+        instanceId, projectId, groupId: 'g1', instanceName: `${instanceId}-name`, maxInterruptionTime: 0.25, migrationType: 'LIVE_MIGRATE',
+        resourceMitigation: true, leadTime: 30, ...patch,
+      });
+
+      it('puts, reads back, replaces, lists and deletes groups and instance constraints', async () => {
+        await repo.putInstanceGroup(group('g1', 'p1'), T0);
+        await repo.putInstanceGroup(group('g2', 'p2', { antiAffinityGroup: false }), T0);
+        await repo.putInstanceConstraint(member('i1', 'p1'), T0);
+        await repo.putInstanceConstraint(member('i2', 'p2', { groupId: null, maxInterruptionTime: null, migrationType: null }), T0);
+        expect(await repo.instanceGroup('g1')).toEqual(group('g1', 'p1'));
+        expect(await repo.instanceConstraint('i2')).toEqual(member('i2', 'p2', { groupId: null, maxInterruptionTime: null, migrationType: null }));
+        expect(await repo.instanceGroup('nope')).toBeNull();
+        expect(await repo.putInstanceGroup(group('g1', 'p1', { maxImpactedMembers: 5 }), T0 + 1)).toEqual(group('g1', 'p1', { maxImpactedMembers: 5 }));
+        expect((await repo.instanceGroup('g1'))!.maxImpactedMembers).toBe(5);
+        expect(await repo.listConstraints('p1')).toEqual({ groups: [group('g1', 'p1', { maxImpactedMembers: 5 })], instances: [member('i1', 'p1')] });
+        expect((await repo.listConstraints()).groups.map((g) => g.groupId)).toEqual(['g1', 'g2']);
+        expect((await repo.constraintsOf(['p2', 'p3'])).instances.map((i) => i.instanceId)).toEqual(['i2']);
+        expect(await repo.deleteInstanceGroup('g1')).toBe(true);
+        expect(await repo.deleteInstanceGroup('g1')).toBe(false);
+        // Its member's constraints stay.
+        expect((await repo.instanceConstraint('i1'))!.groupId).toBe('g1');
+        expect(await repo.deleteInstanceConstraint('i1')).toBe(true);
+        expect(await repo.listConstraints('p1')).toEqual({ groups: [], instances: [] });
       });
     });
 

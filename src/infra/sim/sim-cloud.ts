@@ -85,7 +85,8 @@ export class SimCloud {
     if (!clouds) SimCloud.opened.set(store, (clouds = new Map()));
     // Another process wrote to the store (e.g. a test or an application changing the cloud
     // behind the engine's back, as happens to real clouds): read the cloud afresh.
-    const version = store.dataVersion();
+    // A scratch store has no other connection: its version never changes (and reading it on every driver call costs a query).
+    const version = store.scratch ? 0 : store.dataVersion();
     const known = clouds.get(cloudId);
     if (known && known.version === version) return known;
     const db = new SimStore(store);
@@ -482,7 +483,7 @@ export class SimCloud {
     const journal = (this.journal ??= []);
     const mark = journal.length;
     try {
-      return this.db.tx(fn);
+      return this.db.change(fn);
     } catch (err) {
       while (journal.length > mark) journal.pop()!();
       throw err;

@@ -1,0 +1,93 @@
+// An engine stopped while it is taking a session on (its lease asked for, as over a network to a
+// shared store) must not start the session's runner after stop() resolved: that runner would keep
+// a serve replica from exiting on SIGTERM, and hold the lease the other replicas wait for.
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../src/engine/clock.js';
+import { Engine } from '../src/engine/engine.js';
+import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
+import type { Repository } from '../src/store/repository.js';
+import { SqliteRepository } from '../src/store/sqlite-repository.js';
+import { Store } from '../src/store/store.js';
+import { T0 } from './helpers.js';
+
+const CLOUD = `
+hosts: [{name: ctl-0, type: controller}, {name: compute-0, vcpus: 4}]
+`;
+
+/** Resolves once every callback already queued (promises and I/O of this turn) has run. */
+const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('engine stop', () => {
+  it('a session whose lease was being taken when stop() was called is given back, not run', async () => {
+    const store = Store.open(':memory:');
+    const clock = new VirtualClock(T0);
+    const cloudId = importCloud(store, parseCloudText(CLOUD, 'stop cloud'), 'stop', T0);
+    const id = (await new Engine({ store, clock }).createSession({ hosts: ['compute-0'] }, { kind: 'sim', cloudId })).id;
+
+    const inner = new SqliteRepository(store);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let asked!: () => void;
+    const leaseAsked = new Promise<void>((resolve) => (asked = resolve));
+    let found: Promise<unknown> = Promise.resolve();
+    // The lease is answered only once the gate opens; findSession is watched to know when launch went on.
+    const repo = new Proxy(inner, {
+      get(target, name, receiver) {
+        if (name === 'acquireLease') {
+          return async (...args: Parameters<Repository['acquireLease']>) => {
+            asked();
+            await gate;
+            return target.acquireLease(...args);
+          };
+        }
+        if (name === 'findSession') return (sessionId: string) => (found = target.findSession(sessionId));
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Repository;
+
+    const engine = new Engine({ store, repo, clock });
+    engine.start();
+    await leaseAsked;
+    const stopped = engine.stop();
+    open();
+    await stopped;
+    await found;
+    await settled();
+    try {
+      expect(engine.activeSessions()).toEqual([]);
+      expect(await inner.leaseHeld(id, clock.now())).toBe(false);
+    } finally {
+      await engine.stop();
+      store.close();
+    }
+  });
+
+  it('a crashed session waiting to be run again leaves no timer behind once stopped', async () => {
+    const store = Store.open(':memory:');
+    const clock = new VirtualClock(T0);
+    const cloudId = importCloud(store, parseCloudText(CLOUD, 'stop cloud'), 'stop', T0);
+    await new Engine({ store, clock }).createSession({ hosts: ['compute-0'] }, { kind: 'sim', cloudId });
+    const inner = new SqliteRepository(store);
+    let crashes = 0;
+    // The runner's first read fails: the engine records the crash and waits to run the session again.
+    const repo = new Proxy(inner, {
+      get(target, name, receiver) {
+        if (name === 'loadSession') {
+          return async () => {
+            crashes++;
+            throw new Error('the store went away');
+          };
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Repository;
+    const engine = new Engine({ store, repo, clock, delivery: false });
+    engine.start();
+    await expect.poll(() => crashes > 0 && engine.activeSessions().length === 0 && clock.pendingTimers() > 0).toBe(true);
+    await engine.stop();
+    expect(clock.pendingTimers()).toBe(0);
+    store.close();
+  });
+});
