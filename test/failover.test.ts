@@ -85,7 +85,16 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
         }
         for (const [pair, distinct] of questions) {
           const answers = replies.filter((r) => `${String(r.payload.project_id)} ${String(r.payload.state)}` === pair).length;
-          if (answers !== distinct.size) found.push(`${id}: ${pair}: ${distinct.size} questions, ${answers} replies recorded`);
+          if (answers !== distinct.size) {
+            // What happened around it, for whoever reads the failure: each question's deadline, each reply's time, the kills.
+            const times = (es: typeof events) => es.map((e) => new Date(e.time).toISOString().slice(11, 23)).join(' ');
+            const about = (e: (typeof events)[number]) => `${String(e.payload.project_id)} ${String(e.payload.state).replace(/^(?!ACK_|NACK_)/, 'ACK_')}` === pair;
+            found.push(
+              `${id}: ${pair}: ${distinct.size} questions, ${answers} replies recorded ` +
+                `(asked at ${times(asked.filter(about))} with reply_at ${[...distinct].join(', ')}; replies at ${times(replies.filter(about))}; ` +
+                `kills at ${killedAt.map((k) => new Date(k).toISOString().slice(11, 23)).join(' ')})`,
+            );
+          }
         }
         const deliveries = await repo.sessionDeliveries(id);
         const undelivered = deliveries.filter((d) => d.status !== 'delivered');
