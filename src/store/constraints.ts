@@ -29,31 +29,31 @@ export const toInstanceConstraint = (r: Row): InstanceConstraint => ({
   leadTime: Number(r.lead_time),
 });
 
-export function putGroup(store: Store, g: GroupConstraint, now: number): GroupConstraint {
-  store
-    .statement(
-      `INSERT INTO instance_groups (group_id, project_id, group_name, anti_affinity_group, max_instances_per_host, max_impacted_members, recovery_time, resource_mitigation, updated_at)
+/** The upsert of a group, with `?` placeholders: SQLite runs it as it is, PostgreSQL numbered (pg-db.ts). */
+export const UPSERT_GROUP = `INSERT INTO instance_groups (group_id, project_id, group_name, anti_affinity_group, max_instances_per_host, max_impacted_members, recovery_time, resource_mitigation, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (group_id) DO UPDATE SET project_id = excluded.project_id, group_name = excluded.group_name,
          anti_affinity_group = excluded.anti_affinity_group, max_instances_per_host = excluded.max_instances_per_host,
          max_impacted_members = excluded.max_impacted_members, recovery_time = excluded.recovery_time,
-         resource_mitigation = excluded.resource_mitigation, updated_at = excluded.updated_at`,
-    )
-    .run(g.groupId, g.projectId, g.groupName, Number(g.antiAffinityGroup), g.maxInstancesPerHost, g.maxImpactedMembers, g.recoveryTime, Number(g.resourceMitigation), now);
-  return g;
-}
+         resource_mitigation = excluded.resource_mitigation, updated_at = excluded.updated_at`;
+export const groupValues = (g: GroupConstraint, now: number) => [g.groupId, g.projectId, g.groupName, Number(g.antiAffinityGroup), g.maxInstancesPerHost, g.maxImpactedMembers, g.recoveryTime, Number(g.resourceMitigation), now];
 
-export function putInstance(store: Store, i: InstanceConstraint, now: number): InstanceConstraint {
-  store
-    .statement(
-      `INSERT INTO instance_constraints (instance_id, project_id, group_id, instance_name, max_interruption_time, migration_type, resource_mitigation, lead_time, updated_at)
+/** The upsert of an instance's constraints, as UPSERT_GROUP. */
+export const UPSERT_INSTANCE = `INSERT INTO instance_constraints (instance_id, project_id, group_id, instance_name, max_interruption_time, migration_type, resource_mitigation, lead_time, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (instance_id) DO UPDATE SET project_id = excluded.project_id, group_id = excluded.group_id,
          instance_name = excluded.instance_name, max_interruption_time = excluded.max_interruption_time,
          migration_type = excluded.migration_type, resource_mitigation = excluded.resource_mitigation,
-         lead_time = excluded.lead_time, updated_at = excluded.updated_at`,
-    )
-    .run(i.instanceId, i.projectId, i.groupId, i.instanceName, i.maxInterruptionTime, i.migrationType, Number(i.resourceMitigation), i.leadTime, now);
+         lead_time = excluded.lead_time, updated_at = excluded.updated_at`;
+export const instanceValues = (i: InstanceConstraint, now: number) => [i.instanceId, i.projectId, i.groupId, i.instanceName, i.maxInterruptionTime, i.migrationType, Number(i.resourceMitigation), i.leadTime, now];
+
+export function putGroup(store: Store, g: GroupConstraint, now: number): GroupConstraint {
+  store.statement(UPSERT_GROUP).run(...groupValues(g, now));
+  return g;
+}
+
+export function putInstance(store: Store, i: InstanceConstraint, now: number): InstanceConstraint {
+  store.statement(UPSERT_INSTANCE).run(...instanceValues(i, now));
   return i;
 }
 

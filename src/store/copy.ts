@@ -6,6 +6,7 @@
 // The whole copy is one transaction on the target: all of it is there, or nothing.
 import { RefusedError } from '../domain/errors.js';
 import { NOTIFICATION_EVENT } from './releases.js';
+import { numbered } from './pg-db.js';
 import type { Row } from './rows.js';
 import type { Store } from './store.js';
 
@@ -179,10 +180,6 @@ export async function postgresEnd(url: string, name: string): Promise<CopyEnd> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url, application_name: 'maintctl-copy' });
   await client.connect();
-  const numbered = (sql: string) => {
-    let n = 0;
-    return sql.replace(/\?/g, () => `$${++n}`);
-  };
   return {
     name,
     async query(sql, params = []) {

@@ -7,6 +7,12 @@ import { json, type Row } from './rows.js';
 import type { NewEvent } from './store.js';
 
 /** A connection or the pool: anything that runs a query. */
+/** SQL written with `?` placeholders (SQLite's), numbered as PostgreSQL takes them. */
+export function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
 export type Db = { query<R = Row>(text: string, values?: unknown[]): Promise<QueryResult<R>> };
 
 /** Appends an event and, in the same transaction, queues it for every webhook subscribed to it (as Store.appendEvent). */

@@ -18,8 +18,8 @@ import {
   type NewNotification,
   type Release,
 } from '../domain/releases.js';
-import { toGroup, toInstanceConstraint } from './constraints.js';
-import { appendEvent, type Db } from './pg-db.js';
+import { groupValues, instanceValues, toGroup, toInstanceConstraint, UPSERT_GROUP, UPSERT_INSTANCE } from './constraints.js';
+import { appendEvent, numbered, type Db } from './pg-db.js';
 import {
   clusterExists,
   hostsTaken,
@@ -209,28 +209,12 @@ export async function recordDeletion(db: Db, sessionId: string, now: number): Pr
 // ---- application constraints
 
 export async function putGroup(db: Db, g: GroupConstraint, now: number): Promise<GroupConstraint> {
-  await db.query(
-    `INSERT INTO instance_groups (group_id, project_id, group_name, anti_affinity_group, max_instances_per_host, max_impacted_members, recovery_time, resource_mitigation, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (group_id) DO UPDATE SET project_id = excluded.project_id, group_name = excluded.group_name,
-       anti_affinity_group = excluded.anti_affinity_group, max_instances_per_host = excluded.max_instances_per_host,
-       max_impacted_members = excluded.max_impacted_members, recovery_time = excluded.recovery_time,
-       resource_mitigation = excluded.resource_mitigation, updated_at = excluded.updated_at`,
-    [g.groupId, g.projectId, g.groupName, Number(g.antiAffinityGroup), g.maxInstancesPerHost, g.maxImpactedMembers, g.recoveryTime, Number(g.resourceMitigation), now],
-  );
+  await db.query(numbered(UPSERT_GROUP), groupValues(g, now));
   return g;
 }
 
 export async function putInstance(db: Db, i: InstanceConstraint, now: number): Promise<InstanceConstraint> {
-  await db.query(
-    `INSERT INTO instance_constraints (instance_id, project_id, group_id, instance_name, max_interruption_time, migration_type, resource_mitigation, lead_time, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (instance_id) DO UPDATE SET project_id = excluded.project_id, group_id = excluded.group_id,
-       instance_name = excluded.instance_name, max_interruption_time = excluded.max_interruption_time,
-       migration_type = excluded.migration_type, resource_mitigation = excluded.resource_mitigation,
-       lead_time = excluded.lead_time, updated_at = excluded.updated_at`,
-    [i.instanceId, i.projectId, i.groupId, i.instanceName, i.maxInterruptionTime, i.migrationType, Number(i.resourceMitigation), i.leadTime, now],
-  );
+  await db.query(numbered(UPSERT_INSTANCE), instanceValues(i, now));
   return i;
 }
 
