@@ -63,6 +63,49 @@ describe('engine stop', () => {
     }
   });
 
+  it('a session launched twice at once (created while the engine looks for sessions to adopt) gets one runner', async () => {
+    const store = Store.open(':memory:');
+    const clock = new VirtualClock(T0);
+    const cloudId = importCloud(store, parseCloudText(CLOUD, 'stop cloud'), 'stop', T0);
+    const inner = new SqliteRepository(store);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let leaseAsks = 0;
+    let loads = 0;
+    // Leases are answered once the gate opens (a slow network round trip); each runner loads its session once.
+    const repo = new Proxy(inner, {
+      get(target, name, receiver) {
+        if (name === 'acquireLease') {
+          return async (...args: Parameters<Repository['acquireLease']>) => {
+            leaseAsks++;
+            await gate;
+            return target.acquireLease(...args);
+          };
+        }
+        if (name === 'loadSession') return (sessionId: string) => (loads++, target.loadSession(sessionId));
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Repository;
+    const engine = new Engine({ store, repo, clock, delivery: false });
+    engine.start();
+    try {
+      const created = engine.createSession({ hosts: ['compute-0'] }, { kind: 'sim', cloudId });
+      await expect.poll(() => leaseAsks).toBe(1);
+      // The engine's periodic look for sessions nobody runs finds the new one while its lease is being taken.
+      const adopted = engine.adoptSessions();
+      await settled();
+      open();
+      const id = (await created).id;
+      await adopted;
+      expect(loads).toBe(1);
+      expect(engine.activeSessions()).toEqual([id]);
+    } finally {
+      await engine.stop();
+      store.close();
+    }
+  });
+
   it('a crashed session waiting to be run again leaves no timer behind once stopped', async () => {
     const store = Store.open(':memory:');
     const clock = new VirtualClock(T0);

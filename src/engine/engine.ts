@@ -66,6 +66,8 @@ export const SHARED_LEASE_MS = 10_000;
 interface Running {
   runner: SessionRunner;
   done: Promise<void>;
+  /** Its run ended: the lease is being given back, not renewed. */
+  ended: boolean;
 }
 
 export interface PendingQuestion {
@@ -89,6 +91,8 @@ export class Engine {
   private readonly checkpoint: (label: string) => Promise<void>;
   private readonly running = new Map<string, Running>();
   private readonly deleting = new Set<string>();
+  /** Sessions whose lease is being taken here: a second launch meanwhile would start a second runner with the same fence. */
+  private readonly launching = new Set<string>();
   /** Sessions whose runner died on an error: how often, and when to try again. */
   private readonly crashes = new Map<string, { count: number; retryAt: number }>();
   private watchTimer: { cancel(): void } | null = null;
@@ -430,10 +434,19 @@ export class Engine {
 
   private async launch(sessionId: string): Promise<void> {
     // An engine not started only records (e.g. a CLI handing sessions to a background engine).
-    if (!this.started || this.stopped || this.running.has(sessionId) || this.deleting.has(sessionId)) return;
+    if (!this.started || this.stopped || this.running.has(sessionId) || this.launching.has(sessionId) || this.deleting.has(sessionId)) return;
     if ((this.crashes.get(sessionId)?.retryAt ?? 0) > this.clock.now()) return;
+    this.launching.add(sessionId);
+    try {
+      await this.startRunner(sessionId);
+    } finally {
+      this.launching.delete(sessionId);
+    }
+  }
+
+  private async startRunner(sessionId: string): Promise<void> {
     const epoch = await this.repo.acquireLease(sessionId, this.owner, this.clock.now(), this.leaseTtlMs);
-    if (epoch === null || this.running.has(sessionId)) return;
+    if (epoch === null) return;
     const session = await this.repo.findSession(sessionId);
     // Stopped while the lease was being taken (a network round trip on a shared store): a runner
     // started now would outlive stop() and keep the process from exiting; give the lease back.
@@ -472,12 +485,14 @@ export class Engine {
         (err: Error) => this.crashed(sessionId, err),
       )
       .then(async (cleanExit) => {
+        entry.ended = true;
         stopCompanions();
         // A failed update with auto_rollback is rolled back before this engine can look idle.
         if (cleanExit && !this.stopped && this.store.isOpen) await this.autoRollback().catch(() => undefined);
+        // Given back while still listed as running, so no launch here takes it meanwhile only to lose it.
+        if (this.store.isOpen) await this.repo.releaseLease(sessionId, this.owner).catch(() => undefined);
         this.running.delete(sessionId);
         if (!this.store.isOpen) return;
-        await this.repo.releaseLease(sessionId, this.owner).catch(() => undefined);
         // Continued while its runner was finishing, or to be retried after a crash: run it again.
         if (await this.isActive(sessionId)) {
           if (cleanExit) await this.launch(sessionId);
@@ -485,7 +500,8 @@ export class Engine {
         }
         if (this.running.size === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
       });
-    this.running.set(sessionId, { runner, done });
+    const entry: Running = { runner, done, ended: false };
+    this.running.set(sessionId, entry);
   }
 
   private retryLater(sessionId: string): void {
@@ -577,6 +593,7 @@ export class Engine {
     if (now - this.leasesRenewedAt >= this.leaseTtlMs / 3) {
       this.leasesRenewedAt = now;
       for (const [id, r] of this.running) {
+        if (r.ended) continue;
         // Lost (this process was paused past the lease, say): another engine runs it now; stop at once.
         if ((await this.repo.acquireLease(id, this.owner, now, this.leaseTtlMs)) === null) r.runner.stop();
       }
