@@ -99,6 +99,7 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
         const deliveries = await repo.sessionDeliveries(id);
         const undelivered = deliveries.filter((d) => d.status !== 'delivered');
         if (undelivered.length) found.push(`${id}: ${undelivered.length} webhook deliveries not delivered`);
+        if (found.some((f) => f.startsWith(`${id}: `))) found.push(timeline(cluster, vnfm, id));
       }
     } finally {
       local.close();
@@ -114,6 +115,24 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
       if (!explained) found.push(`the VNFM received notification ${m} twice, with no replica killed in between`);
     });
     return found;
+  }
+
+  /**
+   * What happened to a session, for whoever reads a failure: the lines each replica printed about
+   * it (what that replica wrote), the notifications the VNFM got and the status of its replies, and
+   * the kills, in time order.
+   */
+  function timeline(cluster: Cluster, vnfm: Vnfm, id: string): string {
+    const lines: Array<[number, string]> = [];
+    for (const r of cluster.started) {
+      for (const l of r.process.output().split('\n')) if (l.includes(` ${id.slice(0, 8)} `)) lines.push([Date.parse(l.slice(0, 24)), `${r.id.slice(0, 6)} ${l.slice(11, 23)} ${l.slice(34)}`]);
+    }
+    vnfm.seen.forEach((p, i) => {
+      if (p.session_id === id) lines.push([vnfm.receivedAt[i]!, `vnfm   ${new Date(vnfm.receivedAt[i]!).toISOString().slice(11, 23)} got ${String(p.state)} for ${String(p.project_id)} (reply_at ${String(p.reply_at)})`]);
+    });
+    vnfm.answered.filter((a) => a.sessionId === id).forEach((a) => lines.push([a.at, `vnfm   ${new Date(a.at).toISOString().slice(11, 23)} reply ${a.state} -> ${a.status}`]));
+    for (const k of killedAt) lines.push([k, `kill   ${new Date(k).toISOString().slice(11, 23)}`]);
+    return `timeline of ${id}:\n${lines.sort((a, b) => a[0] - b[0]).map(([, l]) => l).join('\n')}`;
   }
 
   it('three replicas, ten sessions: the replica running a session is killed at several points, and every session ends DONE with nothing done twice or lost', async () => {

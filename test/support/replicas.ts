@@ -31,6 +31,8 @@ export interface Cluster {
   storeUrl: string;
   clouds: string[];
   replicas: Replica[];
+  /** Every replica started, killed ones included (what each printed tells who wrote what). */
+  started: Replica[];
   /** Starts one more replica and puts it behind the balancer. */
   add(): Promise<Replica>;
   /** Kills a replica with SIGKILL, waits for it to be gone and takes it from the balancer. */
@@ -46,6 +48,7 @@ export async function startCluster(storeUrl: string, options: { replicas: number
   for (const name of clouds) writeFileSync(join(stateDir, `${name}.yaml`), REPLICA_CLOUD);
   const balancer = await startBalancer();
   const replicas: Replica[] = [];
+  const started: Replica[] = [];
   const sync = () => (balancer.backends = replicas.map((r) => r.url));
   const args = [
     '--store', storeUrl, '--lease-time', options.leaseTime, '--public-url', balancer.url, '--allow-webhook-host', '127.0.0.1',
@@ -56,6 +59,7 @@ export async function startCluster(storeUrl: string, options: { replicas: number
     const line = await serveProcess.printed(/as replica (\S+?)\)/);
     const replica = { process: serveProcess, id: /as replica (\S+?)\)/.exec(line)![1]!, pid: serveProcess.child.pid!, url: serveProcess.url };
     replicas.push(replica);
+    started.push(replica);
     sync();
     return replica;
   };
@@ -66,6 +70,7 @@ export async function startCluster(storeUrl: string, options: { replicas: number
     storeUrl,
     clouds,
     replicas,
+    started,
     add,
     async kill(replica) {
       replicas.splice(replicas.indexOf(replica), 1);

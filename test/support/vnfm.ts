@@ -24,6 +24,8 @@ export interface Vnfm {
   messageIds: string[];
   /** When each of those was received (Date.now(), same order). */
   receivedAt: number[];
+  /** Each reply it sent: for which session, what, the status it got (0: never answered) and when. */
+  answered: Array<{ sessionId: string; state: string; status: number; at: number }>;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ async function serveAlarms(answer: Answer, headers: Record<string, string>, opti
   const replies: number[] = [];
   const messageIds: string[] = [];
   const receivedAt: number[] = [];
+  const answered: Vnfm['answered'] = [];
   const call = caller(options);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -98,8 +101,11 @@ async function serveAlarms(answer: Answer, headers: Record<string, string>, opti
       seen.push(payload);
       const reply = await answer(payload, call);
       if (!reply) return;
-      options.beforeReply?.(String(payload.session_id));
-      replies.push((await call('PUT', String(payload.reply_url), reply, headers)).status);
+      const sessionId = String(payload.session_id);
+      options.beforeReply?.(sessionId);
+      const status = await call('PUT', String(payload.reply_url), reply, headers).then((r) => r.status, () => 0);
+      replies.push(status);
+      answered.push({ sessionId, state: String(reply.state), status, at: Date.now() });
     });
   });
   const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -110,6 +116,7 @@ async function serveAlarms(answer: Answer, headers: Record<string, string>, opti
     replies,
     messageIds,
     receivedAt,
+    answered,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
