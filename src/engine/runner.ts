@@ -96,9 +96,12 @@ export class SessionRunner {
   }
 
   async run(): Promise<void> {
+    // The last reply is read before the rows: one recorded in between is in the rows and read
+    // again (and taken as already there); read after, it would be in neither.
+    const lastReplyId = await this.deps.repo.latestReplyId(this.sessionId);
     const rows = await this.deps.repo.loadSession(this.sessionId);
     if (!rows || isTerminal(rows.session.state)) return this.markLoaded();
-    this.lastReplyId = await this.deps.repo.latestReplyId(this.sessionId);
+    this.lastReplyId = lastReplyId;
     this.model = new SessionModel(rows);
     this.markLoaded();
     try {

@@ -1,6 +1,8 @@
-// An engine stopped while it is taking a session on (its lease asked for, as over a network to a
-// shared store) must not start the session's runner after stop() resolved: that runner would keep
-// a serve replica from exiting on SIGTERM, and hold the lease the other replicas wait for.
+// How an engine takes a session on and lets it go, when the store answers slowly (as over a
+// network to a shared store): one runner per session, however many launches race; a runner started
+// while a reply is being recorded misses nothing; one stopped while its lease was being taken does
+// not start after stop() resolved (it would keep a serve replica from exiting on SIGTERM, and hold
+// the lease the other replicas wait for).
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/engine/clock.js';
 import { Engine } from '../src/engine/engine.js';
@@ -8,6 +10,7 @@ import { importCloud, parseCloudText } from '../src/infra/sim/cloud-file.js';
 import type { Repository } from '../src/store/repository.js';
 import { SqliteRepository } from '../src/store/sqlite-repository.js';
 import { Store } from '../src/store/store.js';
+import { subscribe } from '../src/store/subscriptions.js';
 import { T0 } from './helpers.js';
 
 const CLOUD = `
@@ -17,7 +20,7 @@ hosts: [{name: ctl-0, type: controller}, {name: compute-0, vcpus: 4}]
 /** Resolves once every callback already queued (promises and I/O of this turn) has run. */
 const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-describe('engine stop', () => {
+describe('engine runners', () => {
   it('a session whose lease was being taken when stop() was called is given back, not run', async () => {
     const store = Store.open(':memory:');
     const clock = new VirtualClock(T0);
@@ -102,6 +105,52 @@ describe('engine stop', () => {
       expect(engine.activeSessions()).toEqual([id]);
     } finally {
       await engine.stop();
+      store.close();
+    }
+  });
+
+  it('a reply recorded while a new runner loads the session is taken on, not skipped', async () => {
+    const store = Store.open(':memory:');
+    const cloud = `
+hosts: [{name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}]
+instances: [{name: a-0, project: proj-a, host: compute-0}]
+`;
+    const cloudId = importCloud(store, parseCloudText(cloud, 'reply cloud'), 'reply', T0);
+    subscribe(store, { projectId: 'proj-a', eventType: 'maintenance.planned', url: 'http://vnfm.test/hook', format: 'fenix', sessionId: null }, T0);
+    // The first engine asks MAINTENANCE and stops (or dies) before any answer.
+    const clock = new VirtualClock(T0);
+    const first = new Engine({ store, clock, delivery: false });
+    first.start();
+    const id = (await first.createSession({ hosts: [] }, { kind: 'sim', cloudId })).id;
+    await expect.poll(() => store.events(id).some((e) => e.eventType === 'maintenance.planned'), { timeout: 30_000 }).toBe(true);
+    await first.stop();
+    // The next engine's runner has read the session when the project's answer is recorded.
+    const inner = new SqliteRepository(store);
+    let next!: Engine;
+    let answered = false;
+    const repo = new Proxy(inner, {
+      get(target, name, receiver) {
+        if (name === 'loadSession') {
+          return async (sessionId: string) => {
+            const rows = await target.loadSession(sessionId);
+            if (!answered) await next.reply(sessionId, 'proj-a', { state: 'ACK_MAINTENANCE' });
+            answered = true;
+            return rows;
+          };
+        }
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Repository;
+    next = new Engine({ store, repo, clock, delivery: false });
+    next.start();
+    try {
+      // Time moves timer by timer until the session goes on or fails (missing the reply, at its deadline).
+      const left = () => store.events(id).find((e) => e.eventType === 'maintenance.session' && e.payload.previous_state === 'MAINTENANCE');
+      while (!left() && (await clock.step()));
+      expect(left()?.payload).toMatchObject({ state: 'START_MAINTENANCE', failure: null });
+    } finally {
+      await next.stop();
       store.close();
     }
   });
