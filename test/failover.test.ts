@@ -96,9 +96,13 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
             );
           }
         }
-        const deliveries = await repo.sessionDeliveries(id);
+        // The session's last notices may still be on their way when it ends: each must arrive.
+        const deliveries = await until(`the webhook deliveries of ${id} to be settled`, async () => {
+          const all = await repo.sessionDeliveries(id);
+          return all.some((d) => d.status === 'pending') ? null : all;
+        });
         const undelivered = deliveries.filter((d) => d.status !== 'delivered');
-        if (undelivered.length) found.push(`${id}: ${undelivered.length} webhook deliveries not delivered`);
+        if (undelivered.length) found.push(`${id}: webhook deliveries not delivered: ${undelivered.map((d) => `event ${d.eventId} ${d.status} (${d.lastError ?? 'no error'})`).join(', ')}`);
         if (found.some((f) => f.startsWith(`${id}: `))) found.push(timeline(cluster, vnfm, id));
       }
     } finally {
