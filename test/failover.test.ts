@@ -2,7 +2,7 @@
 // (SIGKILL) or stalls (SIGSTOP past its lease), and the session carries on elsewhere, with nothing
 // done twice and nothing lost: checked from the shared event log, the sim clouds and what the
 // VNFM received.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/engine/clock.js';
 import { SimCloud } from '../src/infra/sim/sim-cloud.js';
 import { PgRepository } from '../src/store/pg-repository.js';
@@ -50,11 +50,27 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
 
   const hostEvents = async (repo: PgRepository, id: string) => (await repo.events(id)).filter((e) => e.eventType === 'maintenance.host').length;
 
-  async function allEnded(repo: PgRepository, ids: string[]): Promise<void> {
-    await until('every session to end', async () => {
-      for (const id of ids) if (!DONE.includes((await repo.findSession(id))!.state)) return false;
-      return true;
-    });
+  /** When the running test started: its guards end before vitest's limit (180 s), so a failure can say what it waited for. */
+  let testStarted = 0;
+  beforeEach(() => {
+    testStarted = Date.now();
+  });
+
+  /** What is left of the running test's time, for a guard that must give up (and say why) before vitest does. */
+  const remaining = () => Math.max(5_000, testStarted + 170_000 - Date.now());
+
+  /** Waits for every session to end; one that does not before the test's time runs out fails it with its timeline. */
+  async function allEnded(cluster: Cluster, vnfm: Vnfm, repo: PgRepository, ids: string[]): Promise<void> {
+    const open = async () => {
+      const left: string[] = [];
+      for (const id of ids) if (!DONE.includes((await repo.findSession(id))!.state)) left.push(id);
+      return left;
+    };
+    try {
+      await until('every session to end', async () => (await open()).length === 0, remaining());
+    } catch (err) {
+      throw new Error(`${(err as Error).message}:\n${(await open()).map((id) => timeline(cluster, vnfm, id)).join('\n')}`);
+    }
   }
 
   /** Everything that must hold once the sessions ended, as sentences (empty: all holds). */
@@ -165,7 +181,7 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
         await cluster.add();
       }
       expect(kills).toBeGreaterThanOrEqual(2);
-      await allEnded(repo, ids);
+      await allEnded(cluster, vnfm, repo, ids);
       expect(await problems(cluster, repo, vnfm, ids)).toEqual([]);
       for (const id of ids) expect((await repo.findSession(id))!.state).toBe('MAINTENANCE_DONE');
     } finally {
@@ -202,20 +218,20 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
     const { cluster, vnfm, ids, repo } = await withSessions(2, 1);
     const id = ids[0]!;
     try {
-      await until('the session to be under way', async () => (await hostEvents(repo, id)) >= 1);
-      const stopped = await until('a replica to hold the session', () => cluster.holder(id));
+      await until('the session to be under way', async () => (await hostEvents(repo, id)) >= 1, remaining());
+      const stopped = await until('a replica to hold the session', () => cluster.holder(id), remaining());
       const { epoch } = (await repo.lease(id))!;
       const stoppedAt = Date.now();
       stopped.process.child.kill('SIGSTOP');
       const other = await until('the other replica to take the session over', async () => {
         const lease = await repo.lease(id);
         return lease && lease.owner !== stopped.id && lease.expiresAt > Date.now() ? lease : null;
-      });
+      }, remaining());
       expect(other.epoch).toBeGreaterThan(epoch);
       const eventsAtResume = (await repo.events(id)).length;
       const printedAtResume = stopped.process.output().length;
       stopped.process.child.kill('SIGCONT');
-      await allEnded(repo, ids);
+      await allEnded(cluster, vnfm, repo, ids);
       // The stopped replica, resumed, wrote nothing of the session as its runner: no decision, host
       // step, question or state stamped after it was stopped. (A line about a write it committed
       // just before, printed on resuming, carries an earlier time; replies the balancer sent it are
@@ -230,7 +246,8 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
       expect((await repo.lease(id))?.owner ?? other.owner).not.toBe(stopped.id);
       expect(await problems(cluster, repo, vnfm, ids)).toEqual([]);
       expect((await repo.findSession(id))!.state).toBe('MAINTENANCE_DONE');
-
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${timeline(cluster, vnfm, id)}`, { cause: err });
     } finally {
       await repo.close();
       await vnfm.close();
