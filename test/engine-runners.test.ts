@@ -20,6 +20,17 @@ hosts: [{name: ctl-0, type: controller}, {name: compute-0, vcpus: 4}]
 /** Resolves once every callback already queued (promises and I/O of this turn) has run. */
 const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The repository with some of its methods replaced (a slow lease, a watched or failing read); the rest as they are. */
+function overriding(inner: Repository, overrides: Partial<Repository>): Repository {
+  return new Proxy(inner, {
+    get(target, name, receiver) {
+      if (name in overrides) return overrides[name as keyof Repository];
+      const value = Reflect.get(target, name, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 describe('engine runners', () => {
   it('a session whose lease was being taken when stop() was called is given back, not run', async () => {
     const store = Store.open(':memory:');
@@ -34,20 +45,14 @@ describe('engine runners', () => {
     const leaseAsked = new Promise<void>((resolve) => (asked = resolve));
     let found: Promise<unknown> = Promise.resolve();
     // The lease is answered only once the gate opens; findSession is watched to know when launch went on.
-    const repo = new Proxy(inner, {
-      get(target, name, receiver) {
-        if (name === 'acquireLease') {
-          return async (...args: Parameters<Repository['acquireLease']>) => {
-            asked();
-            await gate;
-            return target.acquireLease(...args);
-          };
-        }
-        if (name === 'findSession') return (sessionId: string) => (found = target.findSession(sessionId));
-        const value = Reflect.get(target, name, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    const repo = overriding(inner, {
+      acquireLease: async (...args) => {
+        asked();
+        await gate;
+        return inner.acquireLease(...args);
       },
-    }) as Repository;
+      findSession: (sessionId) => (found = inner.findSession(sessionId)),
+    });
 
     const engine = new Engine({ store, repo, clock });
     engine.start();
@@ -76,20 +81,14 @@ describe('engine runners', () => {
     let leaseAsks = 0;
     let loads = 0;
     // Leases are answered once the gate opens (a slow network round trip); each runner loads its session once.
-    const repo = new Proxy(inner, {
-      get(target, name, receiver) {
-        if (name === 'acquireLease') {
-          return async (...args: Parameters<Repository['acquireLease']>) => {
-            leaseAsks++;
-            await gate;
-            return target.acquireLease(...args);
-          };
-        }
-        if (name === 'loadSession') return (sessionId: string) => (loads++, target.loadSession(sessionId));
-        const value = Reflect.get(target, name, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    const repo = overriding(inner, {
+      acquireLease: async (...args) => {
+        leaseAsks++;
+        await gate;
+        return inner.acquireLease(...args);
       },
-    }) as Repository;
+      loadSession: (sessionId) => (loads++, inner.loadSession(sessionId)),
+    });
     const engine = new Engine({ store, repo, clock, delivery: false });
     engine.start();
     try {
@@ -128,20 +127,14 @@ instances: [{name: a-0, project: proj-a, host: compute-0}]
     const inner = new SqliteRepository(store);
     let next!: Engine;
     let answered = false;
-    const repo = new Proxy(inner, {
-      get(target, name, receiver) {
-        if (name === 'loadSession') {
-          return async (sessionId: string) => {
-            const rows = await target.loadSession(sessionId);
-            if (!answered) await next.reply(sessionId, 'proj-a', { state: 'ACK_MAINTENANCE' });
-            answered = true;
-            return rows;
-          };
-        }
-        const value = Reflect.get(target, name, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    const repo = overriding(inner, {
+      loadSession: async (sessionId) => {
+        const rows = await inner.loadSession(sessionId);
+        if (!answered) await next.reply(sessionId, 'proj-a', { state: 'ACK_MAINTENANCE' });
+        answered = true;
+        return rows;
       },
-    }) as Repository;
+    });
     next = new Engine({ store, repo, clock, delivery: false });
     next.start();
     try {
@@ -163,18 +156,12 @@ instances: [{name: a-0, project: proj-a, host: compute-0}]
     const inner = new SqliteRepository(store);
     let crashes = 0;
     // The runner's first read fails: the engine records the crash and waits to run the session again.
-    const repo = new Proxy(inner, {
-      get(target, name, receiver) {
-        if (name === 'loadSession') {
-          return async () => {
-            crashes++;
-            throw new Error('the store went away');
-          };
-        }
-        const value = Reflect.get(target, name, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    const repo = overriding(inner, {
+      loadSession: async () => {
+        crashes++;
+        throw new Error('the store went away');
       },
-    }) as Repository;
+    });
     const engine = new Engine({ store, repo, clock, delivery: false });
     engine.start();
     await expect.poll(() => crashes > 0 && engine.activeSessions().length === 0 && clock.pendingTimers() > 0).toBe(true);
