@@ -1,5 +1,6 @@
 // The simulated cloud on its own: scoped reads, moves to named targets and their refusals,
-// claims, memory, faults, due order, the state kept across a re-open, cloud-file memory checks.
+// claims, memory, faults, due order, two processes on one store, the state kept across a re-open,
+// cloud-file memory checks.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/engine/clock.js';
 import { importCloud, parseCloudText, removeCloud } from '../src/infra/sim/cloud-file.js';
 import { SimDriver } from '../src/infra/sim/driver.js';
-import { SimCloud } from '../src/infra/sim/sim-cloud.js';
+import { SimCloud, StaleCopyError } from '../src/infra/sim/sim-cloud.js';
+import { SimStore } from '../src/store/sim-store.js';
 import { Store } from '../src/store/store.js';
 
 const T0 = Date.UTC(2026, 10, 22, 6, 0, 0);
@@ -303,6 +305,39 @@ describe('settle', () => {
     cloud.settle();
     const moved = simEvents(store, 'sim.instance.moved').map((e) => [e.payload.key, e.time]);
     expect(moved).toEqual([['fast', T0 + 15_000], ['slow', T0 + 30_000]]);
+  });
+});
+
+describe('two processes on one store', () => {
+  it('finish an operation once: a copy older than the store writes nothing and is read afresh', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maintctl-sim-two-'));
+    try {
+      const path = join(dir, 'sim.db');
+      const { store, clock, cloudId } = setup(CLOUD, path);
+      const other = Store.open(path); // a second engine process: its own connection, its own copy
+      const mine = new SimDriver({ store, clock }, cloudId);
+      const theirs = new SimDriver({ store: other, clock }, cloudId);
+      await mine.requestHostMaintenance('host:ctl-0:0', 'ctl-0');
+      const stale = SimCloud.open(other, clock, cloudId); // read while the step still runs
+      expect(stale.observe('host:ctl-0:0')).toMatchObject({ phase: 'running' });
+
+      await clock.advance(60_000);
+      expect(await mine.observeHostMaintenance('host:ctl-0:0')).toEqual({ phase: 'done', result: {} });
+      // The old copy still thinks the step is due: settling it would maintain ctl-0 again.
+      expect(() => stale.settle()).toThrow(StaleCopyError);
+      expect(await theirs.observeHostMaintenance('host:ctl-0:0')).toEqual({ phase: 'done', result: {} });
+      await theirs.disableHost('compute-0', 'next'); // a change after a stale read goes through
+
+      const fresh = Store.open(path);
+      const rows = new SimStore(fresh).load(cloudId)!.hosts.filter((h) => h.name === 'ctl-0' || h.name === 'compute-0');
+      expect(rows.map((h) => [h.name, h.maintainedCount, h.enabled])).toEqual([['compute-0', 0, false], ['ctl-0', 1, true]]);
+      fresh.close();
+      expect(simEvents(other, 'sim.host.maintained')).toHaveLength(1);
+      other.close();
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -181,9 +181,10 @@ export class EmbeddedClient implements EngineClient {
     }
     const [{ readCloudFile }, { SimCloud }] = await Promise.all([import('../infra/sim/cloud-file.js'), import('../infra/sim/sim-cloud.js')]);
     const file = readCloudFile(path);
-    const cloud = SimCloud.open(this.store(), this.clock, driver.cloudId);
-    cloud.setFaults(file.faults);
-    cloud.setTiming(file.timing);
+    SimCloud.using(this.store(), this.clock, driver.cloudId, (cloud) => {
+      cloud.setFaults(file.faults);
+      cloud.setTiming(file.timing);
+    });
   }
 
   async engineRuns(id: string) {

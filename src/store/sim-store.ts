@@ -140,9 +140,9 @@ export class SimStore {
    * tables (the import is kept in memory until the SimCloud takes it over), and what happens to it
    * is neither written nor logged.
    */
-  private readonly keepsRows: boolean;
+  readonly keepsRows: boolean;
 
-  constructor(private readonly store: Store) {
+  constructor(readonly store: Store) {
     this.keepsRows = !store.scratch;
   }
 
@@ -158,6 +158,11 @@ export class SimStore {
    */
   change<T>(fn: () => T): T {
     return this.keepsRows ? this.store.tx(fn) : fn();
+  }
+
+  /** Changes when another connection commits (see Store.dataVersion). */
+  dataVersion(): number {
+    return this.store.dataVersion();
   }
 
   private sql(text: string) {

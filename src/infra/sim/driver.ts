@@ -20,49 +20,54 @@ export class SimDriver implements InfraDriver {
     return SimCloud.open(this.ctx.store, this.ctx.clock, this.cloudId);
   }
 
+  /** Every call goes through here: it runs again should another process have changed the cloud meanwhile. */
+  private use<T>(fn: (cloud: SimCloud) => T): T {
+    return SimCloud.using(this.ctx.store, this.ctx.clock, this.cloudId, fn);
+  }
+
   async listHosts(scope?: HostScope) {
-    return this.cloud.hosts(scope);
+    return this.use((c) => c.hosts(scope));
   }
 
   async listInstances(scope?: HostScope) {
-    return this.cloud.instances(scope);
+    return this.use((c) => c.instances(scope));
   }
 
   async disableHost(name: string, reason: string) {
-    this.cloud.setEnabled(name, false, reason);
+    this.use((c) => c.setEnabled(name, false, reason));
   }
 
   async enableHost(name: string) {
-    this.cloud.setEnabled(name, true, null);
+    this.use((c) => c.setEnabled(name, true, null));
   }
 
   async requestMove(move: MoveRef) {
-    this.cloud.requestMove(move.key, move.instanceId, move.kind, move.to);
+    this.use((c) => c.requestMove(move.key, move.instanceId, move.kind, move.to));
   }
 
   async observeMove(move: MoveRef): Promise<Observation> {
-    return this.cloud.observe(move.key);
+    return this.use((c) => c.observe(move.key));
   }
 
   async requestHostMaintenance(key: string, host: string) {
-    this.cloud.requestHostMaintenance(key, host);
+    this.use((c) => c.requestHostMaintenance(key, host));
   }
 
   async observeHostMaintenance(key: string): Promise<Observation> {
-    return this.cloud.observe(key);
+    return this.use((c) => c.observe(key));
   }
 
   /** The sim's own timing: a move takes exactly that long. */
   moveEstimate(kind: 'MIGRATE' | 'LIVE_MIGRATE'): number {
-    const timing = this.cloud.timing;
+    const timing = this.use((c) => c.timing);
     return kind === 'LIVE_MIGRATE' ? timing.live_migrate_s : timing.migrate_s;
   }
 
   answersFor(projectId: string): boolean {
-    return this.cloud.project(projectId) !== null;
+    return this.use((c) => c.project(projectId) !== null);
   }
 
   startCompanions(ctx: CompanionContext): () => void {
-    return startScriptedVnfms(() => this.cloud, this.ctx.clock, ctx);
+    return startScriptedVnfms((fn) => this.use(fn), this.ctx.clock, ctx);
   }
 }

@@ -73,6 +73,13 @@ function faultState(faults: readonly SimFault[]): FaultState {
 const actKey = (sessionId: string, projectId: string, act: string) => `${sessionId}\u0000${projectId}\u0000${act}`;
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** This copy of the cloud is older than the store: SimCloud.using runs the call again on a fresh one. */
+export class StaleCopyError extends Error {
+  constructor(cloudId: string) {
+    super(`the copy of simulated cloud ${cloudId} in memory is older than the store`);
+  }
+}
+
 export class SimCloud {
   private static readonly opened = new WeakMap<Store, Map<string, SimCloud>>();
 
@@ -96,6 +103,26 @@ export class SimCloud {
     cloud.version = version;
     clouds.set(cloudId, cloud);
     return cloud;
+  }
+
+  /**
+   * Runs fn on the current copy of the cloud. Should another connection write between the read of
+   * that copy and fn's first change (a second engine process on one store), nothing is changed and
+   * fn runs again, this time holding the store's write lock from the read on, so nobody can.
+   */
+  static using<T>(store: Store, clock: Clock, cloudId: string, fn: (cloud: SimCloud) => T): T {
+    try {
+      return fn(SimCloud.open(store, clock, cloudId));
+    } catch (err) {
+      if (!(err instanceof StaleCopyError)) throw err;
+    }
+    try {
+      return store.tx(() => fn(SimCloud.open(store, clock, cloudId)));
+    } catch (err) {
+      // The rollback of this outer transaction is not in the copy's journal: read it afresh next time.
+      SimCloud.forget(store, cloudId);
+      throw err;
+    }
   }
 
   /** The store's data version when this copy was read (own writes do not change it). */
@@ -483,7 +510,15 @@ export class SimCloud {
     const journal = (this.journal ??= []);
     const mark = journal.length;
     try {
-      return this.db.change(fn);
+      return this.db.change(() => {
+        // A decision made on a copy another connection has since changed (an operation it already
+        // finished, an act it already did) must not be written: that would apply it twice.
+        if (outermost && this.db.keepsRows && this.db.dataVersion() !== this.version) {
+          SimCloud.forget(this.db.store, this.cloudId);
+          throw new StaleCopyError(this.cloudId);
+        }
+        return fn();
+      });
     } catch (err) {
       while (journal.length > mark) journal.pop()!();
       throw err;

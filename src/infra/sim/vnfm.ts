@@ -20,8 +20,11 @@ interface RemovedInstance {
   floatingIp: boolean;
 }
 
-export function startScriptedVnfms(cloudNow: () => SimCloud, clock: Clock, ctx: CompanionContext): () => void {
-  const projects = new Map(cloudNow().projects().filter((p) => p.autoReply !== 'none').map((p) => [p.id, p]));
+/** Runs fn on the current copy of the cloud (and again should it have been out of date). */
+type UsingCloud = <T>(fn: (cloud: SimCloud) => T) => T;
+
+export function startScriptedVnfms(usingCloud: UsingCloud, clock: Clock, ctx: CompanionContext): () => void {
+  const projects = new Map(usingCloud((cloud) => cloud.projects()).filter((p) => p.autoReply !== 'none').map((p) => [p.id, p]));
   const timers = new Set<{ cancel(): void }>();
   let stopped = false;
 
@@ -30,7 +33,7 @@ export function startScriptedVnfms(cloudNow: () => SimCloud, clock: Clock, ctx: 
       timers.delete(timer);
       if (stopped) return;
       const question = ctx.pendingQuestions(project.id)[0];
-      if (question) answer(cloudNow(), ctx, project, question);
+      if (question) answer(usingCloud, ctx, project, question);
     });
     timers.add(timer);
   };
@@ -52,9 +55,9 @@ export function startScriptedVnfms(cloudNow: () => SimCloud, clock: Clock, ctx: 
   };
 }
 
-function answer(cloud: SimCloud, ctx: CompanionContext, project: SimProject, q: Question): void {
+function answer(usingCloud: UsingCloud, ctx: CompanionContext, project: SimProject, q: Question): void {
   if (project.autoReply === 'nack') return safeReply(ctx, project.id, { state: `NACK_${q.state}` });
-  const done = ACTS[q.state]?.(cloud, ctx.sessionId, project, q) ?? true;
+  const done = usingCloud((cloud) => ACTS[q.state]?.(cloud, ctx.sessionId, project, q) ?? true);
   if (!done) return safeReply(ctx, project.id, { state: `NACK_${q.state}` });
   const needsActions = q.state === 'PREPARE_MAINTENANCE' || q.state === 'PLANNED_MAINTENANCE';
   const instance_actions = needsActions ? Object.fromEntries(q.instanceIds.map((id) => [id, project.action])) : undefined;
