@@ -227,13 +227,13 @@ export class SessionModel {
   updateInstance(id: string, patch: Partial<Instance>, stored = false): void {
     const row = this.instanceRows.get(id);
     if (!row || unchanged(row, patch)) return;
-    const next = { ...row, ...patch };
+    const next = patched(row, patch);
     const leftWave = next.host !== row.host && row.wave !== null && !row.actionDone;
     if (next.host !== row.host) this.departed(row.host);
     // Most updates (an action chosen, a question's state) leave the load of every host as it was.
     const sameLoad = next.instanceId === id && next.host === row.host && next.target === row.target && next.vcpus === row.vcpus && next.memoryMb === row.memoryMb;
     if (next.instanceId !== id) this.removeInstance(id);
-    else this.unindexInstance(row, !sameLoad);
+    else this.unindexInstance(row, !sameLoad, true);
     if (leftWave) this.arrived.add(next.instanceId);
     this.indexInstance(next, !sameLoad);
     this.removed.delete(next.instanceId);
@@ -444,8 +444,12 @@ export class SessionModel {
     }
   }
 
-  private unindexInstance(i: Instance, loads = true): void {
-    this.instanceRows.delete(i.instanceId);
+  /**
+   * `replacing`: a new row for the same id follows at once; its entry is overwritten, not deleted
+   * and added again (that churns a map of every instance; nothing reads its order).
+   */
+  private unindexInstance(i: Instance, loads = true, replacing = false): void {
+    if (!replacing) this.instanceRows.delete(i.instanceId);
     this.byHost.get(i.host)?.delete(i.instanceId);
     if (loads) this.refreshDrained(i.host);
     if (loads) this.addLoad(i.host, i, -1);
@@ -486,6 +490,28 @@ export class SessionModel {
 const EMPTY: ReadonlySet<string> = new Set();
 const NO_LOAD: Readonly<Load> = { vcpus: 0, memoryMb: 0 };
 const NO_HOSTS: ReadonlySet<string> = new Set();
+
+/**
+ * The row with the patch applied, field by field: every instance row keeps one shape, where a
+ * spread of patches of many shapes is slow on the path every move takes several times.
+ */
+function patched(row: Instance, p: Partial<Instance>): Instance {
+  return {
+    instanceId: p.instanceId !== undefined ? p.instanceId : row.instanceId,
+    name: p.name !== undefined ? p.name : row.name,
+    projectId: p.projectId !== undefined ? p.projectId : row.projectId,
+    host: p.host !== undefined ? p.host : row.host,
+    vcpus: p.vcpus !== undefined ? p.vcpus : row.vcpus,
+    memoryMb: p.memoryMb !== undefined ? p.memoryMb : row.memoryMb,
+    floatingIp: p.floatingIp !== undefined ? p.floatingIp : row.floatingIp,
+    wave: p.wave !== undefined ? p.wave : row.wave,
+    target: p.target !== undefined ? p.target : row.target,
+    action: p.action !== undefined ? p.action : row.action,
+    actionDone: p.actionDone !== undefined ? p.actionDone : row.actionDone,
+    projectState: p.projectState !== undefined ? p.projectState : row.projectState,
+    replacedId: p.replacedId !== undefined ? p.replacedId : row.replacedId,
+  };
+}
 
 /** Whether a patch would leave the row as it is (scalar fields only: hosts and instances have no others). */
 function unchanged<T extends object>(row: T, patch: Partial<T>): boolean {
