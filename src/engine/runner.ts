@@ -13,7 +13,7 @@ import { sessionRelease } from '../domain/releases.js';
 import { SessionModel } from '../domain/session-model.js';
 import { isTerminal, type AskedState, type HostState } from '../domain/states.js';
 import { allowedTransition } from '../domain/transitions.js';
-import type { InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../infra/driver.js';
+import type { Accepted, InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../infra/driver.js';
 import type { EventBus } from '../notify/bus.js';
 import { LeaseLostError, type ChangeSet, type Fence, type NewEvent, type Repository } from '../store/repository.js';
 import type { Effect, OperationRequest, Snapshot, Workflow } from '../workflows/types.js';
@@ -445,6 +445,7 @@ export class SessionRunner {
   /** Asks the infrastructure to do it. Safe to call again for an operation it never received. */
   private async perform(op: Operation): Promise<void> {
     const { driver } = this.deps;
+    let accepted: Accepted | void = undefined;
     try {
       switch (op.kind) {
         case 'disable_host':
@@ -455,10 +456,10 @@ export class SessionRunner {
           return this.finish(op, { phase: 'done', result: {} });
         case 'migrate':
         case 'live_migrate':
-          await driver.requestMove(this.moveRef(op));
+          accepted = await driver.requestMove(this.moveRef(op));
           break;
         case 'host_maintenance':
-          await driver.requestHostMaintenance(this.key(op), op.target);
+          accepted = await driver.requestHostMaintenance(this.key(op), op.target);
           break;
         case 'plugin':
         case 'download':
@@ -473,7 +474,8 @@ export class SessionRunner {
     }
     const now = this.deps.clock.now();
     const local = isLocal(op);
-    this.model.putOperation({ ...op, status: 'requested', checkAt: local ? null : now, updatedAt: now });
+    // Looked at when the infrastructure says it is due, else at once (a rehearsal's 200,000 moves are then looked at once each, not twice).
+    this.model.putOperation({ ...op, status: 'requested', checkAt: local ? null : (accepted?.checkAt ?? now), updatedAt: now });
     if (local) this.runLocal(this.model.operation(op.key)!);
   }
 

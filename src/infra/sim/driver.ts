@@ -37,7 +37,9 @@ export class SimDriver implements InfraDriver {
   }
 
   async requestMove(move: MoveRef) {
-    this.cloud.requestMove(move.key, move.instanceId, move.kind, move.to);
+    const cloud = this.cloud;
+    cloud.requestMove(move.key, move.instanceId, move.kind, move.to);
+    return cloud.accepted(move.key);
   }
 
   async observeMove(move: MoveRef): Promise<Observation> {
@@ -45,7 +47,9 @@ export class SimDriver implements InfraDriver {
   }
 
   async requestHostMaintenance(key: string, host: string) {
-    this.cloud.requestHostMaintenance(key, host);
+    const cloud = this.cloud;
+    cloud.requestHostMaintenance(key, host);
+    return cloud.accepted(key);
   }
 
   async observeHostMaintenance(key: string): Promise<Observation> {

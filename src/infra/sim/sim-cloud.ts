@@ -23,7 +23,7 @@ import {
   type SimTiming,
 } from '../../store/sim-store.js';
 import type { Store } from '../../store/store.js';
-import type { HostScope, InfraHost, InfraInstance, MoveKind, Observation } from '../driver.js';
+import type { Accepted, HostScope, InfraHost, InfraInstance, MoveKind, Observation } from '../driver.js';
 import { DueQueue } from './due-queue.js';
 
 export type { SimFault, SimTiming };
@@ -354,6 +354,15 @@ export class SimCloud {
     if (op.outcome === 'running') return { phase: 'running', checkAt: op.dueAt };
     if (op.outcome === 'failed') return { phase: 'failed', cause: op.error ?? 'failed' };
     return { phase: 'done', result: op.to !== null ? { host: op.to } : {} };
+  }
+
+  /**
+   * When a requested operation is due, while that is still to come (a caller need not look
+   * before); nothing for one that is unknown, over, or due now (look at once, as without it).
+   */
+  accepted(key: string): Accepted | undefined {
+    const op = this.operationsByKey.get(key);
+    return op?.outcome === 'running' && op.dueAt > this.clock.now() ? { checkAt: op.dueAt } : undefined;
   }
 
   /** Applies every operation due by now, in due order (lazily: the sim has no background thread). */
