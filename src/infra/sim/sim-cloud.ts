@@ -51,6 +51,8 @@ interface HostState extends SimHostRecord {
 interface InstanceState extends SimInstanceRecord {
   /** The running move of this instance, whose target holds a claim for it. */
   move: SimOperationRecord | null;
+  /** When it last joined a host, in link order: instances of one name are listed in this order. */
+  linked: number;
 }
 
 interface FaultState {
@@ -72,6 +74,8 @@ function faultState(faults: readonly SimFault[]): FaultState {
 
 const actKey = (sessionId: string, projectId: string, act: string) => `${sessionId}\u0000${projectId}\u0000${act}`;
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** By name, then in the order the instances joined their hosts (as a stable sort of the map of every instance would give). */
+const byNameThenLinked = (a: InstanceState, b: InstanceState) => byName(a, b) || a.linked - b.linked;
 
 export class SimCloud {
   private static readonly opened = new WeakMap<Store, Map<string, SimCloud>>();
@@ -138,7 +142,7 @@ export class SimCloud {
     }
     this.hostList.sort(byName);
     this.computes.sort(byName);
-    for (const i of state.instances) this.link({ ...i, move: null });
+    for (const i of state.instances) this.link({ ...i, move: null, linked: 0 });
     this.projectList = state.projects.map((p) => ({ ...p })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const p of this.projectList) this.projectsById.set(p.id, p);
     for (const op of state.operations) {
@@ -207,8 +211,11 @@ export class SimCloud {
   instances(scope?: HostScope): InfraInstance[] {
     this.settle();
     const found: InstanceState[] = [];
-    if (scope?.hosts === undefined) for (const i of this.instancesById.values()) found.push(i);
-    else for (const host of this.scoped(scope)) for (const i of host.instances) found.push(i);
+    if (scope?.hosts === undefined) {
+      for (const i of this.instancesById.values()) found.push(i);
+      return found.sort(byNameThenLinked).map(toInfraInstance);
+    }
+    for (const host of this.scoped(scope)) for (const i of host.instances) found.push(i);
     return found.sort(byName).map(toInfraInstance);
   }
 
@@ -405,10 +412,8 @@ export class SimCloud {
     }
     const from = inst.host;
     this.db.updateInstance(this.cloudId, id, to, 'ACTIVE');
-    this.unlinkUndoably(inst);
-    this.assign(inst, 'host', to);
+    this.rehomeUndoably(inst, to);
     this.assign(inst, 'status', 'ACTIVE');
-    this.linkUndoably(inst);
     this.log('sim.instance.moved', { key: op.key, instance_id: id, name: inst.name, from, to }, op.dueAt);
     this.finish(op, 'done', null);
   }
@@ -448,7 +453,7 @@ export class SimCloud {
     if (!host) return null;
     const inst: InstanceState = {
       id: randomUUID(), name: spec.name, projectId: spec.projectId, host, vcpus: spec.vcpus, memoryMb,
-      floatingIp: spec.floatingIp, status: 'ACTIVE', move: null,
+      floatingIp: spec.floatingIp, status: 'ACTIVE', move: null, linked: 0,
     };
     this.write(() => {
       this.db.insertInstance(this.cloudId, inst);
@@ -529,9 +534,41 @@ export class SimCloud {
     });
   }
 
+  /** Instances linked so far: the order of `linked`. */
+  private links = 0;
+
   /** Adds an instance to the index and to its host's usage. */
   private link(inst: InstanceState): void {
+    inst.linked = ++this.links;
     this.instancesById.set(inst.id, inst);
+    this.joinHost(inst);
+  }
+
+  private unlink(inst: InstanceState): void {
+    this.instancesById.delete(inst.id);
+    this.leaveHost(inst);
+  }
+
+  /**
+   * Moves an instance to another host: out of the old host's set and usage, into the new one's,
+   * listed after the instances of its name already there (as unlinking and linking it again
+   * would, without deleting and adding it again in the map of every instance).
+   */
+  private rehomeUndoably(inst: InstanceState, to: string): void {
+    const { host: from, linked } = inst;
+    this.leaveHost(inst);
+    inst.host = to;
+    inst.linked = ++this.links;
+    this.joinHost(inst);
+    this.undoable(() => {
+      this.leaveHost(inst);
+      inst.host = from;
+      inst.linked = linked;
+      this.joinHost(inst);
+    });
+  }
+
+  private joinHost(inst: InstanceState): void {
     const host = this.hostsByName.get(inst.host);
     if (!host) return;
     host.instances.add(inst);
@@ -539,8 +576,7 @@ export class SimCloud {
     host.memoryMbUsed += inst.memoryMb ?? 0;
   }
 
-  private unlink(inst: InstanceState): void {
-    this.instancesById.delete(inst.id);
+  private leaveHost(inst: InstanceState): void {
     const host = this.hostsByName.get(inst.host);
     if (!host || !host.instances.delete(inst)) return;
     host.vcpusUsed -= inst.vcpus;
