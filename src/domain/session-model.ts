@@ -227,7 +227,7 @@ export class SessionModel {
   updateInstance(id: string, patch: Partial<Instance>, stored = false): void {
     const row = this.instanceRows.get(id);
     if (!row || unchanged(row, patch)) return;
-    const next = patched(row, patch);
+    const next = { ...row, ...patch };
     const leftWave = next.host !== row.host && row.wave !== null && !row.actionDone;
     if (next.host !== row.host) this.departed(row.host);
     // Most updates (an action chosen, a question's state) leave the load of every host as it was.
@@ -490,28 +490,6 @@ export class SessionModel {
 const EMPTY: ReadonlySet<string> = new Set();
 const NO_LOAD: Readonly<Load> = { vcpus: 0, memoryMb: 0 };
 const NO_HOSTS: ReadonlySet<string> = new Set();
-
-/**
- * The row with the patch applied, field by field: every instance row keeps one shape, where a
- * spread of patches of many shapes is slow on the path every move takes several times.
- */
-function patched(row: Instance, p: Partial<Instance>): Instance {
-  return {
-    instanceId: p.instanceId !== undefined ? p.instanceId : row.instanceId,
-    name: p.name !== undefined ? p.name : row.name,
-    projectId: p.projectId !== undefined ? p.projectId : row.projectId,
-    host: p.host !== undefined ? p.host : row.host,
-    vcpus: p.vcpus !== undefined ? p.vcpus : row.vcpus,
-    memoryMb: p.memoryMb !== undefined ? p.memoryMb : row.memoryMb,
-    floatingIp: p.floatingIp !== undefined ? p.floatingIp : row.floatingIp,
-    wave: p.wave !== undefined ? p.wave : row.wave,
-    target: p.target !== undefined ? p.target : row.target,
-    action: p.action !== undefined ? p.action : row.action,
-    actionDone: p.actionDone !== undefined ? p.actionDone : row.actionDone,
-    projectState: p.projectState !== undefined ? p.projectState : row.projectState,
-    replacedId: p.replacedId !== undefined ? p.replacedId : row.replacedId,
-  };
-}
 
 /** Whether a patch would leave the row as it is (scalar fields only: hosts and instances have no others). */
 function unchanged<T extends object>(row: T, patch: Partial<T>): boolean {
