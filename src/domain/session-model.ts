@@ -232,10 +232,21 @@ export class SessionModel {
     if (next.host !== row.host) this.departed(row.host);
     // Most updates (an action chosen, a question's state) leave the load of every host as it was.
     const sameLoad = next.instanceId === id && next.host === row.host && next.target === row.target && next.vcpus === row.vcpus && next.memoryMb === row.memoryMb;
-    if (next.instanceId !== id) this.removeInstance(id);
-    else this.unindexInstance(row, !sameLoad, true);
-    if (leftWave) this.arrived.add(next.instanceId);
-    this.indexInstance(next, !sameLoad);
+    if (next.instanceId !== id) {
+      this.removeInstance(id);
+      if (leftWave) this.arrived.add(next.instanceId);
+      this.indexInstance(next, !sameLoad);
+    } else if (sameLoad) {
+      this.unindexInstance(row, false, true);
+      if (leftWave) this.arrived.add(next.instanceId);
+      this.indexInstance(next, false);
+    } else {
+      this.refreshRoomsLater(() => {
+        this.unindexInstance(row, true, true);
+        if (leftWave) this.arrived.add(next.instanceId);
+        this.indexInstance(next, true);
+      });
+    }
     this.removed.delete(next.instanceId);
     if (!stored) this.dirtyInstances.add(next.instanceId);
   }
@@ -415,7 +426,26 @@ export class SessionModel {
     if (!load) this.loads.set(host, (load = { vcpus: 0, memoryMb: 0 }));
     load.vcpus += sign * i.vcpus;
     load.memoryMb += sign * (i.memoryMb ?? 0);
-    this.refreshRoom(host);
+    if (this.roomLater) this.roomLater.push(host);
+    else this.refreshRoom(host);
+  }
+
+  /** Hosts whose room is to be refreshed once the update under way is indexed (null: at once). */
+  private roomLater: string[] | null = null;
+
+  /**
+   * Refreshes each host's room once, in the order the hosts were last touched: a host's room is
+   * worked out afresh from its load, and it goes to the end of its lane's hosts with room, as
+   * one refresh per load change would leave it, at about half the cost on the path every move takes.
+   */
+  private refreshRoomsLater(index: () => void): void {
+    const hosts = (this.roomLater = []);
+    try {
+      index();
+    } finally {
+      this.roomLater = null;
+    }
+    for (let n = 0; n < hosts.length; n++) if (hosts.indexOf(hosts[n]!, n + 1) === -1) this.refreshRoom(hosts[n]!);
   }
 
   /** `loads`: false when the row replaces one with the same host, target and size (their loads, and whether the host is drained, stay as they are). */

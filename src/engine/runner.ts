@@ -8,7 +8,7 @@ import { Constraints } from '../domain/constraints.js';
 import type { Operation, Project, Session } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { affectedInstances } from '../domain/replies.js';
-import { brokenInstancesCause, policyReply, projectPolicy, replyRows, type Reply } from '../domain/policy.js';
+import { brokenInstancesCause, policyReply, projectPolicy, repliedProject, type Reply } from '../domain/policy.js';
 import { sessionRelease } from '../domain/releases.js';
 import { SessionModel } from '../domain/session-model.js';
 import { isTerminal, type AskedState, type HostState } from '../domain/states.js';
@@ -318,10 +318,10 @@ export class SessionRunner {
   /** A project's answer as the model records it (a policy's, or one read from the store). */
   private recordReply(project: Project, reply: Reply, persist = true, now = this.deps.clock.now()): void {
     const m = this.model;
-    const rows = replyRows(project, (id) => m.instance(id), reply, now);
     // A reply read from the store is there already, rows included: the model only takes it on.
-    m.putProject(rows.project, !persist);
-    for (const i of rows.instances) m.updateInstance(i.instanceId, { action: i.action }, !persist);
+    m.putProject(repliedProject(project, reply, now), !persist);
+    // Each instance's chosen action (as replyRows gives it, without copying rows only to read their action back).
+    for (const id in reply.actions) if (m.instance(id)) m.updateInstance(id, { action: reply.actions[id]! }, !persist);
     if (!persist) return;
     this.pendingReplies.push({ projectId: project.projectId, state: reply.state, instanceActions: reply.actions, receivedAt: now });
     this.emit('maintctl.reply', { project_id: project.projectId, state: reply.state, instance_actions: reply.actions, by: reply.by });
