@@ -5,6 +5,7 @@
 // through to the store once per plan: the cost of a step grows with what changed, not with the cloud.
 import { NO_CONSTRAINTS, recoveryUntil, type Constraints } from './constraints.js';
 import type { Host, Instance, Operation, Project, Session } from './model.js';
+import { OrderedSet } from './ordered-set.js';
 import type { HostState, HostType } from './states.js';
 
 export interface Load {
@@ -42,8 +43,8 @@ export class SessionModel {
   private readonly lanes = new Map<string, Set<string>>();
   private readonly ops = new Map<string, Operation>();
   private readonly openOps = new Set<Operation>();
-  /** Instances in a wave that have not left their host yet (insertion order: wave, then host). */
-  readonly inWave = new Set<string>();
+  /** Instances in a wave that have not left their host yet (insertion order: wave, then host; iterated from its front every plan). */
+  readonly inWave = new OrderedSet<string>();
   /** Instances that left a wave's host since they were last reported (INSTANCE_ACTION_DONE is due). */
   readonly arrived = new Set<string>();
   /** Hosts being emptied that the cloud may still schedule onto (to be disabled first). */
