@@ -33,11 +33,14 @@ export function policyReply(
   return { projectId: project.projectId, state: `ACK_${state}`, actions, by: `policy ${project.policy}` };
 }
 
+/** The project's row once the reply is recorded. */
+export const repliedProject = (project: Project, reply: Reply, now: number): Project => ({ ...project, replyState: reply.state, repliedAt: now });
+
 /** The rows a reply changes: the project's answer and each instance's chosen action. */
 export function replyRows(project: Project, instances: ReadonlyMap<string, Instance> | ((id: string) => Instance | undefined), reply: Reply, now: number) {
   const find = typeof instances === 'function' ? instances : (id: string) => instances.get(id);
   return {
-    project: { ...project, replyState: reply.state, repliedAt: now },
+    project: repliedProject(project, reply, now),
     instances: Object.entries(reply.actions)
       .map(([id, action]) => {
         const row = find(id);

@@ -53,16 +53,19 @@ export function checkReply(
 
 function chosenActions(project: Project, instances: readonly Instance[], body: ProjectReplyBody, defaultAction: DefaultAction): Map<string, InstanceAction> {
   const affected = affectedInstances(project, instances);
-  const byAnyId = new Map<string, Instance>();
-  for (const i of affected) {
-    byAnyId.set(i.instanceId, i);
-    if (i.replacedId) byAnyId.set(i.replacedId, i);
-  }
   const requested = new Map<string, InstanceAction>(Object.entries(body.instance_actions ?? {}));
   if (body.instance_action) {
     for (const i of body.instance_id ? [body.instance_id] : affected.map((a) => a.instanceId)) requested.set(i, body.instance_action);
   }
   const actions = new Map<string, InstanceAction>();
+  // Only a reply that names instances needs them by id (a session-wide ACK of 100,000 instances names none).
+  const byAnyId = new Map<string, Instance>();
+  if (requested.size) {
+    for (const i of affected) {
+      byAnyId.set(i.instanceId, i);
+      if (i.replacedId) byAnyId.set(i.replacedId, i);
+    }
+  }
   for (const [id, action] of requested) {
     const inst = byAnyId.get(id);
     if (!inst) throw new RefusedError(`instance ${id} is not one of project ${project.projectId}'s instances in ${project.state}`);

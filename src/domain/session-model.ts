@@ -5,6 +5,7 @@
 // through to the store once per plan: the cost of a step grows with what changed, not with the cloud.
 import { NO_CONSTRAINTS, recoveryUntil, type Constraints } from './constraints.js';
 import type { Host, Instance, Operation, Project, Session } from './model.js';
+import { OrderedSet } from './ordered-set.js';
 import type { HostState, HostType } from './states.js';
 
 export interface Load {
@@ -42,8 +43,8 @@ export class SessionModel {
   private readonly lanes = new Map<string, Set<string>>();
   private readonly ops = new Map<string, Operation>();
   private readonly openOps = new Set<Operation>();
-  /** Instances in a wave that have not left their host yet (insertion order: wave, then host). */
-  readonly inWave = new Set<string>();
+  /** Instances in a wave that have not left their host yet (insertion order: wave, then host; iterated from its front every plan). */
+  readonly inWave = new OrderedSet<string>();
   /** Instances that left a wave's host since they were last reported (INSTANCE_ACTION_DONE is due). */
   readonly arrived = new Set<string>();
   /** Hosts being emptied that the cloud may still schedule onto (to be disabled first). */
@@ -232,10 +233,21 @@ export class SessionModel {
     if (next.host !== row.host) this.departed(row.host);
     // Most updates (an action chosen, a question's state) leave the load of every host as it was.
     const sameLoad = next.instanceId === id && next.host === row.host && next.target === row.target && next.vcpus === row.vcpus && next.memoryMb === row.memoryMb;
-    if (next.instanceId !== id) this.removeInstance(id);
-    else this.unindexInstance(row, !sameLoad);
-    if (leftWave) this.arrived.add(next.instanceId);
-    this.indexInstance(next, !sameLoad);
+    if (next.instanceId !== id) {
+      this.removeInstance(id);
+      if (leftWave) this.arrived.add(next.instanceId);
+      this.indexInstance(next, !sameLoad);
+    } else if (sameLoad) {
+      this.unindexInstance(row, false, true);
+      if (leftWave) this.arrived.add(next.instanceId);
+      this.indexInstance(next, false);
+    } else {
+      this.refreshRoomsLater(() => {
+        this.unindexInstance(row, true, true);
+        if (leftWave) this.arrived.add(next.instanceId);
+        this.indexInstance(next, true);
+      });
+    }
     this.removed.delete(next.instanceId);
     if (!stored) this.dirtyInstances.add(next.instanceId);
   }
@@ -415,7 +427,26 @@ export class SessionModel {
     if (!load) this.loads.set(host, (load = { vcpus: 0, memoryMb: 0 }));
     load.vcpus += sign * i.vcpus;
     load.memoryMb += sign * (i.memoryMb ?? 0);
-    this.refreshRoom(host);
+    if (this.roomLater) this.roomLater.push(host);
+    else this.refreshRoom(host);
+  }
+
+  /** Hosts whose room is to be refreshed once the update under way is indexed (null: at once). */
+  private roomLater: string[] | null = null;
+
+  /**
+   * Refreshes each host's room once, in the order the hosts were last touched: a host's room is
+   * worked out afresh from its load, and it goes to the end of its lane's hosts with room, as
+   * one refresh per load change would leave it, at about half the cost on the path every move takes.
+   */
+  private refreshRoomsLater(index: () => void): void {
+    const hosts = (this.roomLater = []);
+    try {
+      index();
+    } finally {
+      this.roomLater = null;
+    }
+    for (let n = 0; n < hosts.length; n++) if (hosts.indexOf(hosts[n]!, n + 1) === -1) this.refreshRoom(hosts[n]!);
   }
 
   /** `loads`: false when the row replaces one with the same host, target and size (their loads, and whether the host is drained, stay as they are). */
@@ -444,8 +475,12 @@ export class SessionModel {
     }
   }
 
-  private unindexInstance(i: Instance, loads = true): void {
-    this.instanceRows.delete(i.instanceId);
+  /**
+   * `replacing`: a new row for the same id follows at once; its entry is overwritten, not deleted
+   * and added again (that churns a map of every instance; nothing reads its order).
+   */
+  private unindexInstance(i: Instance, loads = true, replacing = false): void {
+    if (!replacing) this.instanceRows.delete(i.instanceId);
     this.byHost.get(i.host)?.delete(i.instanceId);
     if (loads) this.refreshDrained(i.host);
     if (loads) this.addLoad(i.host, i, -1);

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Timer } from '../domain/clock.js';
 import { Constraints } from '../domain/constraints.js';
 import { InvalidInputError, NotFoundError, RefusedError } from '../domain/errors.js';
-import { DEFAULT_OPTIONS, withChanges, type DownloadEntry, type DriverSpec, type Host, type Session, type SessionOptionChanges } from '../domain/model.js';
+import { DEFAULT_OPTIONS, withChanges, type DownloadEntry, type DriverSpec, type Host, type Instance, type Session, type SessionOptionChanges } from '../domain/model.js';
 import { SESSION_EVENT } from '../domain/notifications.js';
 import { replyRows } from '../domain/policy.js';
 import { checkRollback, checkStartable, chooseOperation, inRange, releaseMetadata, rollbackOf, type Cluster, type ClusterOperation } from '../domain/releases.js';
@@ -320,7 +320,9 @@ export class Engine {
         if (!project) throw new RefusedError(`project ${projectId} has no instances in session ${sessionId}: it is asked nothing`);
         const accepted = checkReply(project, session.visit, instances, body, now, (id) => constraints.defaultAction(id));
         const actions = Object.fromEntries(accepted.actions);
-        const rows = replyRows(project, new Map(instances.map((i) => [i.instanceId, i])), { projectId, state: body.state, actions }, now);
+        // A session-wide ACK chooses no actions: its (maybe 100,000) instances need no index then.
+        const byId = accepted.actions.size ? new Map(instances.map((i) => [i.instanceId, i])) : new Map<string, Instance>();
+        const rows = replyRows(project, byId, { projectId, state: body.state, actions }, now);
         return {
           changes: { projects: [rows.project], instances: rows.instances, replies: [{ projectId, state: body.state, instanceActions: actions, receivedAt: now }] },
           events: [{ eventType: 'maintctl.reply', payload: { project_id: projectId, state: body.state, instance_actions: actions } }],

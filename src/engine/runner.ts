@@ -8,12 +8,12 @@ import { Constraints } from '../domain/constraints.js';
 import type { Operation, Project, Session } from '../domain/model.js';
 import { HOST_EVENT, PROJECT_EVENT, SESSION_EVENT, hostNotice, projectNotice } from '../domain/notifications.js';
 import { affectedInstances } from '../domain/replies.js';
-import { brokenInstancesCause, policyReply, projectPolicy, replyRows, type Reply } from '../domain/policy.js';
+import { brokenInstancesCause, policyReply, projectPolicy, repliedProject, type Reply } from '../domain/policy.js';
 import { sessionRelease } from '../domain/releases.js';
 import { SessionModel } from '../domain/session-model.js';
-import { isTerminal, type HostState } from '../domain/states.js';
+import { isTerminal, type AskedState, type HostState } from '../domain/states.js';
 import { allowedTransition } from '../domain/transitions.js';
-import type { InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../infra/driver.js';
+import type { Accepted, InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../infra/driver.js';
 import type { EventBus } from '../notify/bus.js';
 import { LeaseLostError, type ChangeSet, type Fence, type NewEvent, type Repository } from '../store/repository.js';
 import type { Effect, OperationRequest, Snapshot, Workflow } from '../workflows/types.js';
@@ -182,10 +182,16 @@ export class SessionRunner {
   private async carryOut(plan: Effect[]): Promise<void> {
     const started: Operation[] = [];
     const syncs: Array<string[] | null> = [];
-    for (const effect of plan) {
+    for (let n = 0; n < plan.length; n++) {
+      const effect = plan[n]!;
       if (effect.kind === 'start') started.push(this.recordStart(effect.operation));
       else if (effect.kind === 'sync') syncs.push(effect.hosts);
-      else this.apply(effect);
+      else if (effect.kind === 'wave' && asksAboutWave(plan[n + 1], effect)) {
+        // A new wave and its question, right after it, mark the same instances: one update each, not two.
+        const question = plan[++n] as Extract<Effect, { kind: 'ask' }>;
+        this.wave(effect, question.state);
+        this.ask(question, true);
+      } else this.apply(effect);
     }
     await this.save();
     for (const label of checkpointsOf(plan)) await this.deps.checkpoint(label);
@@ -223,14 +229,7 @@ export class SessionRunner {
       case 'ask':
         return this.ask(effect);
       case 'wave':
-        m.updateSession({ data: { ...m.session.data, waves: effect.wave } });
-        for (const host of effect.hosts) {
-          m.updateHost(host, { state: 'EMPTYING', wave: effect.wave, since: now, cause: null });
-          this.emit('maintctl.lane', { host, to: 'EMPTYING', wave: effect.wave });
-        }
-        for (const move of effect.moves) m.updateInstance(move.instanceId, { wave: effect.wave, target: move.to, action: null, actionDone: false });
-        this.emit('maintctl.wave', { wave: effect.wave, hosts: effect.hosts, moves: effect.moves.map((mv) => ({ instance_id: mv.instanceId, to: mv.to })) });
-        return;
+        return this.wave(effect, null);
       case 'lane':
         return this.lane(effect.host, effect.to, effect.cause ?? null);
       case 'step':
@@ -244,6 +243,22 @@ export class SessionRunner {
       case 'wait':
         return; // carried out by carryOut
     }
+  }
+
+  /** `asked`: the state of the question about the wave's moves applied with it (its instances are marked here). */
+  private wave(effect: Extract<Effect, { kind: 'wave' }>, asked: AskedState | null): void {
+    const m = this.model;
+    const now = this.deps.clock.now();
+    m.updateSession({ data: { ...m.session.data, waves: effect.wave } });
+    for (const host of effect.hosts) {
+      m.updateHost(host, { state: 'EMPTYING', wave: effect.wave, since: now, cause: null });
+      this.emit('maintctl.lane', { host, to: 'EMPTYING', wave: effect.wave });
+    }
+    for (const move of effect.moves) {
+      const patch = { wave: effect.wave, target: move.to, action: null, actionDone: false };
+      m.updateInstance(move.instanceId, asked === null ? patch : { ...patch, projectState: asked });
+    }
+    this.emit('maintctl.wave', { wave: effect.wave, hosts: effect.hosts, moves: effect.moves.map((mv) => ({ instance_id: mv.instanceId, to: mv.to })) });
   }
 
   private fail(cause: string): void {
@@ -264,7 +279,8 @@ export class SessionRunner {
     }
   }
 
-  private ask(d: Extract<Effect, { kind: 'ask' }>): void {
+  /** `marked`: its instances already carry the question (marked with their wave). */
+  private ask(d: Extract<Effect, { kind: 'ask' }>, marked = false): void {
     const m = this.model;
     const { baseUrl } = this.deps;
     const about = new Set(d.instances);
@@ -293,7 +309,7 @@ export class SessionRunner {
       for (const i of m.waveMembers(d.wave!)) if (d.projects.includes(i.projectId) && !about.has(i.instanceId) && i.projectState !== null) m.updateInstance(i.instanceId, { projectState: null });
     }
     // A wave's question is about its instances: each is marked with the state, its action cleared.
-    if (perWave) for (const id of about) m.updateInstance(id, { projectState: d.state, action: null, actionDone: false });
+    if (perWave && !marked) for (const id of about) m.updateInstance(id, { projectState: d.state, action: null, actionDone: false });
     for (const projectId of d.projects) {
       const project = m.project(projectId)!;
       const ids = perWave ? d.instances.filter((id) => m.instance(id)?.projectId === projectId) : [];
@@ -305,10 +321,10 @@ export class SessionRunner {
   /** A project's answer as the model records it (a policy's, or one read from the store). */
   private recordReply(project: Project, reply: Reply, persist = true, now = this.deps.clock.now()): void {
     const m = this.model;
-    const rows = replyRows(project, (id) => m.instance(id), reply, now);
     // A reply read from the store is there already, rows included: the model only takes it on.
-    m.putProject(rows.project, !persist);
-    for (const i of rows.instances) m.updateInstance(i.instanceId, { action: i.action }, !persist);
+    m.putProject(repliedProject(project, reply, now), !persist);
+    // Each instance's chosen action (as replyRows gives it, without copying rows only to read their action back).
+    for (const id in reply.actions) if (m.instance(id)) m.updateInstance(id, { action: reply.actions[id]! }, !persist);
     if (!persist) return;
     this.pendingReplies.push({ projectId: project.projectId, state: reply.state, instanceActions: reply.actions, receivedAt: now });
     this.emit('maintctl.reply', { project_id: project.projectId, state: reply.state, instance_actions: reply.actions, by: reply.by });
@@ -432,6 +448,7 @@ export class SessionRunner {
   /** Asks the infrastructure to do it. Safe to call again for an operation it never received. */
   private async perform(op: Operation): Promise<void> {
     const { driver } = this.deps;
+    let accepted: Accepted | void = undefined;
     try {
       switch (op.kind) {
         case 'disable_host':
@@ -442,10 +459,10 @@ export class SessionRunner {
           return this.finish(op, { phase: 'done', result: {} });
         case 'migrate':
         case 'live_migrate':
-          await driver.requestMove(this.moveRef(op));
+          accepted = await driver.requestMove(this.moveRef(op));
           break;
         case 'host_maintenance':
-          await driver.requestHostMaintenance(this.key(op), op.target);
+          accepted = await driver.requestHostMaintenance(this.key(op), op.target);
           break;
         case 'plugin':
         case 'download':
@@ -460,7 +477,8 @@ export class SessionRunner {
     }
     const now = this.deps.clock.now();
     const local = isLocal(op);
-    this.model.putOperation({ ...op, status: 'requested', checkAt: local ? null : now, updatedAt: now });
+    // Looked at when the infrastructure says it is due, else at once (a rehearsal's 200,000 moves are then looked at once each, not twice).
+    this.model.putOperation({ ...op, status: 'requested', checkAt: local ? null : (accepted?.checkAt ?? now), updatedAt: now });
     if (local) this.runLocal(this.model.operation(op.key)!);
   }
 
@@ -711,6 +729,16 @@ export class SessionRunner {
       if (policy !== p.policy) this.model.updateProject(p.projectId, { policy });
     }
   }
+}
+
+/**
+ * Whether `next` is the question about exactly the moves of `wave`, in their order (as the
+ * rolling workflow plans a wave): marking each instance once for both leaves the model as two
+ * passes would, in the same order.
+ */
+function asksAboutWave(next: Effect | undefined, wave: Extract<Effect, { kind: 'wave' }>): boolean {
+  if (next?.kind !== 'ask' || next.wave !== wave.wave || next.perInstance || next.instances.length !== wave.moves.length) return false;
+  return wave.moves.every((mv, n) => next.instances[n] === mv.instanceId);
 }
 
 /** The checkpoints a committed plan passes (crash tests stop the process at one of them). */

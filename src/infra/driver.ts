@@ -48,6 +48,14 @@ export interface MoveRef {
   startedAt: number;
 }
 
+/**
+ * What a request may say back: when the operation is due to finish, where the infrastructure
+ * knows (the sim does). The engine then looks at it first at that time; without it, at once.
+ */
+export interface Accepted {
+  checkAt: number;
+}
+
 /** What the infrastructure says about a requested operation, looked up by its key. */
 export type Observation =
   /** It has no record of this key: the request never reached it. Safe to request again. */
@@ -89,10 +97,10 @@ export interface InfraDriver {
   disableHost(name: string, reason: string): Promise<void>;
   enableHost(name: string): Promise<void>;
   /** Requests a move; `key` makes it idempotent and observable after a restart. */
-  requestMove(move: MoveRef): Promise<void>;
+  requestMove(move: MoveRef): Promise<Accepted | void>;
   observeMove(move: MoveRef): Promise<Observation>;
   /** The infrastructure's own part of maintaining a host (the sim simulates it; real clouds leave it to plug-ins). */
-  requestHostMaintenance(key: string, host: string): Promise<void>;
+  requestHostMaintenance(key: string, host: string): Promise<Accepted | void>;
   observeHostMaintenance(key: string, host: string): Promise<Observation>;
   /** Seconds a move is expected to take (what interrupts an instance), or null when it cannot tell. */
   moveEstimate?(kind: 'MIGRATE' | 'LIVE_MIGRATE'): number | null;

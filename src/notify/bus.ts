@@ -5,15 +5,23 @@ export type EventListener = (event: SessionEvent) => void;
 
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
+  /** The listeners as an array, made again only when they change (not once per event: a rehearsal publishes 860,000). */
+  private snapshot: EventListener[] | null = null;
 
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.snapshot = null;
+    return () => {
+      this.snapshot = null;
+      return this.listeners.delete(listener);
+    };
   }
 
   publish(events: readonly SessionEvent[]): void {
     for (const event of events) {
-      for (const listener of [...this.listeners]) {
+      // Each event goes to the listeners there when it is published (one may subscribe or leave in between).
+      const listeners = (this.snapshot ??= [...this.listeners]);
+      for (const listener of listeners) {
         try {
           listener(event);
         } catch {

@@ -42,7 +42,10 @@ export class SimDriver implements InfraDriver {
   }
 
   async requestMove(move: MoveRef) {
-    this.use((c) => c.requestMove(move.key, move.instanceId, move.kind, move.to));
+    return this.use((c) => {
+      c.requestMove(move.key, move.instanceId, move.kind, move.to);
+      return c.accepted(move.key);
+    });
   }
 
   async observeMove(move: MoveRef): Promise<Observation> {
@@ -50,7 +53,10 @@ export class SimDriver implements InfraDriver {
   }
 
   async requestHostMaintenance(key: string, host: string) {
-    this.use((c) => c.requestHostMaintenance(key, host));
+    return this.use((c) => {
+      c.requestHostMaintenance(key, host);
+      return c.accepted(key);
+    });
   }
 
   async observeHostMaintenance(key: string): Promise<Observation> {

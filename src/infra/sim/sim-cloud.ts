@@ -23,7 +23,7 @@ import {
   type SimTiming,
 } from '../../store/sim-store.js';
 import type { Store } from '../../store/store.js';
-import type { HostScope, InfraHost, InfraInstance, MoveKind, Observation } from '../driver.js';
+import type { Accepted, HostScope, InfraHost, InfraInstance, MoveKind, Observation } from '../driver.js';
 import { DueQueue } from './due-queue.js';
 
 export type { SimFault, SimTiming };
@@ -51,6 +51,8 @@ interface HostState extends SimHostRecord {
 interface InstanceState extends SimInstanceRecord {
   /** The running move of this instance, whose target holds a claim for it. */
   move: SimOperationRecord | null;
+  /** When it last joined a host, in link order: instances of one name are listed in this order. */
+  linked: number;
 }
 
 interface FaultState {
@@ -72,6 +74,8 @@ function faultState(faults: readonly SimFault[]): FaultState {
 
 const actKey = (sessionId: string, projectId: string, act: string) => `${sessionId}\u0000${projectId}\u0000${act}`;
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** By name, then in the order the instances joined their hosts (as a stable sort of the map of every instance would give). */
+const byNameThenLinked = (a: InstanceState, b: InstanceState) => byName(a, b) || a.linked - b.linked;
 
 /** This copy of the cloud is older than the store: SimCloud.using runs the call again on a fresh one. */
 export class StaleCopyError extends Error {
@@ -165,7 +169,7 @@ export class SimCloud {
     }
     this.hostList.sort(byName);
     this.computes.sort(byName);
-    for (const i of state.instances) this.link({ ...i, move: null });
+    for (const i of state.instances) this.link({ ...i, move: null, linked: 0 });
     this.projectList = state.projects.map((p) => ({ ...p })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const p of this.projectList) this.projectsById.set(p.id, p);
     for (const op of state.operations) {
@@ -234,8 +238,11 @@ export class SimCloud {
   instances(scope?: HostScope): InfraInstance[] {
     this.settle();
     const found: InstanceState[] = [];
-    if (scope?.hosts === undefined) for (const i of this.instancesById.values()) found.push(i);
-    else for (const host of this.scoped(scope)) for (const i of host.instances) found.push(i);
+    if (scope?.hosts === undefined) {
+      for (const i of this.instancesById.values()) found.push(i);
+      return found.sort(byNameThenLinked).map(toInfraInstance);
+    }
+    for (const host of this.scoped(scope)) for (const i of host.instances) found.push(i);
     return found.sort(byName).map(toInfraInstance);
   }
 
@@ -383,6 +390,15 @@ export class SimCloud {
     return { phase: 'done', result: op.to !== null ? { host: op.to } : {} };
   }
 
+  /**
+   * When a requested operation is due, while that is still to come (a caller need not look
+   * before); nothing for one that is unknown, over, or due now (look at once, as without it).
+   */
+  accepted(key: string): Accepted | undefined {
+    const op = this.operationsByKey.get(key);
+    return op?.outcome === 'running' && op.dueAt > this.clock.now() ? { checkAt: op.dueAt } : undefined;
+  }
+
   /** Applies every operation due by now, in due order (lazily: the sim has no background thread). */
   settle(): void {
     const now = this.clock.now();
@@ -423,10 +439,8 @@ export class SimCloud {
     }
     const from = inst.host;
     this.db.updateInstance(this.cloudId, id, to, 'ACTIVE');
-    this.unlinkUndoably(inst);
-    this.assign(inst, 'host', to);
+    this.rehomeUndoably(inst, to);
     this.assign(inst, 'status', 'ACTIVE');
-    this.linkUndoably(inst);
     this.log('sim.instance.moved', { key: op.key, instance_id: id, name: inst.name, from, to }, op.dueAt);
     this.finish(op, 'done', null);
   }
@@ -466,7 +480,7 @@ export class SimCloud {
     if (!host) return null;
     const inst: InstanceState = {
       id: randomUUID(), name: spec.name, projectId: spec.projectId, host, vcpus: spec.vcpus, memoryMb,
-      floatingIp: spec.floatingIp, status: 'ACTIVE', move: null,
+      floatingIp: spec.floatingIp, status: 'ACTIVE', move: null, linked: 0,
     };
     this.write(() => {
       this.db.insertInstance(this.cloudId, inst);
@@ -555,9 +569,41 @@ export class SimCloud {
     });
   }
 
+  /** Instances linked so far: the order of `linked`. */
+  private links = 0;
+
   /** Adds an instance to the index and to its host's usage. */
   private link(inst: InstanceState): void {
+    inst.linked = ++this.links;
     this.instancesById.set(inst.id, inst);
+    this.joinHost(inst);
+  }
+
+  private unlink(inst: InstanceState): void {
+    this.instancesById.delete(inst.id);
+    this.leaveHost(inst);
+  }
+
+  /**
+   * Moves an instance to another host: out of the old host's set and usage, into the new one's,
+   * listed after the instances of its name already there (as unlinking and linking it again
+   * would, without deleting and adding it again in the map of every instance).
+   */
+  private rehomeUndoably(inst: InstanceState, to: string): void {
+    const { host: from, linked } = inst;
+    this.leaveHost(inst);
+    inst.host = to;
+    inst.linked = ++this.links;
+    this.joinHost(inst);
+    this.undoable(() => {
+      this.leaveHost(inst);
+      inst.host = from;
+      inst.linked = linked;
+      this.joinHost(inst);
+    });
+  }
+
+  private joinHost(inst: InstanceState): void {
     const host = this.hostsByName.get(inst.host);
     if (!host) return;
     host.instances.add(inst);
@@ -565,8 +611,7 @@ export class SimCloud {
     host.memoryMbUsed += inst.memoryMb ?? 0;
   }
 
-  private unlink(inst: InstanceState): void {
-    this.instancesById.delete(inst.id);
+  private leaveHost(inst: InstanceState): void {
     const host = this.hostsByName.get(inst.host);
     if (!host || !host.instances.delete(inst)) return;
     host.vcpusUsed -= inst.vcpus;
