@@ -240,18 +240,15 @@ export async function deleteInstance(db: Db, instanceId: string): Promise<boolea
 export async function listConstraints(db: Db, projectId?: string): Promise<ConstraintRows> {
   const where = projectId === undefined ? '' : ' WHERE project_id = $1';
   const args = projectId === undefined ? [] : [projectId];
-  const [groups, instances] = await Promise.all([
-    db.query(`SELECT * FROM instance_groups${where} ORDER BY project_id, group_id`, args),
-    db.query(`SELECT * FROM instance_constraints${where} ORDER BY project_id, instance_id`, args),
-  ]);
+  // One after the other: db may be one transaction's connection, which runs one query at a time.
+  const groups = await db.query(`SELECT * FROM instance_groups${where} ORDER BY project_id, group_id`, args);
+  const instances = await db.query(`SELECT * FROM instance_constraints${where} ORDER BY project_id, instance_id`, args);
   return { groups: groups.rows.map(toGroup), instances: instances.rows.map(toInstanceConstraint) };
 }
 
 export async function constraintsOf(db: Db, projectIds: readonly string[]): Promise<ConstraintRows> {
   const ids = [...projectIds];
-  const [groups, instances] = await Promise.all([
-    db.query('SELECT * FROM instance_groups WHERE project_id = ANY($1::text[]) ORDER BY group_id', [ids]),
-    db.query('SELECT * FROM instance_constraints WHERE project_id = ANY($1::text[]) ORDER BY instance_id', [ids]),
-  ]);
+  const groups = await db.query('SELECT * FROM instance_groups WHERE project_id = ANY($1::text[]) ORDER BY group_id', [ids]);
+  const instances = await db.query('SELECT * FROM instance_constraints WHERE project_id = ANY($1::text[]) ORDER BY instance_id', [ids]);
   return { groups: groups.rows.map(toGroup), instances: instances.rows.map(toInstanceConstraint) };
 }

@@ -114,11 +114,11 @@ export class PgRepository implements Repository {
   }
 
   /** One transaction on one connection; rolled back when fn throws. */
-  private async tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  private async tx<T>(fn: (db: Db) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
@@ -165,7 +165,8 @@ export class PgRepository implements Repository {
   }
 
   async loadSession(id: string) {
-    return loadRows(this.pool, id);
+    // One snapshot for every table, as one SQLite read gives: a write in between must not show in some rows only.
+    return this.tx((db) => loadRows(db, id), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
   async activeSessionIds() {
@@ -600,17 +601,16 @@ async function findSession(db: Db, id: string): Promise<Session | null> {
 async function loadRows(db: Db, sessionId: string): Promise<SessionRows | null> {
   const session = await findSession(db, sessionId);
   if (!session) return null;
-  const [hosts, projects, instances, operations] = await Promise.all([
-    db.query('SELECT * FROM hosts WHERE session_id = $1 ORDER BY name', [sessionId]),
-    db.query('SELECT * FROM projects WHERE session_id = $1 ORDER BY project_id', [sessionId]),
-    db.query('SELECT * FROM instances WHERE session_id = $1 ORDER BY instance_id', [sessionId]),
-    db.query(
-      `SELECT * FROM operations WHERE session_id = $1 AND (status IN ('started', 'requested')
-         OR key LIKE 'pre:%' OR key LIKE 'post:%' OR key = 'download'
-         OR (key LIKE 'host:%' AND target IN (SELECT name FROM hosts WHERE session_id = $1 AND state IN ('IN_MAINTENANCE', 'FAILED')))) ORDER BY id`,
-      [sessionId],
-    ),
-  ]);
+  // One after the other: db is often one transaction's connection, which runs one query at a time.
+  const hosts = await db.query('SELECT * FROM hosts WHERE session_id = $1 ORDER BY name', [sessionId]);
+  const projects = await db.query('SELECT * FROM projects WHERE session_id = $1 ORDER BY project_id', [sessionId]);
+  const instances = await db.query('SELECT * FROM instances WHERE session_id = $1 ORDER BY instance_id', [sessionId]);
+  const operations = await db.query(
+    `SELECT * FROM operations WHERE session_id = $1 AND (status IN ('started', 'requested')
+       OR key LIKE 'pre:%' OR key LIKE 'post:%' OR key = 'download'
+       OR (key LIKE 'host:%' AND target IN (SELECT name FROM hosts WHERE session_id = $1 AND state IN ('IN_MAINTENANCE', 'FAILED')))) ORDER BY id`,
+    [sessionId],
+  );
   return {
     session,
     hosts: hosts.rows.map(toHost),
