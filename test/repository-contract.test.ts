@@ -69,6 +69,33 @@ describe.skipIf(postgresMissing())('on PostgreSQL', () => {
     await expect(PgRepository.open(url)).rejects.toThrow(/newer maintctl \(schema 999, this one knows \d+\); upgrade maintctl/);
   });
 
+  it('a replica paused in the middle of a transaction has it ended by the server, and carries on', async () => {
+    const url = await server.createDatabase();
+    const paused = await PgRepository.open(url, { idleInTransactionMs: 300 });
+    const other = await PgRepository.open(url);
+    try {
+      await paused.createSession(session('s-1'), [], 'sim:x', [], T0);
+      const before = await other.loadSession('s-1');
+      const write = paused.updateSession('s-1', (rows) => {
+        // The whole process stops here, inside the transaction, as a SIGSTOPped replica does
+        // (ten times the limit: the server ends the transaction long before this returns).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+        return { changes: { session: { ...rows.session, state: 'MAINTENANCE_FAILED', failure: 'late' } }, events: [{ eventType: 'maintenance.session', payload: {} }] };
+      }, T0 + 1);
+      await expect(write).rejects.toThrow();
+      // Nothing of the ended transaction was written; the write lock is free (the other writes).
+      expect(await other.loadSession('s-1')).toEqual(before);
+      expect(await other.events('s-1')).toEqual([]);
+      await other.record('s-1', { changes: {}, events: [{ eventType: 'maintenance.session', payload: { from: 'other' } }] }, T0 + 2);
+      // And the paused replica's process lives on, its next transaction on a new connection.
+      await paused.record('s-1', { changes: {}, events: [{ eventType: 'maintenance.session', payload: { from: 'paused' } }] }, T0 + 3);
+      expect((await other.events('s-1')).map((e) => e.payload)).toEqual([{ from: 'other' }, { from: 'paused' }]);
+    } finally {
+      await paused.close();
+      await other.close();
+    }
+  });
+
   repositoryContract(
     'PgRepository on a real PostgreSQL',
     async () => {

@@ -131,7 +131,7 @@ async function runUntilNoSessionIsLeft(engine: Engine, stateDir: string): Promis
  * live replica holds, until none is active. Sim clouds are read from the state directory.
  */
 async function runSharedEngine(options: EngineCommandOptions, io: IO): Promise<void> {
-  const repo = await openSharedStore(options.store!);
+  const repo = await openSharedStore(options.store!, { leaseTimeMs: SHARED_LEASE_MS });
   const store = Store.open(storePath(options.stateDir));
   const clock = new RealClock();
   const engine = new Engine({ store, repo, clock, plugins: statePlugins(options.stateDir), watchMs: WATCH_MS, leaseTtlMs: SHARED_LEASE_MS, owner: `engine-${hostname()}-${process.pid}` });

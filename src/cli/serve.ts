@@ -227,7 +227,7 @@ async function serve(options: ServeOptions, io: IO, auth: Authenticator | null):
   const { attachApi, createApiServer, drain, listenOn } = await import('../api/listener.js');
   const tls = options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey } : null;
   const server = await createApiServer(tls);
-  const shared = options.store ? await openSharedStore(options.store) : null;
+  const shared = options.store ? await openSharedStore(options.store, { leaseTimeMs: options.leaseTimeMs ?? SHARED_LEASE_MS }) : null;
   // Sim clouds and plug-ins stay in the state directory even when sessions are in a shared store.
   const store = Store.open(storePath(options.stateDir));
   const clock = new RealClock();

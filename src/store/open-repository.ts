@@ -16,10 +16,11 @@ export function storeUrlProblem(value: string): string | null {
   return `invalid --store "${redactStoreUrl(value)}": give postgres://USER@HOST[:PORT]/DATABASE (leave it out for the state directory's own store)`;
 }
 
-export async function openSharedStore(url: string): Promise<SharedRepository> {
+/** Opens the store; `leaseTimeMs`, the engine's, also bounds how long a paused replica's transaction may hold others up. */
+export async function openSharedStore(url: string, options: { leaseTimeMs?: number } = {}): Promise<SharedRepository> {
   const { PgRepository } = await import('./pg-repository.js');
   try {
-    return await PgRepository.open(url);
+    return await PgRepository.open(url, { idleInTransactionMs: options.leaseTimeMs });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new Error(`cannot open the store ${redactStoreUrl(url)}: ${e.message || e.code || String(err)}; check that PostgreSQL runs there and the user may connect`);

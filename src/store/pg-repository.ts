@@ -41,6 +41,13 @@ const SAME_QUESTION =
 export interface PgOptions {
   /** Connections in the pool (besides the one that listens). */
   poolSize?: number;
+  /**
+   * How long the server lets a transaction wait on this replica (idle_in_transaction_session_timeout).
+   * A replica paused in the middle of one (SIGSTOP, a VM frozen) holds the write lock and its
+   * lease row: past this the server ends the transaction and the others can go on. The lease time
+   * is right: the others wait that long anyway before taking a session over.
+   */
+  idleInTransactionMs?: number;
 }
 
 export class PgRepository implements Repository {
@@ -58,7 +65,13 @@ export class PgRepository implements Repository {
 
   /** Connects, migrates the schema (once, whichever replica gets there first) and starts listening. */
   static async open(url: string, options: PgOptions = {}): Promise<PgRepository> {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 8, application_name: 'maintctl' });
+    const idle = options.idleInTransactionMs;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 8,
+      application_name: 'maintctl',
+      ...(idle ? { options: `-c idle_in_transaction_session_timeout=${Math.ceil(idle)}` } : {}),
+    });
     // A connection dropped while idle (the server restarted) is replaced at the next query.
     pool.on('error', () => undefined);
     try {
@@ -117,6 +130,10 @@ export class PgRepository implements Repository {
   private async tx<T>(fn: (db: Db) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // The server may end the connection between two queries (idle_in_transaction_session_timeout,
+    // a restart): that is an 'error' event, which must not end the process; the next query fails.
+    const lost = (err: Error) => (broken = err);
+    client.on('error', lost);
     try {
       await client.query(begin);
       const result = await fn(client);
@@ -126,6 +143,7 @@ export class PgRepository implements Repository {
       await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }

@@ -16,6 +16,8 @@ declare module 'pg' {
     idleTimeoutMillis?: number;
     connectionTimeoutMillis?: number;
     application_name?: string;
+    /** Server settings at connection start, e.g. "-c idle_in_transaction_session_timeout=5000". */
+    options?: string;
   }
   interface Queryable {
     query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
@@ -31,6 +33,8 @@ declare module 'pg' {
   }
   export interface PoolClient extends Queryable {
     release(err?: Error | boolean): void;
+    on(event: 'error', listener: (err: Error) => void): this;
+    off(event: 'error', listener: (err: Error) => void): this;
   }
   export class Pool implements Queryable {
     constructor(config?: ClientConfig);
