@@ -76,6 +76,8 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
   /** Everything that must hold once the sessions ended, as sentences (empty: all holds). */
   /** When the test killed a replica (Date.now()). */
   const killedAt: number[] = [];
+  /** SIGSTOP and SIGCONT, for the timeline. */
+  const signalled: Array<[number, string]> = [];
 
   async function problems(cluster: Cluster, repo: PgRepository, vnfm: Vnfm, ids: string[]): Promise<string[]> {
     const found: string[] = [];
@@ -144,14 +146,16 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
    */
   function timeline(cluster: Cluster, vnfm: Vnfm, id: string): string {
     const lines: Array<[number, string]> = [];
-    for (const r of cluster.started) {
-      for (const l of r.process.output().split('\n')) if (l.includes(` ${id.slice(0, 8)} `)) lines.push([Date.parse(l.slice(0, 24)), `${r.id.slice(0, 6)} ${l.slice(11, 23)} ${l.slice(34)}`]);
-    }
+    cluster.started.forEach((r, i) => {
+      const who = `r${i}`.padEnd(6);
+      for (const l of r.process.output().split('\n')) if (l.includes(` ${id.slice(0, 8)} `)) lines.push([Date.parse(l.slice(0, 24)), `${who} ${l.slice(11, 23)} ${l.slice(34)}`]);
+    });
     vnfm.seen.forEach((p, i) => {
       if (p.session_id === id) lines.push([vnfm.receivedAt[i]!, `vnfm   ${new Date(vnfm.receivedAt[i]!).toISOString().slice(11, 23)} got ${String(p.state)} for ${String(p.project_id)} (reply_at ${String(p.reply_at)})`]);
     });
     vnfm.answered.filter((a) => a.sessionId === id).forEach((a) => lines.push([a.at, `vnfm   ${new Date(a.at).toISOString().slice(11, 23)} reply ${a.state} -> ${a.status}`]));
     for (const k of killedAt) lines.push([k, `kill   ${new Date(k).toISOString().slice(11, 23)}`]);
+    for (const [at, what] of signalled) lines.push([at, `signal ${new Date(at).toISOString().slice(11, 23)} ${what}`]);
     return `timeline of ${id}:\n${lines.sort((a, b) => a[0] - b[0]).map(([, l]) => l).join('\n')}`;
   }
 
@@ -223,6 +227,7 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
       const { epoch } = (await repo.lease(id))!;
       const stoppedAt = Date.now();
       stopped.process.child.kill('SIGSTOP');
+      signalled.push([stoppedAt, `SIGSTOP r${cluster.started.indexOf(stopped)}`]);
       const other = await until('the other replica to take the session over', async () => {
         const lease = await repo.lease(id);
         return lease && lease.owner !== stopped.id && lease.expiresAt > Date.now() ? lease : null;
@@ -231,15 +236,17 @@ describe.skipIf(postgresMissing())('serve replicas on one PostgreSQL', () => {
       const eventsAtResume = (await repo.events(id)).length;
       const printedAtResume = stopped.process.output().length;
       stopped.process.child.kill('SIGCONT');
+      signalled.push([Date.now(), `SIGCONT r${cluster.started.indexOf(stopped)}`]);
       await allEnded(cluster, vnfm, repo, ids);
       // The stopped replica, resumed, wrote nothing of the session as its runner: no decision, host
       // step, question or state stamped after it was stopped. (A line about a write it committed
       // just before, printed on resuming, carries an earlier time; replies the balancer sent it are
-      // requests, which any replica takes.)
+      // requests, which any replica takes; an engine error is a write refused, e.g. the
+      // transaction the server ended while the replica was stopped.)
       const after = stopped.process.output().slice(printedAtResume);
       const written = after
         .split('\n')
-        .filter((l) => l.includes(` ${id.slice(0, 8)} `) && !/ reply {6}/.test(l) && Date.parse(l.slice(0, 24)) > stoppedAt);
+        .filter((l) => l.includes(` ${id.slice(0, 8)} `) && !/ (reply {6}|engine +error: )/.test(l) && Date.parse(l.slice(0, 24)) > stoppedAt);
       expect(written).toEqual([]);
       // ...and the session's log went on from where the new holder took it, to its end.
       expect((await repo.events(id)).length).toBeGreaterThan(eventsAtResume);
