@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,5 +8,9 @@ export default defineConfig({
     exclude: ['test/openstack/**', 'node_modules/**'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    // At least two test files at once, even on two cores (vitest's default there is one): most
+    // of the suite's time is spent waiting on child processes, servers and PostgreSQL.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    minWorkers: 1,
   },
 });
