@@ -13,8 +13,8 @@ instances: [{name: a-0, project: proj-a, host: compute-0, vcpus: 2}]
 projects: [{id: proj-a, auto_reply: ack, reply_delay_s: 0}]
 timing: {migrate_s: 0, live_migrate_s: 0, host_maintenance_s: 0}
 `;
-/** Each host takes 3 s: a session of three lasts long enough to time out a --wait of 1 s. */
-const SLOW = QUICK.replace('host_maintenance_s: 0', 'host_maintenance_s: 3');
+/** Each host takes 1 s, one after the other: a session of three lasts long enough to time out a --wait of 1 s. */
+const SLOW = QUICK.replace('host_maintenance_s: 0', 'host_maintenance_s: 1');
 const WAIT = ['--wait', '--timeout', '60s'];
 
 type Doc = { session_id: string; state: string; hosts: Array<{ name: string; disabled: boolean }>; events: Array<{ event_type: string }> };
@@ -150,7 +150,7 @@ describe('people', () => {
 
   it('session show says when no engine runs an active session, and how to start one', async () => {
     const dir = tempDir();
-    const id = await create(dir, SLOW.replace('host_maintenance_s: 3', 'host_maintenance_s: 600'));
+    const id = await create(dir, SLOW.replace('host_maintenance_s: 1', 'host_maintenance_s: 600'));
     await untilInMaintenance(dir, id);
     const pid = Number(readFileSync(join(dir, 'engine.lock'), 'utf8'));
     const running = await maintctlIn(dir, ['session', 'show', id]);
@@ -186,7 +186,7 @@ describe('people', () => {
 
   it('delete --keep-disabled lists the hosts it left disabled', async () => {
     const dir = tempDir();
-    const id = await create(dir, SLOW.replace('host_maintenance_s: 3', 'host_maintenance_s: 600'));
+    const id = await create(dir, SLOW.replace('host_maintenance_s: 1', 'host_maintenance_s: 600'));
     await untilInMaintenance(dir, id);
     const doc = JSON.parse((await maintctlIn(dir, ['-o', 'json', 'session', 'show', id])).stdout) as Doc;
     const disabled = doc.hosts.filter((h) => h.disabled).map((h) => h.name);
