@@ -20,6 +20,20 @@ hosts: [{name: ctl-0, type: controller}, {name: compute-0, vcpus: 4}]
 /** Resolves once every callback already queued (promises and I/O of this turn) has run. */
 const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A store with a sim cloud in it (CLOUD unless given), its clock, and the store's own repository. */
+function simStore(cloud = CLOUD) {
+  const store = Store.open(':memory:');
+  const cloudId = importCloud(store, parseCloudText(cloud, 'runner cloud'), 'runner', T0);
+  return { store, clock: new VirtualClock(T0), cloudId, inner: new SqliteRepository(store) };
+}
+
+/** A promise held shut until open() is called (a store answering slowly). */
+function gate(): { shut: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const shut = new Promise<void>((resolve) => (open = resolve));
+  return { shut, open };
+}
+
 /** The repository with some of its methods replaced (a slow lease, a watched or failing read); the rest as they are. */
 function overriding(inner: Repository, overrides: Partial<Repository>): Repository {
   return new Proxy(inner, {
@@ -33,14 +47,9 @@ function overriding(inner: Repository, overrides: Partial<Repository>): Reposito
 
 describe('engine runners', () => {
   it('a session whose lease was being taken when stop() was called is given back, not run', async () => {
-    const store = Store.open(':memory:');
-    const clock = new VirtualClock(T0);
-    const cloudId = importCloud(store, parseCloudText(CLOUD, 'stop cloud'), 'stop', T0);
+    const { store, clock, cloudId, inner } = simStore();
     const id = (await new Engine({ store, clock }).createSession({ hosts: ['compute-0'] }, { kind: 'sim', cloudId })).id;
-
-    const inner = new SqliteRepository(store);
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
+    const lease = gate();
     let asked!: () => void;
     const leaseAsked = new Promise<void>((resolve) => (asked = resolve));
     let found: Promise<unknown> = Promise.resolve();
@@ -48,7 +57,7 @@ describe('engine runners', () => {
     const repo = overriding(inner, {
       acquireLease: async (...args) => {
         asked();
-        await gate;
+        await lease.shut;
         return inner.acquireLease(...args);
       },
       findSession: (sessionId) => (found = inner.findSession(sessionId)),
@@ -58,7 +67,7 @@ describe('engine runners', () => {
     engine.start();
     await leaseAsked;
     const stopped = engine.stop();
-    open();
+    lease.open();
     await stopped;
     await found;
     await settled();
@@ -72,19 +81,15 @@ describe('engine runners', () => {
   });
 
   it('a session launched twice at once (created while the engine looks for sessions to adopt) gets one runner', async () => {
-    const store = Store.open(':memory:');
-    const clock = new VirtualClock(T0);
-    const cloudId = importCloud(store, parseCloudText(CLOUD, 'stop cloud'), 'stop', T0);
-    const inner = new SqliteRepository(store);
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { store, clock, cloudId, inner } = simStore();
+    const lease = gate();
     let leaseAsks = 0;
     let loads = 0;
     // Leases are answered once the gate opens (a slow network round trip); each runner loads its session once.
     const repo = overriding(inner, {
       acquireLease: async (...args) => {
         leaseAsks++;
-        await gate;
+        await lease.shut;
         return inner.acquireLease(...args);
       },
       loadSession: (sessionId) => (loads++, inner.loadSession(sessionId)),
@@ -97,7 +102,7 @@ describe('engine runners', () => {
       // The engine's periodic look for sessions nobody runs finds the new one while its lease is being taken.
       const adopted = engine.adoptSessions();
       await settled();
-      open();
+      lease.open();
       const id = (await created).id;
       await adopted;
       expect(loads).toBe(1);
@@ -109,22 +114,18 @@ describe('engine runners', () => {
   });
 
   it('a reply recorded while a new runner loads the session is taken on, not skipped', async () => {
-    const store = Store.open(':memory:');
-    const cloud = `
+    const { store, clock, cloudId, inner } = simStore(`
 hosts: [{name: compute-0, vcpus: 4}, {name: compute-1, vcpus: 4}]
 instances: [{name: a-0, project: proj-a, host: compute-0}]
-`;
-    const cloudId = importCloud(store, parseCloudText(cloud, 'reply cloud'), 'reply', T0);
+`);
     subscribe(store, { projectId: 'proj-a', eventType: 'maintenance.planned', url: 'http://vnfm.test/hook', format: 'fenix', sessionId: null }, T0);
     // The first engine asks MAINTENANCE and stops (or dies) before any answer.
-    const clock = new VirtualClock(T0);
     const first = new Engine({ store, clock, delivery: false });
     first.start();
     const id = (await first.createSession({ hosts: [] }, { kind: 'sim', cloudId })).id;
     await expect.poll(() => store.events(id).some((e) => e.eventType === 'maintenance.planned'), { timeout: 30_000 }).toBe(true);
     await first.stop();
     // The next engine's runner has read the session when the project's answer is recorded.
-    const inner = new SqliteRepository(store);
     let next!: Engine;
     let answered = false;
     const repo = overriding(inner, {
@@ -149,11 +150,8 @@ instances: [{name: a-0, project: proj-a, host: compute-0}]
   });
 
   it('a crashed session waiting to be run again leaves no timer behind once stopped', async () => {
-    const store = Store.open(':memory:');
-    const clock = new VirtualClock(T0);
-    const cloudId = importCloud(store, parseCloudText(CLOUD, 'stop cloud'), 'stop', T0);
+    const { store, clock, cloudId, inner } = simStore();
     await new Engine({ store, clock }).createSession({ hosts: ['compute-0'] }, { kind: 'sim', cloudId });
-    const inner = new SqliteRepository(store);
     let crashes = 0;
     // The runner's first read fails: the engine records the crash and waits to run the session again.
     const repo = overriding(inner, {

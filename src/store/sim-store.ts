@@ -142,7 +142,7 @@ export class SimStore {
    */
   readonly keepsRows: boolean;
 
-  constructor(readonly store: Store) {
+  constructor(private readonly store: Store) {
     this.keepsRows = !store.scratch;
   }
 

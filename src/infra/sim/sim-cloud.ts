@@ -527,10 +527,8 @@ export class SimCloud {
       return this.db.change(() => {
         // A decision made on a copy another connection has since changed (an operation it already
         // finished, an act it already did) must not be written: that would apply it twice.
-        if (outermost && this.db.keepsRows && this.db.dataVersion() !== this.version) {
-          SimCloud.forget(this.db.store, this.cloudId);
-          throw new StaleCopyError(this.cloudId);
-        }
+        // (SimCloud.open then reads a fresh copy: the versions differ.)
+        if (outermost && this.db.keepsRows && this.db.dataVersion() !== this.version) throw new StaleCopyError(this.cloudId);
         return fn();
       });
     } catch (err) {
