@@ -12,5 +12,9 @@ export default defineConfig({
     // of the suite's time is spent waiting on child processes, servers and PostgreSQL.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     minWorkers: 1,
+    // A worker keeps its modules from one test file to the next instead of loading them afresh
+    // for each: a fifth of the suite's CPU went to that (5.4 -> 4.3 CPU-minutes). Tests share no state through modules
+    // (each makes its own store, server and world), so nothing leaks from one file to another.
+    isolate: false,
   },
 });
