@@ -13,8 +13,8 @@ export default defineConfig({
     maxWorkers: Math.max(2, availableParallelism() - 1),
     minWorkers: 1,
     // A worker keeps its modules from one test file to the next instead of loading them afresh
-    // for each: a fifth of the suite's CPU went to that (5.4 -> 4.3 CPU-minutes). Tests share no state through modules
-    // (each makes its own store, server and world), so nothing leaks from one file to another.
+    // for each: a fifth of the suite's CPU went to that (5.4 -> 4.3 CPU-minutes). Tests share
+    // no state through modules (each makes its own store, server and world).
     isolate: false,
   },
 });
