@@ -4,8 +4,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventsAfter } from '../src/api/extensions.js';
 import { apiHandler } from '../src/api/server.js';
+import { settle } from '../src/engine/clock.js';
 import type { Engine } from '../src/engine/engine.js';
+import { harness } from './helpers.js';
 import { rawRequest, requestText } from './support/raw-http.js';
 import { startServer, type RunningServer } from './support/serve.js';
 import { jsonCall } from './support/vnfm.js';
@@ -102,5 +105,23 @@ describe('events after an id, with a long poll', () => {
     expect(fresh.every((e) => e.id > last)).toBe(true);
     const latest = await request(`${server.url}/v1/events/latest`);
     expect(((await latest.body.json()) as { event_id: number }).event_id).toBeGreaterThanOrEqual(fresh.at(-1)!.id);
+  });
+});
+
+describe('a long poll on a session that is deleted', () => {
+  it('ends at once, with no events, instead of at the end of its wait', async () => {
+    // A manual clock: nothing but the deletion can end the wait.
+    const h = harness('hosts: [{name: compute-0, vcpus: 4}]\ntiming: {host_maintenance_s: 600}\n', { auto: false });
+    const session = await h.engine.createSession({ hosts: [] }, { kind: 'sim', cloudId: h.cloudId });
+    await h.clock.advance(1000); // the host is in maintenance for the next 600 s
+    const last = h.store.events(session.id).at(-1)!.id;
+    let answered: unknown = null;
+    void eventsAfter(h.engine, session.id, last, 10_000).then((events) => (answered = events));
+    await settle();
+    expect(answered).toBeNull(); // waiting
+    await h.engine.deleteSession(session.id);
+    await settle();
+    expect(answered).toEqual([]);
+    await h.engine.stop();
   });
 });

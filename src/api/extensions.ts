@@ -81,11 +81,16 @@ export async function eventsAfter(
   return new Promise((resolve, reject) => {
     const done = () => {
       unsubscribe();
+      unsubscribeDeleted();
       timer.cancel();
       read().then(resolve, reject);
     };
     const unsubscribe = engine.bus.subscribe((event) => {
       if (event.id > after && (sessionId === null || event.sessionId === sessionId)) done();
+    });
+    // A follower of a deleted session learns of it at once (its next read finds no session).
+    const unsubscribeDeleted = engine.bus.onDeleted((deleted) => {
+      if (deleted === sessionId) done();
     });
     const timer = engine.clock.at(engine.clock.now() + waitMs, done);
   });

@@ -426,6 +426,7 @@ export class Engine {
         }
       }
       this.bus.publish(await this.repo.deleteSession(sessionId, this.clock.now()));
+      this.bus.deleted(sessionId);
       return { reenabled };
     } finally {
       this.deleting.delete(sessionId);

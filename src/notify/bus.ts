@@ -5,6 +5,8 @@ export type EventListener = (event: SessionEvent) => void;
 
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
+  /** Told of each session deleted here: a deletion leaves no event behind to wake a long poll with. */
+  private readonly deletionListeners = new Set<(sessionId: string) => void>();
   /** The listeners as an array, made again only when they change (not once per event: a rehearsal publishes 860,000). */
   private snapshot: EventListener[] | null = null;
 
@@ -27,6 +29,21 @@ export class EventBus {
         } catch {
           // A listener's failure is its own; the engine goes on.
         }
+      }
+    }
+  }
+
+  onDeleted(listener: (sessionId: string) => void): () => void {
+    this.deletionListeners.add(listener);
+    return () => this.deletionListeners.delete(listener);
+  }
+
+  deleted(sessionId: string): void {
+    for (const listener of [...this.deletionListeners]) {
+      try {
+        listener(sessionId);
+      } catch {
+        // As for events: a listener's failure is its own.
       }
     }
   }
