@@ -23,7 +23,7 @@ instances:
   - {name: a-1, project: proj-a, host: compute-1, vcpus: 2}
   - {name: a-2, project: proj-a, host: compute-2, vcpus: 2}
 projects: [{id: proj-a, auto_reply: ack, action: MIGRATE, reply_delay_s: 0.2}]
-timing: {migrate_s: 1, live_migrate_s: 1, host_maintenance_s: 3}
+timing: {migrate_s: 1, live_migrate_s: 1, host_maintenance_s: 1}
 `;
 
 /** Runs a child process to its end; resolves with its exit code and output. */
