@@ -7,11 +7,10 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { runEngine } from '../../src/cli/engine.js';
 import { bufferIO, type IO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import type { CliResult, Running } from './cli.js';
-import { startServer, tempDir, type RunningServer } from './serve.js';
+import { tempDir, type CliResult, type Running } from './cli.js';
+import type { RunningServer } from './serve.js';
 
 export type CliMode = 'embedded' | 'remote';
 export const CLI_MODES: CliMode[] = ['embedded', 'remote'];
@@ -63,10 +62,15 @@ const commandEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ NO_C
 /** State directories whose engine runs in this process, and that engine's end. */
 const engines = new Map<string, Promise<void>>();
 
-/** The embedded engine of a state directory, run here until no session is left (as `maintctl engine` would). */
+/**
+ * The embedded engine of a state directory, run here until no session is left (as `maintctl engine` would).
+ * The engine and the server are loaded when first used, as the CLI loads them: a file that needs neither pays for neither.
+ */
 function startEngineHere(stateDir: string): void {
   if (engines.has(stateDir)) return;
-  const ended = runEngine({ stateDir, virtualClock: false, haltAt: null }, bufferIO()).finally(() => engines.delete(stateDir));
+  const ended = import('../../src/cli/engine.js')
+    .then(({ runEngine }) => runEngine({ stateDir, virtualClock: false, haltAt: null }, bufferIO()))
+    .finally(() => engines.delete(stateDir));
   engines.set(stateDir, ended);
 }
 
@@ -110,6 +114,7 @@ function remoteWorld(): CliWorld {
     if (server && served === wanted) return server;
     await server?.stop();
     served = wanted;
+    const { startServer } = await import('./serve.js');
     server = await startServer({ stateDir: storeDir, cloud: null, clouds: { ...clouds }, tokens });
     return server;
   };
