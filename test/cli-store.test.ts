@@ -1,10 +1,15 @@
 // A store you can trust: commands that only read never create a state directory or a store, and
-// a file that is not a maintctl store is an error naming it, never "No sessions.".
+// a file that is not a maintctl store is an error naming it, never "No sessions.". The state
+// directory's store is the embedded engine's: these run in this process (main() with a buffer IO),
+// embedded only.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { maintctlIn, run, tempDir, writeIn } from './support/cli.js';
+import { maintctlIn, tempDir, writeIn } from './support/cli.js';
+import { mainHere } from './support/cli-world.js';
+
+const maintctlHere = (dir: string, args: string[]) => mainHere(['--state-dir', dir, ...args]);
 
 const READERS = [
   ['session', 'list'],
@@ -19,7 +24,7 @@ const READERS = [
 describe('a state directory without a store', () => {
   it.each(READERS.map((args) => [args.join(' '), args]))('%s says "no maintctl store at DIR" (exit 5) and creates nothing', async (_name, args) => {
     const dir = join(tempDir(), 'mistyped');
-    const r = await maintctlIn(dir, args as string[]);
+    const r = await maintctlHere(dir, args as string[]);
     expect(r.stderr).toBe(`maintctl: no maintctl store at ${dir}: give the --state-dir the sessions were created in (session create makes a store)\n`);
     expect(r.code).toBe(5);
     expect(r.stdout).toBe('');
@@ -28,22 +33,23 @@ describe('a state directory without a store', () => {
 
   it('maintctl engine has nothing to run there: it says so, exits 0 and creates nothing', async () => {
     const dir = join(tempDir(), 'fresh');
-    expect(await maintctlIn(dir, ['engine'])).toEqual({ code: 0, stdout: `no maintctl store at ${dir}: no session to run\n`, stderr: '' });
+    expect(await maintctlHere(dir, ['engine'])).toEqual({ code: 0, stdout: `no maintctl store at ${dir}: no session to run\n`, stderr: '' });
     expect(existsSync(dir)).toBe(false);
   });
 
   it('--state-dir "" is refused (exit 2) before anything is read', async () => {
-    const r = await run(['--state-dir', '', 'session', 'list']);
+    const r = await mainHere(['--state-dir', '', 'session', 'list']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('maintctl: empty value for --state-dir: give a value, or leave it out for the default\n');
   });
 
   it('a path under /proc fails at once with one line, for a reader and for session create', async () => {
     const cloud = writeIn(tempDir(), 'cloud.yaml', 'hosts: [{name: compute-0, vcpus: 2}]\n');
-    // Node's recursive mkdir never returns here; a hang would end this test by its time-out.
-    const read = await maintctlIn('/proc/nonexistent/x', ['session', 'list']);
+    const read = await maintctlHere('/proc/nonexistent/x', ['session', 'list']);
     expect(read.code).toBe(5);
     expect(read.stderr).toMatch(/^maintctl: no maintctl store at \/proc\/nonexistent\/x: /);
+    // Node's recursive mkdir never returns here: the built CLI in a child process, so that a hang
+    // (a loop inside mkdirSync, which would stop this process too) ends this test by its time-out.
     const write = await maintctlIn('/proc/nonexistent/x', ['session', 'create', '--cloud', cloud]);
     expect(write.code).toBe(1);
     expect(write.stderr).toBe(
@@ -76,7 +82,7 @@ describe('a maintctl.db that is not a store', () => {
     // An empty file may be a store another process is creating this instant: only readers refuse it.
     const commands = name === 'zero-length' ? [['session', 'list']] : [['session', 'list'], ['session', 'create', '--cloud', cloud]];
     for (const args of commands) {
-      const r = await maintctlIn(dir, args);
+      const r = await maintctlHere(dir, args);
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(`maintctl: cannot open the store in ${dir}: ${path} ${says} (choose another with --state-dir or MAINTCTL_STATE_DIR)\n`);
       expect(r.code).toBe(1);

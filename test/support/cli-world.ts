@@ -7,11 +7,10 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { runEngine } from '../../src/cli/engine.js';
 import { bufferIO, type IO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import type { CliResult, Running } from './cli.js';
-import { startServer, tempDir, type RunningServer } from './serve.js';
+import { tempDir, type CliResult, type Running } from './cli.js';
+import type { RunningServer } from './serve.js';
 
 export type CliMode = 'embedded' | 'remote';
 export const CLI_MODES: CliMode[] = ['embedded', 'remote'];
@@ -45,9 +44,17 @@ export interface Started extends Omit<Running, 'stop'> {
   next(pattern: RegExp): Promise<RegExpExecArray>;
 }
 
-export async function cliWorld(mode: CliMode): Promise<CliWorld> {
-  return mode === 'embedded' ? embeddedWorld() : remoteWorld();
+export interface WorldOptions {
+  /** Embedded only: how a command starts the engine (default: in this process). A test about a real engine process spawns one. */
+  startEngine?: (stateDir: string) => void;
 }
+
+export async function cliWorld(mode: CliMode, options: WorldOptions = {}): Promise<CliWorld> {
+  return mode === 'embedded' ? embeddedWorld(options.startEngine ?? startEngineHere) : remoteWorld();
+}
+
+/** `maintctl ...argv` in this process, nothing added (no state directory, no endpoint): for what precedes any world. */
+export const mainHere = (argv: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> => runHere(argv, env);
 
 /** The environment a command sees: none of the test process's MAINTCTL_ settings, no colour. */
 const commandEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ NO_COLOR: '1', PATH: process.env.PATH, HOME: process.env.HOME, ...extra });
@@ -55,14 +62,19 @@ const commandEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ NO_C
 /** State directories whose engine runs in this process, and that engine's end. */
 const engines = new Map<string, Promise<void>>();
 
-/** The embedded engine of a state directory, run here until no session is left (as `maintctl engine` would). */
+/**
+ * The embedded engine of a state directory, run here until no session is left (as `maintctl engine` would).
+ * The engine and the server are loaded when first used, as the CLI loads them: a file that needs neither pays for neither.
+ */
 function startEngineHere(stateDir: string): void {
   if (engines.has(stateDir)) return;
-  const ended = runEngine({ stateDir, virtualClock: false, haltAt: null }, bufferIO()).finally(() => engines.delete(stateDir));
+  const ended = import('../../src/cli/engine.js')
+    .then(({ runEngine }) => runEngine({ stateDir, virtualClock: false, haltAt: null }, bufferIO()))
+    .finally(() => engines.delete(stateDir));
   engines.set(stateDir, ended);
 }
 
-function embeddedWorld(): CliWorld {
+function embeddedWorld(startEngine: (stateDir: string) => void): CliWorld {
   const dir = tempDir('maintctl-world-');
   const flags = ['--state-dir', dir];
   return {
@@ -72,8 +84,8 @@ function embeddedWorld(): CliWorld {
     hintFlags: () => `--state-dir ${dir}`,
     globalFlags: async () => flags,
     cloud: (name, yaml) => writeFile(dir, name, yaml),
-    run: (args, env) => runHere([...flags, ...args], env),
-    start: (args, env) => startHere([...flags, ...args], env),
+    run: (args, env) => runHere([...flags, ...args], env, startEngine),
+    start: (args, env) => startHere([...flags, ...args], env, startEngine),
     restart: async (meanwhile) => {
       await engines.get(dir); // it ends by itself once no session is active
       meanwhile();
@@ -102,6 +114,7 @@ function remoteWorld(): CliWorld {
     if (server && served === wanted) return server;
     await server?.stop();
     served = wanted;
+    const { startServer } = await import('./serve.js');
     server = await startServer({ stateDir: storeDir, cloud: null, clouds: { ...clouds }, tokens });
     return server;
   };
@@ -147,9 +160,9 @@ function writeFile(dir: string, name: string, text: string): string {
   return path;
 }
 
-async function runHere(argv: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
+async function runHere(argv: string[], env?: NodeJS.ProcessEnv, startEngine = startEngineHere): Promise<CliResult> {
   const io = bufferIO(commandEnv(env));
-  const code = await main(argv, io, { startEngine: startEngineHere });
+  const code = await main(argv, io, { startEngine });
   return { code, stdout: io.stdout(), stderr: io.stderr() };
 }
 
@@ -168,7 +181,7 @@ function lineIO(env: NodeJS.ProcessEnv, onLine: (line: string) => void): IO & { 
   return { ...io, out };
 }
 
-function startHere(argv: string[] | Promise<string[]>, env?: NodeJS.ProcessEnv): Started {
+function startHere(argv: string[] | Promise<string[]>, env?: NodeJS.ProcessEnv, startEngine = startEngineHere): Started {
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   let closed = false;
@@ -178,7 +191,7 @@ function startHere(argv: string[] | Promise<string[]>, env?: NodeJS.ProcessEnv):
     waiters.forEach((w) => w());
   });
   const exit = Promise.resolve(argv)
-    .then((a) => main(a, io, { startEngine: startEngineHere }))
+    .then((a) => main(a, io, { startEngine }))
     .finally(() => {
       closed = true;
       waiters.forEach((w) => w());
