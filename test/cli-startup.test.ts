@@ -1,5 +1,7 @@
-// Start-up: a command loads the packages it uses and no other (the figures are in bench/cold-start.mjs).
+// Start-up: a command loads the packages it uses and no other (the figures are in bench/cold-start.mjs),
+// the engine too: it is started for every session, and the crash tests start it dozens of times.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, cliEnv, maintctlIn, tempDir, writeIn } from './support/cli.js';
@@ -29,5 +31,25 @@ describe('start-up', () => {
     const loaded = packagesLoaded(['--state-dir', dir, 'session', 'list']);
     expect(loaded).toEqual(expect.arrayContaining(['commander', 'better-sqlite3']));
     expect(loaded.filter((p) => HEAVY.includes(p))).toEqual([]);
+  });
+
+  it('the engine (as session create starts it) runs a sim session with commander and better-sqlite3 alone', async () => {
+    // The sim's VNFM answers (a reply recorded, an instance moved): the engine never reads input
+    // from outside, so it needs no schemas, no YAML, no HTTP client, no OpenStack driver.
+    const dir = tempDir();
+    const cloud = writeIn(
+      dir,
+      'cloud.yaml',
+      'hosts: [{name: compute-0, vcpus: 2}, {name: compute-1, vcpus: 2}]\ninstances: [{name: a-0, project: proj-a, host: compute-0}]\n' +
+        'projects: [{id: proj-a, auto_reply: ack, reply_delay_s: 0}]\ntiming: {host_maintenance_s: 0, migrate_s: 0}\n',
+    );
+    // The background engine inherits the environment, so it reports what it loads into engine.log.
+    const created = await maintctlIn(dir, ['session', 'create', '--cloud', cloud, '--wait', '--timeout', '20s'], cliEnv({ NODE_OPTIONS: `--import ${TRACE}` }));
+    expect(created.code, created.stderr).toBe(0);
+    const log = readFileSync(join(dir, 'engine.log'), 'utf8');
+    expect(log).toMatch(/proj-a ACK_MAINTENANCE/);
+    expect([...log.matchAll(/^loaded: (\S+)$/gm)].map((m) => m[1])).toEqual(['commander', 'better-sqlite3']);
+    // One engine: --wait does not start a second one while the first has yet to take the lock.
+    expect(log).not.toMatch(/another engine already runs/);
   });
 });
