@@ -246,6 +246,20 @@ export async function fillStore(storePath, count) {
   store.close();
 }
 
+/**
+ * A store holding one tiny session, recorded but never run (as `session create` leaves it for
+ * the background engine): two computes, one instance in a project whose scripted VNFM acks.
+ */
+export async function tinySession(storePath) {
+  const store = Store.open(storePath);
+  const clock = new VirtualClock(VIRTUAL_START);
+  const engine = new Engine({ store, clock, delivery: false });
+  const cloud = uniformCloud({ computes: 1, spare: 1, vcpus: 2, perCompute: 1, controllers: 0, projects: [{ id: 'proj-a' }] });
+  await engine.createSession({}, { kind: 'sim', cloudId: importCloud(store, cloud, 'tiny', clock.now()) });
+  await engine.stop();
+  store.close();
+}
+
 // ---- what a server recorded (read after it has stopped)
 
 /**

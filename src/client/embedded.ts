@@ -18,6 +18,7 @@ import { storePath } from './state-dir.js';
 import type { ContinueChanges, CreateInput, EngineClient, NotificationQuery } from './client.js';
 import { ensureEngine, parseListen, runningEngine, servedUrl } from './background.js';
 import { findCluster } from '../store/releases.js';
+import { processAlive } from '../store/process-alive.js';
 
 export interface EmbeddedOptions {
   stateDir: string;
@@ -35,6 +36,13 @@ export class EmbeddedClient implements EngineClient {
   private readonly clock: Clock;
   /** Records sessions and replies; never runs them (the background engine does). Made on the first write. */
   private recorderMade: Promise<Engine> | null = null;
+  /**
+   * The engine process started for each session this client recorded. Until it takes the lock
+   * nothing shows it runs, yet it will run the session (or leave it to the engine holding the
+   * lock, which then adopts it): starting another meanwhile (session create --wait) only costs
+   * a process that finds it and leaves.
+   */
+  private readonly startedFor = new Map<string, number>();
 
   constructor(private readonly options: EmbeddedOptions) {
     this.clock = options.clock ?? new RealClock();
@@ -65,10 +73,12 @@ export class EmbeddedClient implements EngineClient {
     ));
   }
 
-  private startEngine(): void {
+  /** Starts the background engine for a session just recorded (or found not running). */
+  private startEngine(sessionId: string): void {
     const listen = this.options.env?.MAINTCTL_LISTEN;
     const env = listen ? { ...process.env, MAINTCTL_LISTEN: listen } : process.env;
-    (this.options.startEngine ?? ((dir) => ensureEngine(dir, env)))(this.options.stateDir);
+    if (this.options.startEngine) return this.options.startEngine(this.options.stateDir);
+    this.startedFor.set(sessionId, ensureEngine(this.options.stateDir, env));
   }
 
   async createSession(input: CreateInput): Promise<string> {
@@ -90,13 +100,13 @@ export class EmbeddedClient implements EngineClient {
     const store = this.store(true);
     if (!cloud) {
       const session = await (await this.recorder()).createSession(input.request, { kind: 'openstack', cloud: openstack![1] ?? null }, { pluginDirs: input.pluginDirs });
-      this.startEngine();
+      this.startEngine(session.id);
       return session.id;
     }
     const cloudId = importCloud(store, cloud, input.cloudFile, this.clock.now());
     try {
       const session = await (await this.recorder()).createSession(input.request, { kind: 'sim', cloudId, cloudFile: input.cloudFile }, { pluginDirs: input.pluginDirs });
-      this.startEngine();
+      this.startEngine(session.id);
       return session.id;
     } catch (err) {
       removeCloud(store, cloudId); // leave the store as it was
@@ -170,7 +180,7 @@ export class EmbeddedClient implements EngineClient {
     if (session.state !== 'MAINTENANCE_FAILED') throw new RefusedError(`session ${id} is ${session.state}: only a failed session can be continued`);
     if (changes.cloudFile) await this.reloadCloud(session.driver, changes.cloudFile);
     await (await this.recorder()).continueSession(id, changes.options);
-    this.startEngine();
+    this.startEngine(id);
     return sessionDocument(this.repo(), id);
   }
 
@@ -194,7 +204,9 @@ export class EmbeddedClient implements EngineClient {
   async ensureRunning(id: string) {
     const session = this.store().findSession(id);
     const active = session && !isTerminal(session.state);
-    if (active && !this.store().leaseHeld(id, this.clock.now())) this.startEngine();
+    if (!active || this.store().leaseHeld(id, this.clock.now())) return;
+    const started = this.startedFor.get(id);
+    if (started === undefined || !processAlive(started)) this.startEngine(id);
   }
 
   async showProject(sessionId: string, projectId: string) {
@@ -307,7 +319,7 @@ export class EmbeddedClient implements EngineClient {
   async rollbackSession(idOrPrefix: string) {
     const id = this.store().resolveSessionId(idOrPrefix);
     const { session, hosts } = await (await this.recorder()).rollbackSession(id);
-    if (session) this.startEngine();
+    if (session) this.startEngine(session.id);
     return { session_id: session?.id ?? null, hosts };
   }
 

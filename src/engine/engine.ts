@@ -11,7 +11,7 @@ import { replyRows } from '../domain/policy.js';
 import { checkRollback, checkStartable, chooseOperation, inRange, releaseMetadata, rollbackOf, type Cluster, type ClusterOperation } from '../domain/releases.js';
 import { hostProgress } from '../domain/progress.js';
 import { affectedInstances, checkReply } from '../domain/replies.js';
-import { createSessionSchema, projectReplySchema } from '../domain/schemas.js';
+import type { ProjectReplyBody } from '../domain/schemas.js';
 import { isTerminal } from '../domain/states.js';
 import { parseTime } from '../domain/time.js';
 import { parseWith } from '../domain/validate.js';
@@ -178,6 +178,7 @@ export class Engine {
 
   /** Records a new session (and runs it, when this engine is started); `pluginDirs` are searched for its plug-ins after the built-ins. */
   async createSession(input: unknown, driverSpec: DriverSpec, options: { pluginDirs?: string[] } = {}): Promise<Session> {
+    const { createSessionSchema } = await inputSchemas();
     const body = parseWith(createSessionSchema, input, 'session request');
     getWorkflow(body.workflow);
     const pluginDirs = options.pluginDirs ?? [];
@@ -218,7 +219,7 @@ export class Engine {
   /** Writes a new session (with its hosts, looked up on its infrastructure, and its cluster operation) and runs it. */
   private async recordSession(session: Session, hostNames: string[], operation?: ClusterOperation): Promise<Session> {
     const now = session.createdAt;
-    const driver = this.openDriver(session.driver, { store: this.store, clock: this.clock });
+    const driver = await this.openDriver(session.driver, { store: this.store, clock: this.clock });
     const hosts = await selectHosts(driver, hostNames, now);
     const events = [
       ...hosts
@@ -306,7 +307,12 @@ export class Engine {
 
   /** A project's answer (PUT /v1/maintenance/{session}/{project}): checked, recorded, and the session woken. */
   async reply(sessionId: string, projectId: string, input: unknown): Promise<void> {
-    const body = parseWith(projectReplySchema, input, 'reply');
+    const { projectReplySchema } = await inputSchemas();
+    return this.recordReply(sessionId, projectId, parseWith(projectReplySchema, input, 'reply'));
+  }
+
+  /** A reply built by code (the sim's VNFMs), typed as a checked one is: recorded as reply() does. */
+  private async recordReply(sessionId: string, projectId: string, body: ProjectReplyBody): Promise<void> {
     const constraints = new Constraints(await this.repo.constraintsOf([projectId]));
     const now = this.clock.now();
     const written = await this.repo.updateProject(
@@ -419,7 +425,7 @@ export class Engine {
       await running?.done;
       const reenabled: string[] = [];
       if (!options.keepDisabled) {
-        const driver = this.openDriver(rows.session.driver, { store: this.store, clock: this.clock });
+        const driver = await this.openDriver(rows.session.driver, { store: this.store, clock: this.clock });
         for (const host of rows.hosts.filter((h) => h.disabled)) {
           await driver.enableHost(host.name);
           reenabled.push(host.name);
@@ -458,12 +464,14 @@ export class Engine {
     let driver: InfraDriver;
     let workflow: Workflow;
     try {
-      driver = this.openDriver(session.driver, { store: this.store, clock: this.clock });
+      driver = await this.openDriver(session.driver, { store: this.store, clock: this.clock });
       workflow = getWorkflow(session.workflow);
     } catch (err) {
       await this.repo.releaseLease(sessionId, this.owner);
       return this.failUnrunnable(sessionId, (err as Error).message);
     }
+    // The same while its driver's module was being imported (OpenStack's is, on first use).
+    if (this.stopped) return this.repo.releaseLease(sessionId, this.owner).catch(() => undefined);
     const runner = new SessionRunner(sessionId, {
       repo: this.repo,
       clock: this.clock,
@@ -551,7 +559,7 @@ export class Engine {
   private companionContext(sessionId: string): CompanionContext {
     return {
       sessionId,
-      reply: (projectId, body) => this.reply(sessionId, projectId, body),
+      reply: (projectId, body) => this.recordReply(sessionId, projectId, body),
       listen: (listener) =>
         this.bus.subscribe((e) => {
           if (e.sessionId === sessionId) listener(e);
@@ -682,3 +690,10 @@ async function selectHosts(driver: InfraDriver, names: string[], now: number): P
     disabledBefore: h.type === 'compute' && !h.enabled,
   }));
 }
+
+/**
+ * The input schemas (zod: about a hundred modules), imported when a request or a reply from
+ * outside is first checked: an engine that only runs sessions (the sim's VNFMs answer in typed
+ * bodies) never loads them.
+ */
+const inputSchemas = () => import('../domain/schemas.js');

@@ -1,6 +1,7 @@
 // The one interface every infrastructure (sim, openstack, ...) implements. Shaped by Nova:
 // moves are requested and then observed, capacity is reported and may lag, hosts are services.
 import type { Clock } from '../domain/clock.js';
+import type { ProjectReplyBody } from '../domain/schemas.js';
 import type { HostType, InstanceAction } from '../domain/states.js';
 import type { Store } from '../store/store.js';
 
@@ -72,7 +73,8 @@ export interface NoticeListener {
 /** What an infrastructure's companions (the sim's scripted VNFMs) may do to a session. */
 export interface CompanionContext {
   sessionId: string;
-  reply(projectId: string, body: { state: string; instance_actions?: Record<string, string> }): Promise<void>;
+  /** Recorded as a project's reply is; typed by the code that builds it, so not checked against the schema. */
+  reply(projectId: string, body: ProjectReplyBody): Promise<void>;
   /** Subscribes to the session's notifications; returns the unsubscribe function. */
   listen(listener: NoticeListener): () => void;
   /** Projects currently asked something and not yet answered (only this one, when given). */

@@ -1,6 +1,6 @@
 // What a webhook receives. `fenix`: the oslo-style envelope Fenix sends. `aodh`: the body of an
 // AODH event alarm, the way VNFMs written for Fenix + AODH receive it, payload fields as traits.
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { SessionEvent, SubscriptionFormat } from '../domain/model.js';
 import { envelope, type Envelope } from '../domain/notifications.js';
 
@@ -70,12 +70,15 @@ export function aodhBody(event: SessionEvent, subscriptionId: number, projectId:
   };
 }
 
+/** The yaml package, loaded only to read an alarm back (the engine that sends alarms never does). */
+const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+
 /** How VNFMs written for Fenix + AODH read an alarm: traits to a dict, text with [ or { parsed. */
 export function payloadFromAodh(body: AodhAlarmBody): Record<string, unknown> {
   return Object.fromEntries(
     body.reason_data.event.traits.map(([name, , value]) => [
       name,
-      typeof value === 'string' && (value.includes('[') || value.includes('{')) ? parseYaml(value) : value,
+      typeof value === 'string' && (value.includes('[') || value.includes('{')) ? yaml().parse(value) : value,
     ]),
   );
 }

@@ -8,9 +8,14 @@ const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 /** Names instances for people; ids stay where no name is known. */
 export type NameOf = (instanceId: string) => string | undefined;
 
-/** Instance names as the session's rows have them now. */
+/** Instance names as the session's rows have them now (read once, at the first name asked: a reply may name thousands). */
 export function namesIn(store: Store, sessionId: string | null): NameOf {
-  return (id) => (sessionId ? store.instances(sessionId).find((i) => i.instanceId === id)?.name : undefined);
+  let names: Map<string, string> | null = null;
+  return (id) => {
+    if (!sessionId) return undefined;
+    names ??= new Map(store.instances(sessionId).map((i) => [i.instanceId, i.name]));
+    return names.get(id);
+  };
 }
 
 const FORMATS: Record<string, (p: Payload, nameOf: NameOf) => string | null> = {

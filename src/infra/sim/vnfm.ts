@@ -3,6 +3,7 @@
 // scale out). Each act is recorded once (in memory and in the store), so a restarted engine never
 // repeats it.
 import type { Clock } from '../../domain/clock.js';
+import type { ProjectReplyBody } from '../../domain/schemas.js';
 import type { CompanionContext } from '../driver.js';
 import type { SimCloud, SimProject } from './sim-cloud.js';
 
@@ -64,7 +65,7 @@ function answer(usingCloud: UsingCloud, ctx: CompanionContext, project: SimProje
   safeReply(ctx, project.id, { state: `ACK_${q.state}`, instance_actions });
 }
 
-function safeReply(ctx: CompanionContext, projectId: string, body: { state: string; instance_actions?: Record<string, string> }) {
+function safeReply(ctx: CompanionContext, projectId: string, body: ProjectReplyBody) {
   // The question may have moved on (deadline passed, session deleted): a real VNFM would log and carry on.
   ctx.reply(projectId, body).catch(() => undefined);
 }
