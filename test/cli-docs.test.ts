@@ -7,7 +7,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { bufferIO, inCI } from '../src/cli/io.js';
@@ -283,9 +283,8 @@ describe('the demo and the CI rule, as the README states them', () => {
 
   it('on a terminal (60x) the demo takes the "about ten seconds" the README says', async () => {
     expect(readme()).toContain('On a terminal it plays at 60x (about ten seconds)');
-    // The demo's real-time pauses, added up instead of slept (the built command, in process).
-    const { runDemo } = (await import(pathToFileURL(join(ROOT, 'dist', 'cli', 'demo.js')).href)) as typeof import('../src/cli/demo.js');
-    const { bufferIO } = (await import(pathToFileURL(join(ROOT, 'dist', 'cli', 'io.js')).href)) as typeof import('../src/cli/io.js');
+    // The demo's real-time pauses, added up instead of slept (in this process, its modules shared with the other tests').
+    const { runDemo } = await import('../src/cli/demo.js');
     let slept = 0;
     await runDemo({ speed: 60, sleep: async (ms) => void (slept += ms) }, bufferIO());
     expect(slept).toBeGreaterThan(7_000);
