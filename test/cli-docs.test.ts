@@ -35,10 +35,10 @@ const installed = new Set<string>();
 function requireTool(name: string): void {
   if (installed.has(name)) return;
   const found = sh('sh', ['-c', `command -v ${name}`]).code === 0;
-  if (found) installed.add(name);
-  else {
+  if (!found) {
     throw new Error(`${name} is not installed: these tests need bash, zsh, fish and man ` + '(apt-get install zsh fish man-db; .ci/run installs them)');
   }
+  installed.add(name);
 }
 
 const EXIT_TEXT: Record<keyof typeof EXIT, string> = {
