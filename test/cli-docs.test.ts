@@ -1,15 +1,18 @@
 // The shell completions and the man page, checked against the built CLI (run `npm run build`
 // first; `npm test` does). bash, zsh, fish and man must be installed: .ci/run installs them, and a
-// missing one fails here rather than skipping.
+// missing one fails here rather than skipping. --help is read in this process (main() with a
+// buffer IO), and so are the sessions the tests need made (test/support/cli-world.ts); the shells,
+// man and the terminals run as processes, and so does the `maintctl` on PATH the completions call.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { bufferIO, inCI } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
+import { engineEnded, runInProcess } from './support/cli-world.js';
 import { typeInTerminal } from './support/terminal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -26,11 +29,16 @@ function sh(cmd: string, args: string[], options: SpawnSyncOptions = {}) {
   return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+/** Tools found installed: looked for once each. */
+const installed = new Set<string>();
+
 function requireTool(name: string): void {
+  if (installed.has(name)) return;
   const found = sh('sh', ['-c', `command -v ${name}`]).code === 0;
   if (!found) {
     throw new Error(`${name} is not installed: these tests need bash, zsh, fish and man ` + '(apt-get install zsh fish man-db; .ci/run installs them)');
   }
+  installed.add(name);
 }
 
 const EXIT_TEXT: Record<keyof typeof EXIT, string> = {
@@ -46,12 +54,15 @@ const EXIT_TEXT: Record<keyof typeof EXIT, string> = {
 const ENV_VARS = ['MAINTCTL_STATE_DIR', 'XDG_STATE_HOME', 'NO_COLOR', 'CI', 'MAINTCTL_DEBUG', 'MAINTCTL_ENDPOINT', 'MAINTCTL_TOKEN', 'MAINTCTL_LISTEN'];
 const STATE_FILES = ['maintctl.db', 'engine.lock', 'engine.log', 'engine.url'];
 
-/** The man page as `man` shows it at 80 columns, plus what man and groff said on stderr. */
+let rendered: ReturnType<typeof sh> | undefined;
+
+/** The man page as `man` shows it at 80 columns, plus what man and groff said on stderr (rendered once: the page is a file of the checkout). */
 function renderMan() {
   requireTool('man');
-  return sh('man', ['--warnings=w', '-l', '-P', 'cat', MAN], {
+  rendered ??= sh('man', ['--warnings=w', '-l', '-P', 'cat', MAN], {
     env: { ...process.env, MANWIDTH: '80', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', MANPAGER: 'cat', PAGER: 'cat' },
   });
+  return rendered;
 }
 
 /** Rendered text with overstrike, Unicode hyphens and line breaks flattened, for searching. */
@@ -92,6 +103,19 @@ async function helpTree(path: string[] = []): Promise<HelpCommand[]> {
     for (const c of await helpTree([...path, names[0]!])) children.push(c.path.length === path.length + 1 ? { ...c, names } : c);
   }
   return [self, ...children];
+}
+
+let wholeTree: Promise<HelpCommand[]> | undefined;
+/** The whole help tree, read once for all the drift checks. */
+const commandTree = () => (wholeTree ??= helpTree());
+
+/** Makes a session in `stateDir` (in this process, its engine too) and follows it to its end; its id. */
+async function sessionDone(stateDir: string, cloud: string): Promise<string> {
+  const r = await runInProcess(['--state-dir', stateDir, '-o', 'json', 'session', 'create', '--cloud', cloud, '--wait', '--timeout', '30s']);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  await engineEnded(stateDir);
+  return (JSON.parse(r.stdout) as { session_id: string }).session_id;
 }
 
 describe('shell completions', () => {
@@ -157,7 +181,7 @@ describe('docs follow the CLI (drift check against --help)', () => {
   let manPage: string;
   const scripts = { bash: '', zsh: '', fish: '' };
   beforeAll(async () => {
-    tree = await helpTree();
+    tree = await commandTree();
     manPage = flatten(renderMan().stdout);
     scripts.bash = readFileSync(BASH, 'utf8');
     scripts.zsh = readFileSync(ZSH, 'utf8');
@@ -211,7 +235,7 @@ function readmeExamples(): string[] {
 describe('README examples follow the CLI (drift check against --help)', () => {
   let tree: HelpCommand[];
   beforeAll(async () => {
-    tree = await helpTree();
+    tree = await commandTree();
   }, 120_000);
 
   /** The command an example runs and the long options it gives, or why it names none. */
@@ -259,9 +283,8 @@ describe('the demo and the CI rule, as the README states them', () => {
 
   it('on a terminal (60x) the demo takes the "about ten seconds" the README says', async () => {
     expect(readme()).toContain('On a terminal it plays at 60x (about ten seconds)');
-    // The demo's real-time pauses, added up instead of slept (the built command, in process).
-    const { runDemo } = (await import(pathToFileURL(join(ROOT, 'dist', 'cli', 'demo.js')).href)) as typeof import('../src/cli/demo.js');
-    const { bufferIO } = (await import(pathToFileURL(join(ROOT, 'dist', 'cli', 'io.js')).href)) as typeof import('../src/cli/io.js');
+    // The demo's real-time pauses, added up instead of slept (in this process, its modules shared with the other tests').
+    const { runDemo } = await import('../src/cli/demo.js');
     let slept = 0;
     await runDemo({ speed: 60, sleep: async (ms) => void (slept += ms) }, bufferIO());
     expect(slept).toBeGreaterThan(7_000);
@@ -274,8 +297,7 @@ describe('the demo and the CI rule, as the README states them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'maintctl-ci-'));
     const cloud = join(dir, 'cloud.yaml');
     writeFileSync(cloud, 'hosts: [{name: compute-0, vcpus: 2}]\ntiming: {host_maintenance_s: 0}\n');
-    const created = sh(process.execPath, [BIN, '--state-dir', dir, 'session', 'create', '--cloud', cloud, '--wait', '--timeout', '30s'], { env: { ...process.env, NO_COLOR: '1' } });
-    expect(created.code, created.stderr).toBe(0);
+    await sessionDone(dir, cloud);
     const values = [[undefined, true], ['', true], ['false', true], ['0', true], ['FALSE', true], ['1', false], ['true', false], ['yes', false]] as const;
     expect(values.map(([ci]) => !inCI({ CI: ci }))).toEqual(values.map(([, colour]) => colour));
     // The built CLI on a terminal follows it: unset, set but false, set.
@@ -296,7 +318,7 @@ describe('completion at work', () => {
   const env = { ...process.env, PATH: `${binDir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`, NO_COLOR: '1' };
   let sessionId = '';
 
-  beforeAll(() => {
+  beforeAll(async () => {
     mkdirSync(binDir);
     symlinkSync(BIN, join(binDir, 'maintctl'));
     const cloud = join(dir, 'cloud.yaml');
@@ -310,10 +332,7 @@ describe('completion at work', () => {
         '',
       ].join('\n'),
     );
-    const r = sh(process.execPath, [BIN, '--state-dir', stateDir, '-o', 'json', 'session', 'create', '--cloud', cloud, '--wait', '--timeout', '30s'], { env });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    sessionId = (JSON.parse(r.stdout) as { session_id: string }).session_id;
+    sessionId = await sessionDone(stateDir, cloud);
   }, 120_000);
 
   /** COMPREPLY of the bash function for the words given (the last one is being completed). */

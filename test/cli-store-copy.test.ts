@@ -3,6 +3,8 @@
 // PostgreSQL and from there into a fresh state directory, where session show and session events
 // give the same documents as at first. Refused while an engine runs on the source (a state
 // directory's engine lock, a replica's lease), and refused by a target holding the sessions.
+// Commands run in this process (main() with a buffer IO); the refusal of a running engine's lock
+// runs the built CLI, since only another process sees this one's lock as an engine's.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseEngineLock, takeEngineLock } from '../src/client/background.js';
@@ -11,7 +13,8 @@ import { PgRepository } from '../src/store/pg-repository.js';
 import { SqliteRepository } from '../src/store/sqlite-repository.js';
 import { addRelease, createCluster } from '../src/engine/release-view.js';
 import { harness, runSession } from './helpers.js';
-import { maintctlIn, run, tempDir } from './support/cli.js';
+import { run, tempDir } from './support/cli.js';
+import { runInProcess } from './support/cli-world.js';
 import { postgresMissing, psql, startPostgres, type Postgres } from './support/postgres.js';
 
 const CLOUD = `
@@ -28,9 +31,10 @@ projects:
   - {id: proj-b, auto_reply: ack, action: LIVE_MIGRATE}
 `;
 
-const copy = (from: string, to: string) => run(['store', 'copy', '--from', from, '--to', to, '-o', 'json']);
+const copyArgs = (from: string, to: string) => ['store', 'copy', '--from', from, '--to', to, '-o', 'json'];
+const copy = (from: string, to: string) => runInProcess(copyArgs(from, to));
 const json = async (dir: string, args: string[]) => {
-  const r = await maintctlIn(dir, [...args, '-o', 'json']);
+  const r = await runInProcess(['--state-dir', dir, ...args, '-o', 'json']);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as unknown;
 };
@@ -95,7 +99,8 @@ describe.skipIf(postgresMissing())('maintctl store copy', () => {
     const url = await pg.createDatabase();
     expect(takeEngineLock(source)).toBe(true); // as a running engine holds it (this process is alive)
     try {
-      const refused = await copy(source, url);
+      // A child process: a copy in this process takes this process's lock for its own.
+      const refused = await run(copyArgs(source, url));
       expect(refused.code).toBe(6);
       expect(refused.stderr).toContain(`an engine runs on ${source} (engine pid ${process.pid}): stop it first`);
     } finally {
@@ -115,7 +120,7 @@ describe.skipIf(postgresMissing())('maintctl store copy', () => {
       const refused = await copy(url, target);
       expect(refused.code).toBe(6);
       expect(refused.stderr).toMatch(/an engine runs on postgres:\/\/.* \(replica replica-7 on .*, pid \d+\): stop it first/);
-      const show = await maintctlIn(target, ['session', 'list']);
+      const show = await runInProcess(['--state-dir', target, 'session', 'list']);
       expect(show.code).toBe(5); // no store was made there
     } finally {
       await replica.close();

@@ -221,3 +221,13 @@ function startHere(argv: string[] | Promise<string[]>, env?: NodeJS.ProcessEnv, 
     },
   };
 }
+
+/**
+ * `maintctl ...argv` in this process as a world runs it (main() with a buffer IO, an embedded
+ * engine in this process), for a test whose argv names its own state directories or stores
+ * (`store copy --from --to`, a state directory laid out where a completion test wants it).
+ */
+export const runInProcess = (argv: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> => runHere(argv, env);
+
+/** Resolves once the engine this process runs for `stateDir` has ended (at once when none runs). */
+export const engineEnded = async (stateDir: string): Promise<void> => engines.get(stateDir);
