@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,14 @@ describe('the CLI, embedded and remote', () => {
   it('says so when nothing listens at the endpoint (exit 1)', async () => {
     const r = await cli({ name: 'remote', flags: ['--endpoint', 'http://127.0.0.1:9'], cloud: 'lab' }, 'session', 'list');
     expect(r).toEqual({ code: 1, out: '', err: 'maintctl: cannot reach http://127.0.0.1:9: ECONNREFUSED (check --endpoint or MAINTCTL_ENDPOINT)\n' });
+  });
+
+  it('refuses --plugin-dir against a server (exit 2), which finds plug-ins in its own state directory, and records nothing', async () => {
+    const remote = modes()[1]!;
+    const before = await cli(remote, '-o', 'json', 'session', 'list');
+    const r = await cli(remote, 'session', 'create', '--cloud', 'lab', '--plugin-dir', tmpdir());
+    expect(r).toEqual({ code: 2, out: '', err: "maintctl: --plugin-dir works embedded only: a server runs the plug-ins of its state directory's plugins/ folder\n" });
+    expect(await cli(remote, '-o', 'json', 'session', 'list')).toEqual(before);
   });
 
   it('prints hints that work as pasted: with the --endpoint it was given', async () => {

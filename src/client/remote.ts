@@ -80,6 +80,8 @@ export class RemoteClient implements EngineClient {
   }
 
   async createSession(input: CreateInput): Promise<string> {
+    // The engine that runs a session finds its plug-ins: a server's are in its own state directory.
+    if (input.pluginDirs?.length) throw new InvalidInputError("--plugin-dir works embedded only: a server runs the plug-ins of its state directory's plugins/ folder");
     const body = input.cloudFile ? { ...input.request, cloud: input.cloudFile } : input.request;
     return (await this.call<{ session_id: string }>('POST', '/v1/maintenance', body)).session_id;
   }
