@@ -2,7 +2,8 @@
 // (src/engine/rehearsal.ts), where the session is thrown away when it ends and nobody else reads
 // it: no SQL, no serialising of rows, no transaction per batch. It keeps what the interface can
 // give back and no more (a finished move's operation is never read again, so it is not kept).
-// Rows are copied going in and coming out, so a caller's later change never reaches the store.
+// Rows are copied going in and coming out, so a caller's later change never reaches the store
+// (instance rows are shared instead for a caller that never changes them: sharesInstances).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ConstraintRows, GroupConstraint, InstanceConstraint } from '../domain/constraints.js';
@@ -62,6 +63,7 @@ export class MemoryRepository implements Repository {
   private readonly eventCounts = new Map<string, number>();
   private readonly constraints: ConstraintRows;
   private readonly keepEvent: (e: NewEvent) => boolean;
+  private readonly sharesInstances: boolean;
   private ids = { event: 0, reply: 0, operation: 0, subscription: 0, delivery: 0, run: 0 };
   /** The first four groups of a random UUID (its version digit included): message ids end in the event's id. */
   private readonly idPrefix = randomUUID().slice(0, 24);
@@ -71,11 +73,15 @@ export class MemoryRepository implements Repository {
    * `keepEvent`: which events are kept to be read back (default: all); the others are still
    * recorded (ids, the bus, webhooks, eventCount) but not held: a rehearsal of 10,000 computes
    * records 860,000 events and reads back only the fifth its plan is made of.
+   * `sharesInstances`: instance rows are kept as written and read back as kept, not copied, for
+   * callers that never change a row they gave or got (the engine makes a new row for every
+   * change): a rehearsal's 200,000 instances are then one set of rows, its model's, not two.
    */
-  constructor(options: { constraints?: ConstraintRows; keepEvent?: (e: NewEvent) => boolean } = {}) {
+  constructor(options: { constraints?: ConstraintRows; keepEvent?: (e: NewEvent) => boolean; sharesInstances?: boolean } = {}) {
     const constraints = options.constraints ?? { groups: [], instances: [] };
     this.constraints = { groups: constraints.groups.map((g) => ({ ...g })), instances: constraints.instances.map((i) => ({ ...i })) };
     this.keepEvent = options.keepEvent ?? (() => true);
+    this.sharesInstances = options.sharesInstances ?? false;
   }
 
   // ---- writing rows
@@ -117,13 +123,15 @@ export class MemoryRepository implements Repository {
   /** The same for an instance's chosen action, kept while the copy written has none for the same question. */
   private writeInstance(d: SessionData, i: Instance): void {
     const stored = d.instances.get(i.instanceId);
-    const row = { ...i };
+    let row = this.sharesInstances ? i : { ...i };
     if (!stored) {
       d.instances.set(row.instanceId, row);
       return this.index(d, row);
     }
+    const keepsAction = i.action === null && stored.action !== null && stored.wave === i.wave && stored.projectState === i.projectState && stored.actionDone === i.actionDone;
+    if (row === i && (keepsAction || i.projectId !== stored.projectId)) row = { ...i };
     row.projectId = stored.projectId;
-    if (i.action === null && stored.wave === i.wave && stored.projectState === i.projectState && stored.actionDone === i.actionDone) row.action = stored.action;
+    if (keepsAction) row.action = stored.action;
     d.instances.set(row.instanceId, row);
     // Most writes leave the instance in its wave (its action, host or question changed): the indexes stay as they are.
     if (stored.wave !== row.wave) {
@@ -249,7 +257,7 @@ export class MemoryRepository implements Repository {
       session: copySession(d.session),
       hosts: [...d.hosts.values()].sort((a, b) => byText(a.name, b.name)).map((h) => ({ ...h })),
       projects: [...d.projects.values()].sort((a, b) => byText(a.projectId, b.projectId)).map((p) => ({ ...p })),
-      instances: sortedInstances(d, d.instances.keys()),
+      instances: this.sortedInstances(d, d.instances.keys()),
       operations,
     };
   }
@@ -283,7 +291,7 @@ export class MemoryRepository implements Repository {
     const stored = d.projects.get(projectId);
     const project = stored ? { ...stored } : null;
     const ids = !project ? [] : project.wave === null ? (d.byProject.get(projectId) ?? []) : (d.byWave.get(waveKey(projectId, project.wave)) ?? []);
-    const rows = { session: copySession(d.session), project, instances: sortedInstances(d, ids) };
+    const rows = { session: copySession(d.session), project, instances: this.sortedInstances(d, ids) };
     return this.write(sessionId, decide(rows), now);
   }
 
@@ -314,6 +322,12 @@ export class MemoryRepository implements Repository {
     if (!d) return;
     for (const k of d.claims) if (this.claims.get(k) === sessionId) this.claims.delete(k);
     d.claims = [];
+  }
+
+  /** By id (the default sort orders strings as byText does, without calling back for each pair). */
+  private sortedInstances(d: SessionData, ids: Iterable<string>): Instance[] {
+    const sorted = [...ids].sort();
+    return this.sharesInstances ? sorted.map((id) => d.instances.get(id)!) : sorted.map((id) => ({ ...d.instances.get(id)! }));
   }
 
   // ---- releases and clusters: none in a rehearsal (reads find nothing, writes are refused)
@@ -622,10 +636,6 @@ function add(index: Map<string, Set<string>>, key: string, id: string): void {
   set.add(id);
 }
 
-/** By id (the default sort orders strings as byText does, without calling back for each pair). */
-function sortedInstances(d: SessionData, ids: Iterable<string>): Instance[] {
-  return [...ids].sort().map((id) => ({ ...d.instances.get(id)! }));
-}
 
 function copySession(s: Session): Session {
   return { ...s, actions: s.actions.map((a) => ({ ...a })) };
