@@ -17,6 +17,9 @@ repositoryContract('SqliteRepository on an in-memory store', async () => {
 
 repositoryContract('MemoryRepository (rehearsals)', async () => ({ repo: new MemoryRepository(), close: async () => undefined }), { clusters: false });
 
+// As rehearsals open it: instance and operation rows shared with the caller, not copied.
+repositoryContract('MemoryRepository sharing rows', async () => ({ repo: new MemoryRepository({ sharesRows: true }), close: async () => undefined }), { clusters: false });
+
 repositoryContract(
   'SqliteRepository on a store file',
   async () => {

@@ -152,6 +152,12 @@ export class SessionModel {
     return [...(this.waves.get(wave) ?? EMPTY)].map((id) => this.instanceRows.get(id)!);
   }
 
+  /** Whether an instance on the host has a floating IP (looked for without listing them). */
+  floatingIpOn(host: string): boolean {
+    for (const id of this.byHost.get(host) ?? EMPTY) if (this.instanceRows.get(id)!.floatingIp) return true;
+    return false;
+  }
+
   instanceCountOn(host: string): number {
     return this.byHost.get(host)?.size ?? 0;
   }

@@ -12,16 +12,26 @@ export interface InstanceChanges {
 }
 
 export function reconcileInstances(view: readonly Instance[], infra: readonly InfraInstance[], hosts: ReadonlySet<string>): InstanceChanges {
-  const seen = infra.filter((i) => hosts.has(i.host));
-  const seenIds = new Set(seen.map((i) => i.id));
-  const known = new Map(view.map((i) => [i.instanceId, i]));
+  // Filled by loops: a full read of 200,000 instances would otherwise make as many pairs and copies.
+  const seen: InfraInstance[] = [];
+  const seenIds = new Set<string>();
+  for (const i of infra) {
+    if (!hosts.has(i.host)) continue;
+    seen.push(i);
+    seenIds.add(i.id);
+  }
+  const known = new Map<string, Instance>();
+  for (const i of view) known.set(i.instanceId, i);
   // Rows whose instance is gone, by project and name: candidates for a re-instantiation.
   // Names are unique neither across projects nor within one, so each key holds a list.
   const vanished = new Map<string, Instance[]>();
   const keyOf = (projectId: string, name: string) => `${projectId}\u0000${name}`;
-  for (const row of view.filter((i) => !seenIds.has(i.instanceId))) {
+  for (const row of view) {
+    if (seenIds.has(row.instanceId)) continue;
     const key = keyOf(row.projectId, row.name);
-    vanished.set(key, [...(vanished.get(key) ?? []), row]);
+    const rows = vanished.get(key);
+    if (rows) rows.push(row);
+    else vanished.set(key, [row]);
   }
   const changes: InstanceChanges = { added: [], updated: [], replaced: [], removed: [] };
 

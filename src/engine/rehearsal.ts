@@ -154,14 +154,14 @@ function push<T>(lists: Map<string, T[]>, key: string, item: T): void {
 /**
  * The engine a rehearsal runs on (bench/rehearsal.mjs measures this one too): the session in a
  * MemoryRepository, since nothing of it needs to outlive the process, keeping none of its events
- * (the recorder takes what the plan needs as they are committed); the copy of the cloud in a
- * scratch store (the sim keeps it in memory once imported); a virtual clock from `start`, no
- * webhook delivery, and plug-ins that only take their expected time (metadata expected_s, else
- * `pluginS`).
+ * (the recorder takes what the plan needs as they are committed) and sharing the engine's
+ * instance and operation rows instead of copying them; the copy of the cloud in a scratch store
+ * (the sim keeps it in memory once imported); a virtual clock from `start`, no webhook delivery,
+ * and plug-ins that only take their expected time (metadata expected_s, else `pluginS`).
  */
 export function rehearsalEngine(start: number, options: { pluginS?: number; constraints?: ConstraintRows } = {}) {
   const store = Store.scratch();
-  const repo = new MemoryRepository({ constraints: options.constraints, keepEvent: () => false });
+  const repo = new MemoryRepository({ constraints: options.constraints, keepEvent: () => false, sharesRows: true });
   const plugins = new PluginRegistry({ rehearsal: { expectedS: options.pluginS ?? 0 } });
   const engine = new Engine({ store, repo, clock: new VirtualClock(start, { auto: true }), delivery: false, plugins });
   const recorder = new PlanRecorder();

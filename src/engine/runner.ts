@@ -13,7 +13,7 @@ import { sessionRelease } from '../domain/releases.js';
 import { SessionModel } from '../domain/session-model.js';
 import { isTerminal, type AskedState, type HostState } from '../domain/states.js';
 import { allowedTransition } from '../domain/transitions.js';
-import type { Accepted, InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../infra/driver.js';
+import type { Accepted, ImmediateCalls, InfraDriver, InfraHost, InfraInstance, MoveRef, Observation } from '../infra/driver.js';
 import type { EventBus } from '../notify/bus.js';
 import { LeaseLostError, type ChangeSet, type Fence, type NewEvent, type Repository } from '../store/repository.js';
 import type { Effect, OperationRequest, Snapshot, Workflow } from '../workflows/types.js';
@@ -112,7 +112,8 @@ export class SessionRunner {
         await this.absorbReplies();
         if (isTerminal(this.model.session.state)) break;
         this.model.time = this.deps.clock.now();
-        await this.observeDue();
+        const observing = this.observeDue();
+        if (observing) await observing;
         const plan = this.plan();
         this.model.freshlyLoaded = false;
         const acting = plan.filter((e) => e.kind !== 'wait');
@@ -196,7 +197,8 @@ export class SessionRunner {
     await this.save();
     for (const label of checkpointsOf(plan)) await this.deps.checkpoint(label);
     if (started.length) {
-      await forEachLimited(started, DRIVER_CONCURRENCY, (op) => this.perform(op));
+      const performing = this.eachOperation(started, (op) => this.perform(op));
+      if (performing) await performing;
       await this.deps.checkpoint('operation-performed');
     }
     if (syncs.length) await this.sync(mergeScopes(syncs));
@@ -446,39 +448,64 @@ export class SessionRunner {
   }
 
   /** Asks the infrastructure to do it. Safe to call again for an operation it never received. */
-  private async perform(op: Operation): Promise<void> {
-    const { driver } = this.deps;
-    let accepted: Accepted | void = undefined;
+  private perform(op: Operation): Promise<void> | void {
+    const calls = this.deps.driver.immediate;
+    if (!calls) return this.performLater(op);
+    let request: Requested;
     try {
-      switch (op.kind) {
-        case 'disable_host':
-          await driver.disableHost(op.target, String(op.params.reason ?? 'maintenance'));
-          return this.finish(op, { phase: 'done', result: {} });
-        case 'enable_host':
-          await driver.enableHost(op.target);
-          return this.finish(op, { phase: 'done', result: {} });
-        case 'migrate':
-        case 'live_migrate':
-          accepted = await driver.requestMove(this.moveRef(op));
-          break;
-        case 'host_maintenance':
-          accepted = await driver.requestHostMaintenance(this.key(op), op.target);
-          break;
-        case 'plugin':
-        case 'download':
-          break; // runs in this process, once recorded as requested
-      }
+      request = this.request(calls, op);
     } catch (err) {
-      if (!isPassing(err)) return this.finish(op, { phase: 'failed', cause: (err as Error).message });
-      // The infrastructure's own store is busy (the sim's): ask again later; it is idempotent by key.
-      const retries = Number(op.result.retries ?? 0) + 1;
-      this.model.putOperation({ ...op, checkAt: this.deps.clock.now() + retryDelay(retries), result: { retries } });
-      return;
+      return this.refused(op, err as Error);
     }
+    return this.requested(op, request);
+  }
+
+  /** perform, for an infrastructure that answers later. */
+  private async performLater(op: Operation): Promise<void> {
+    let request: Requested;
+    try {
+      request = await this.request(this.deps.driver, op);
+    } catch (err) {
+      return this.refused(op, err as Error);
+    }
+    return this.requested(op, request);
+  }
+
+  /** The request itself, made through the driver's immediate calls or its async ones. */
+  private request(calls: ImmediateCalls, op: Operation): Requested;
+  private request(calls: InfraDriver, op: Operation): Promise<Requested>;
+  private request(calls: ImmediateCalls | InfraDriver, op: Operation): Requested | Promise<Requested> {
+    switch (op.kind) {
+      case 'disable_host':
+        return then(calls.disableHost(op.target, String(op.params.reason ?? 'maintenance')), () => FLAGGED);
+      case 'enable_host':
+        return then(calls.enableHost(op.target), () => FLAGGED);
+      case 'migrate':
+      case 'live_migrate':
+        return calls.requestMove(this.moveRef(op));
+      case 'host_maintenance':
+        return calls.requestHostMaintenance(this.key(op), op.target);
+      case 'plugin':
+      case 'download':
+        return undefined; // runs in this process, once recorded as requested
+    }
+  }
+
+  /** The infrastructure would not take the request. */
+  private refused(op: Operation, err: Error): void {
+    if (!isPassing(err)) return this.finish(op, { phase: 'failed', cause: err.message });
+    // The infrastructure's own store is busy (the sim's): ask again later; it is idempotent by key.
+    const retries = Number(op.result.retries ?? 0) + 1;
+    this.model.putOperation({ ...op, checkAt: this.deps.clock.now() + retryDelay(retries), result: { retries } });
+  }
+
+  /** It took the request: a host flag is set by then, anything else is looked at later. */
+  private requested(op: Operation, request: Requested): void {
+    if (request === FLAGGED) return this.finish(op, { phase: 'done', result: {} });
     const now = this.deps.clock.now();
     const local = isLocal(op);
     // Looked at when the infrastructure says it is due, else at once (a rehearsal's 200,000 moves are then looked at once each, not twice).
-    this.model.putOperation({ ...op, status: 'requested', checkAt: local ? null : (accepted?.checkAt ?? now), updatedAt: now });
+    this.model.putOperation({ ...op, status: 'requested', checkAt: local ? null : (request?.checkAt ?? now), updatedAt: now });
     if (local) this.runLocal(this.model.operation(op.key)!);
   }
 
@@ -540,25 +567,62 @@ export class SessionRunner {
   }
 
   /** Looks at every requested operation that is due. */
-  private async observeDue(): Promise<void> {
+  private observeDue(): Promise<void> | void {
     const now = this.deps.clock.now();
     const due = this.model
       .openOperations()
       .filter((op) => op.checkAt !== null && Math.min(op.checkAt, op.deadline ?? Infinity) <= now);
-    await forEachLimited(due, DRIVER_CONCURRENCY, (op) => this.observe(op));
+    return this.eachOperation(due, (op) => this.observe(op));
   }
 
-  private async observe(op: Operation): Promise<void> {
-    const { driver, clock } = this.deps;
+  /**
+   * fn for each operation, in order: one after the other in this turn when the driver answers at
+   * once, else at most DRIVER_CONCURRENCY under way.
+   */
+  private eachOperation(ops: Operation[], fn: (op: Operation) => Promise<void> | void): Promise<void> | void {
+    if (!this.deps.driver.immediate) return forEachLimited(ops, DRIVER_CONCURRENCY, fn);
+    let waiting: Array<Promise<void>> | null = null;
+    for (const op of ops) {
+      const pending = fn(op);
+      if (pending) (waiting ??= []).push(pending);
+    }
+    if (waiting) return Promise.all(waiting).then(() => undefined);
+  }
+
+  private observe(op: Operation): Promise<void> | void {
     // Flags and plug-ins are not observed: one that could not be asked for yet is asked for again.
     if (op.status === 'started' && (op.kind === 'disable_host' || op.kind === 'enable_host' || isLocal(op))) return this.perform(op);
+    const calls = this.deps.driver.immediate;
+    if (!calls) return this.observeLater(op);
+    let seen: Observation;
+    try {
+      seen = op.kind === 'host_maintenance' ? calls.observeHostMaintenance(this.key(op), op.target) : calls.observeMove(this.moveRef(op));
+    } catch {
+      seen = this.unreachable();
+    }
+    return this.observed(op, seen);
+  }
+
+  /** observe, for an infrastructure that answers later. */
+  private async observeLater(op: Operation): Promise<void> {
+    const { driver } = this.deps;
     let seen: Observation;
     try {
       seen = op.kind === 'host_maintenance' ? await driver.observeHostMaintenance(this.key(op), op.target) : await driver.observeMove(this.moveRef(op));
     } catch {
-      // Could not reach the infrastructure this time: look again shortly (the deadline still holds).
-      seen = { phase: 'running', checkAt: clock.now() + 5_000 };
+      seen = this.unreachable();
     }
+    return this.observed(op, seen);
+  }
+
+  /** Could not reach the infrastructure this time: look again shortly (the deadline still holds). */
+  private unreachable(): Observation {
+    return { phase: 'running', checkAt: this.deps.clock.now() + 5_000 };
+  }
+
+  /** What was seen of an operation, taken on. */
+  private observed(op: Operation, seen: Observation): Promise<void> | void {
+    const { clock } = this.deps;
     if (seen.phase === 'running' && op.deadline !== null && clock.now() >= op.deadline) {
       seen = { phase: 'failed', cause: `did not finish within ${Math.round((op.deadline - op.createdAt) / 1000)} s` };
     }
@@ -763,6 +827,15 @@ function liveTimes(times: Record<string, number> | undefined, now: number): Reco
 /** Plug-ins and downloads run in the engine's process, not in the infrastructure. */
 const isLocal = (op: Operation) => op.kind === 'plugin' || op.kind === 'download';
 
+/** What a request came to: a host flag set (FLAGGED), else what the infrastructure said when it took it. */
+const FLAGGED = Symbol('flagged');
+type Requested = Accepted | void | typeof FLAGGED;
+
+/** f after value: at once for a value, once settled for a promise. */
+function then<T>(value: void | Promise<void>, f: () => T): T | Promise<T> {
+  return value && typeof value.then === 'function' ? value.then(f) : f();
+}
+
 /** One read covering every scope asked for (null, all hosts, wins). */
 function mergeScopes(scopes: Array<string[] | null>): string[] | null {
   if (scopes.some((s) => s === null)) return null;
@@ -775,7 +848,7 @@ function mergeScopes(scopes: Array<string[] | null>): string[] | null {
  */
 const operationId = (op: Operation) => `${op.attempt}:${op.key}`;
 
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void> | void): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);

@@ -86,8 +86,24 @@ export interface HostScope {
   hosts?: readonly string[];
 }
 
+/**
+ * An infrastructure's calls as it answers them in the caller's turn (the sim, in memory): the
+ * same calls without a promise (an error is thrown), so a runner need not wait a turn of the
+ * event loop for each of a rehearsal's 200,000 moves and their looks.
+ */
+export interface ImmediateCalls {
+  disableHost(name: string, reason: string): void;
+  enableHost(name: string): void;
+  requestMove(move: MoveRef): Accepted | void;
+  observeMove(move: MoveRef): Observation;
+  requestHostMaintenance(key: string, host: string): Accepted | void;
+  observeHostMaintenance(key: string, host: string): Observation;
+}
+
 export interface InfraDriver {
   readonly kind: string;
+  /** Present when the infrastructure answers these calls at once (the runner then calls them so). */
+  readonly immediate?: ImmediateCalls;
   /**
    * Names the infrastructure itself (the sim cloud, the OpenStack endpoint and region), so two
    * sessions on the same hosts of the same cloud can be told apart from sessions on another one.

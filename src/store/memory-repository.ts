@@ -2,7 +2,8 @@
 // (src/engine/rehearsal.ts), where the session is thrown away when it ends and nobody else reads
 // it: no SQL, no serialising of rows, no transaction per batch. It keeps what the interface can
 // give back and no more (a finished move's operation is never read again, so it is not kept).
-// Rows are copied going in and coming out, so a caller's later change never reaches the store.
+// Rows are copied going in and coming out, so a caller's later change never reaches the store
+// (instance and operation rows are shared instead for a caller that never changes them: sharesRows).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ConstraintRows, GroupConstraint, InstanceConstraint } from '../domain/constraints.js';
@@ -62,6 +63,7 @@ export class MemoryRepository implements Repository {
   private readonly eventCounts = new Map<string, number>();
   private readonly constraints: ConstraintRows;
   private readonly keepEvent: (e: NewEvent) => boolean;
+  private readonly sharesRows: boolean;
   private ids = { event: 0, reply: 0, operation: 0, subscription: 0, delivery: 0, run: 0 };
   /** The first four groups of a random UUID (its version digit included): message ids end in the event's id. */
   private readonly idPrefix = randomUUID().slice(0, 24);
@@ -71,11 +73,16 @@ export class MemoryRepository implements Repository {
    * `keepEvent`: which events are kept to be read back (default: all); the others are still
    * recorded (ids, the bus, webhooks, eventCount) but not held: a rehearsal of 10,000 computes
    * records 860,000 events and reads back only the fifth its plan is made of.
+   * `sharesRows`: instance and operation rows are kept as written (instances read back as kept),
+   * not copied, for callers that never change a row they gave or got (the engine makes a new row
+   * for every change): a rehearsal's 200,000 instances are then one set of rows, its model's,
+   * and each of its moves' three operation writes copies nothing.
    */
-  constructor(options: { constraints?: ConstraintRows; keepEvent?: (e: NewEvent) => boolean } = {}) {
+  constructor(options: { constraints?: ConstraintRows; keepEvent?: (e: NewEvent) => boolean; sharesRows?: boolean } = {}) {
     const constraints = options.constraints ?? { groups: [], instances: [] };
     this.constraints = { groups: constraints.groups.map((g) => ({ ...g })), instances: constraints.instances.map((i) => ({ ...i })) };
     this.keepEvent = options.keepEvent ?? (() => true);
+    this.sharesRows = options.sharesRows ?? false;
   }
 
   // ---- writing rows
@@ -117,13 +124,15 @@ export class MemoryRepository implements Repository {
   /** The same for an instance's chosen action, kept while the copy written has none for the same question. */
   private writeInstance(d: SessionData, i: Instance): void {
     const stored = d.instances.get(i.instanceId);
-    const row = { ...i };
+    let row = this.sharesRows ? i : { ...i };
     if (!stored) {
       d.instances.set(row.instanceId, row);
       return this.index(d, row);
     }
+    const keepsAction = i.action === null && stored.action !== null && stored.wave === i.wave && stored.projectState === i.projectState && stored.actionDone === i.actionDone;
+    if (row === i && (keepsAction || i.projectId !== stored.projectId)) row = { ...i };
     row.projectId = stored.projectId;
-    if (i.action === null && stored.wave === i.wave && stored.projectState === i.projectState && stored.actionDone === i.actionDone) row.action = stored.action;
+    if (keepsAction) row.action = stored.action;
     d.instances.set(row.instanceId, row);
     // Most writes leave the instance in its wave (its action, host or question changed): the indexes stay as they are.
     if (stored.wave !== row.wave) {
@@ -155,9 +164,16 @@ export class MemoryRepository implements Repository {
     const stored = d.operations.get(k);
     const id = stored?.id ?? (op.id > 0 ? op.id : ++this.ids.operation);
     if (id > this.ids.operation) this.ids.operation = id;
-    const row: Operation = stored
-      ? { ...stored, status: op.status, checkAt: op.checkAt, deadline: op.deadline, cause: op.cause, result: op.result, updatedAt: op.updatedAt }
-      : { ...op, id };
+    let row: Operation;
+    if (this.sharesRows && (!stored || sameFixed(stored, op))) {
+      // The stored row's fixed fields are the same: the caller's row is the stored one from now on.
+      row = op;
+      row.id = id;
+    } else {
+      row = stored
+        ? { ...stored, status: op.status, checkAt: op.checkAt, deadline: op.deadline, cause: op.cause, result: op.result, updatedAt: op.updatedAt }
+        : { ...op, id };
+    }
     if (isStep(op.key) || isOpen(row)) d.operations.set(k, row);
     else d.operations.delete(k);
     return id;
@@ -249,7 +265,7 @@ export class MemoryRepository implements Repository {
       session: copySession(d.session),
       hosts: [...d.hosts.values()].sort((a, b) => byText(a.name, b.name)).map((h) => ({ ...h })),
       projects: [...d.projects.values()].sort((a, b) => byText(a.projectId, b.projectId)).map((p) => ({ ...p })),
-      instances: sortedInstances(d, d.instances.keys()),
+      instances: this.sortedInstances(d, d.instances.keys()),
       operations,
     };
   }
@@ -283,7 +299,7 @@ export class MemoryRepository implements Repository {
     const stored = d.projects.get(projectId);
     const project = stored ? { ...stored } : null;
     const ids = !project ? [] : project.wave === null ? (d.byProject.get(projectId) ?? []) : (d.byWave.get(waveKey(projectId, project.wave)) ?? []);
-    const rows = { session: copySession(d.session), project, instances: sortedInstances(d, ids) };
+    const rows = { session: copySession(d.session), project, instances: this.sortedInstances(d, ids) };
     return this.write(sessionId, decide(rows), now);
   }
 
@@ -314,6 +330,12 @@ export class MemoryRepository implements Repository {
     if (!d) return;
     for (const k of d.claims) if (this.claims.get(k) === sessionId) this.claims.delete(k);
     d.claims = [];
+  }
+
+  /** By id (the default sort orders strings as byText does, without calling back for each pair). */
+  private sortedInstances(d: SessionData, ids: Iterable<string>): Instance[] {
+    const sorted = [...ids].sort();
+    return this.sharesRows ? sorted.map((id) => d.instances.get(id)!) : sorted.map((id) => ({ ...d.instances.get(id)! }));
   }
 
   // ---- releases and clusters: none in a rehearsal (reads find nothing, writes are refused)
@@ -622,9 +644,13 @@ function add(index: Map<string, Set<string>>, key: string, id: string): void {
   set.add(id);
 }
 
-/** By id (the default sort orders strings as byText does, without calling back for each pair). */
-function sortedInstances(d: SessionData, ids: Iterable<string>): Instance[] {
-  return [...ids].sort().map((id) => ({ ...d.instances.get(id)! }));
+
+/** Whether an update of the operation changes only what an update writes (status, times, cause, result). */
+function sameFixed(stored: Operation, op: Operation): boolean {
+  return (
+    stored.id === op.id && stored.sessionId === op.sessionId && stored.kind === op.kind && stored.target === op.target &&
+    stored.key === op.key && stored.attempt === op.attempt && stored.params === op.params && stored.createdAt === op.createdAt
+  );
 }
 
 function copySession(s: Session): Session {

@@ -1,5 +1,5 @@
 // The sim cloud behind the common driver interface.
-import type { CompanionContext, DriverContext, HostScope, InfraDriver, MoveRef, Observation } from '../driver.js';
+import type { CompanionContext, DriverContext, HostScope, ImmediateCalls, InfraDriver, MoveRef, Observation } from '../driver.js';
 import { SimCloud } from './sim-cloud.js';
 import { startScriptedVnfms } from './vnfm.js';
 
@@ -33,30 +33,42 @@ export class SimDriver implements InfraDriver {
     return this.use((c) => c.instances(scope));
   }
 
+  /** The sim answers in the caller's turn: the runner calls these, the async ones below are for everyone else. */
+  readonly immediate: ImmediateCalls = {
+    disableHost: (name, reason) => this.use((c) => c.setEnabled(name, false, reason)),
+    enableHost: (name) => this.use((c) => c.setEnabled(name, true, null)),
+    requestMove: (move) =>
+      this.use((c) => {
+        c.requestMove(move.key, move.instanceId, move.kind, move.to);
+        return c.accepted(move.key);
+      }),
+    observeMove: (move) => this.use((c) => c.observe(move.key)),
+    requestHostMaintenance: (key, host) =>
+      this.use((c) => {
+        c.requestHostMaintenance(key, host);
+        return c.accepted(key);
+      }),
+    observeHostMaintenance: (key) => this.use((c) => c.observe(key)),
+  };
+
   async disableHost(name: string, reason: string) {
-    this.use((c) => c.setEnabled(name, false, reason));
+    this.immediate.disableHost(name, reason);
   }
 
   async enableHost(name: string) {
-    this.use((c) => c.setEnabled(name, true, null));
+    this.immediate.enableHost(name);
   }
 
   async requestMove(move: MoveRef) {
-    return this.use((c) => {
-      c.requestMove(move.key, move.instanceId, move.kind, move.to);
-      return c.accepted(move.key);
-    });
+    return this.immediate.requestMove(move);
   }
 
   async observeMove(move: MoveRef): Promise<Observation> {
-    return this.use((c) => c.observe(move.key));
+    return this.immediate.observeMove(move);
   }
 
   async requestHostMaintenance(key: string, host: string) {
-    return this.use((c) => {
-      c.requestHostMaintenance(key, host);
-      return c.accepted(key);
-    });
+    return this.immediate.requestHostMaintenance(key, host);
   }
 
   async observeHostMaintenance(key: string): Promise<Observation> {

@@ -169,7 +169,13 @@ export class SimCloud {
     }
     this.hostList.sort(byName);
     this.computes.sort(byName);
-    for (const i of state.instances) this.link({ ...i, move: null, linked: 0 });
+    // The records loaded become the cloud's own (nobody else holds them): 200,000 instances are not copied.
+    for (const i of state.instances) {
+      const inst = i as InstanceState;
+      inst.move = null;
+      inst.linked = 0;
+      this.link(inst);
+    }
     this.projectList = state.projects.map((p) => ({ ...p })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const p of this.projectList) this.projectsById.set(p.id, p);
     for (const op of state.operations) {

@@ -106,7 +106,7 @@ function candidates(m: SessionModel): string[] {
     return cached.names;
   }
   const rows = [...m.inLane('compute', 'PENDING')].map((name) => m.host(name)!);
-  const key = (h: Host) => ({ fip: m.instancesOn(h.name).some((i) => i.floatingIp), load: m.load(h.name).vcpus, count: m.instanceCountOn(h.name) });
+  const key = (h: Host) => ({ fip: m.floatingIpOn(h.name), load: m.load(h.name).vcpus, count: m.instanceCountOn(h.name) });
   const keyed = rows.map((h) => ({ name: h.name, ...key(h) }));
   keyed.sort((a, b) => Number(a.fip) - Number(b.fip) || a.load - b.load || a.count - b.count || (a.name < b.name ? -1 : 1));
   const names = keyed.map((k) => k.name);
