@@ -191,8 +191,9 @@ describe('release rules', () => {
     await h.engine.stop();
     h.store.close();
   });
-  const setUp = async () => {
-    h = harness(CLOUD);
+  /** With a manual clock (`auto: false`) a session created stays as recorded until the test moves time. */
+  const setUp = async (options: { auto?: boolean } = {}) => {
+    h = harness(CLOUD, options);
     const now = h.clock.now();
     await addRelease(repo(), { name: 'old', version: '0.9' }, now);
     await addRelease(repo(), { name: 'r1', version: '1.0', can_update_from: ['0.9'] }, now);
@@ -239,11 +240,12 @@ describe('release rules', () => {
   });
 
   it('refuse deleting a release a cluster uses, and a second operation while one runs', async () => {
-    await setUp();
+    await setUp({ auto: false });
     await expect(removeRelease(repo(), 'r1')).rejects.toThrow('release r1 is in use by cluster prod: it can be deleted once no cluster runs it');
     expect(exitCodeFor(new RefusedError(''))).toBe(6);
     const s = await create({ cluster: 'prod', release: 'r2' });
-    // Refused before anything else awaits: the snapshot is taken while the engine has not yet run the session.
+    // The session goes as far as it can without time moving; then only the refusal could change the store.
+    await h.clock.advance(0);
     await refused({ cluster: 'prod', release: 'r2' }, RefusedError, `cluster prod is update: wait for session ${s.id} to end first`, 6);
     await expect(removeRelease(repo(), 'r2')).rejects.toThrow(RefusedError);
     expect((await removeRelease(repo(), 'far')).name).toBe('far');
