@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, cliEnv, tempDir, writeIn } from './support/cli.js';
-import { mainHere } from './support/cli-world.js';
+import { runInProcess } from './support/cli-world.js';
 
 const dir = tempDir('maintctl-cli-');
-const maintctl = (...args: string[]) => mainHere(['--state-dir', dir, ...args]);
+const maintctl = (...args: string[]) => runInProcess(['--state-dir', dir, ...args]);
 
 describe('maintctl demo', () => {
   it('runs a whole session to MAINTENANCE_DONE and exits 0', async () => {

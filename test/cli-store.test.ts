@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { maintctlIn, tempDir, writeIn } from './support/cli.js';
-import { mainHere } from './support/cli-world.js';
+import { runInProcess } from './support/cli-world.js';
 
-const maintctlHere = (dir: string, args: string[]) => mainHere(['--state-dir', dir, ...args]);
+const maintctlHere = (dir: string, args: string[]) => runInProcess(['--state-dir', dir, ...args]);
 
 const READERS = [
   ['session', 'list'],
@@ -38,7 +38,7 @@ describe('a state directory without a store', () => {
   });
 
   it('--state-dir "" is refused (exit 2) before anything is read', async () => {
-    const r = await mainHere(['--state-dir', '', 'session', 'list']);
+    const r = await runInProcess(['--state-dir', '', 'session', 'list']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('maintctl: empty value for --state-dir: give a value, or leave it out for the default\n');
   });

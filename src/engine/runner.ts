@@ -449,37 +449,20 @@ export class SessionRunner {
 
   /** Asks the infrastructure to do it. Safe to call again for an operation it never received. */
   private perform(op: Operation): Promise<void> | void {
-    const calls = this.deps.driver.immediate;
-    if (!calls) return this.performLater(op);
-    let request: Requested;
-    try {
-      request = this.request(calls, op);
-    } catch (err) {
-      return this.refused(op, err as Error);
-    }
-    return this.requested(op, request);
+    return settled(
+      () => this.request(this.deps.driver.immediate ?? this.deps.driver, op),
+      (request) => this.requested(op, request),
+      (err) => this.refused(op, err),
+    );
   }
 
-  /** perform, for an infrastructure that answers later. */
-  private async performLater(op: Operation): Promise<void> {
-    let request: Requested;
-    try {
-      request = await this.request(this.deps.driver, op);
-    } catch (err) {
-      return this.refused(op, err as Error);
-    }
-    return this.requested(op, request);
-  }
-
-  /** The request itself, made through the driver's immediate calls or its async ones. */
-  private request(calls: ImmediateCalls, op: Operation): Requested;
-  private request(calls: InfraDriver, op: Operation): Promise<Requested>;
+  /** The request itself, made through the driver's immediate calls (answered at once) or its async ones. */
   private request(calls: ImmediateCalls | InfraDriver, op: Operation): Requested | Promise<Requested> {
     switch (op.kind) {
       case 'disable_host':
-        return then(calls.disableHost(op.target, String(op.params.reason ?? 'maintenance')), () => FLAGGED);
+        return settled(() => calls.disableHost(op.target, String(op.params.reason ?? 'maintenance')), () => FLAGGED);
       case 'enable_host':
-        return then(calls.enableHost(op.target), () => FLAGGED);
+        return settled(() => calls.enableHost(op.target), () => FLAGGED);
       case 'migrate':
       case 'live_migrate':
         return calls.requestMove(this.moveRef(op));
@@ -592,27 +575,12 @@ export class SessionRunner {
   private observe(op: Operation): Promise<void> | void {
     // Flags and plug-ins are not observed: one that could not be asked for yet is asked for again.
     if (op.status === 'started' && (op.kind === 'disable_host' || op.kind === 'enable_host' || isLocal(op))) return this.perform(op);
-    const calls = this.deps.driver.immediate;
-    if (!calls) return this.observeLater(op);
-    let seen: Observation;
-    try {
-      seen = op.kind === 'host_maintenance' ? calls.observeHostMaintenance(this.key(op), op.target) : calls.observeMove(this.moveRef(op));
-    } catch {
-      seen = this.unreachable();
-    }
-    return this.observed(op, seen);
-  }
-
-  /** observe, for an infrastructure that answers later. */
-  private async observeLater(op: Operation): Promise<void> {
-    const { driver } = this.deps;
-    let seen: Observation;
-    try {
-      seen = op.kind === 'host_maintenance' ? await driver.observeHostMaintenance(this.key(op), op.target) : await driver.observeMove(this.moveRef(op));
-    } catch {
-      seen = this.unreachable();
-    }
-    return this.observed(op, seen);
+    const calls = this.deps.driver.immediate ?? this.deps.driver;
+    return settled(
+      () => (op.kind === 'host_maintenance' ? calls.observeHostMaintenance(this.key(op), op.target) : calls.observeMove(this.moveRef(op))),
+      (seen) => this.observed(op, seen),
+      () => this.observed(op, this.unreachable()),
+    );
   }
 
   /** Could not reach the infrastructure this time: look again shortly (the deadline still holds). */
@@ -831,10 +799,25 @@ const isLocal = (op: Operation) => op.kind === 'plugin' || op.kind === 'download
 const FLAGGED = Symbol('flagged');
 type Requested = Accepted | void | typeof FLAGGED;
 
-/** f after value: at once for a value, once settled for a promise. */
-function then<T>(value: void | Promise<void>, f: () => T): T | Promise<T> {
-  return value && typeof value.then === 'function' ? value.then(f) : f();
+/**
+ * call(), then done with its value, or failed with its error (rethrown without failed): in this
+ * turn when it answers at once (a value or a throw), once it settles when it answers with a
+ * promise. An error thrown by done is not failed's.
+ */
+function settled<T, R>(call: () => T | Promise<T>, done: (value: T) => R, failed?: (err: Error) => R): R | Promise<Awaited<R>> {
+  let value: T | Promise<T>;
+  try {
+    value = call();
+  } catch (err) {
+    if (!failed) throw err;
+    return failed(err as Error);
+  }
+  if (!isPromise(value)) return done(value);
+  // (A done that answers with a promise is followed by the promise then returned.)
+  return (failed ? value.then(done, (err: Error) => failed(err)) : value.then(done)) as Promise<Awaited<R>>;
 }
+
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown } | null | undefined)?.then === 'function';
 
 /** One read covering every scope asked for (null, all hosts, wins). */
 function mergeScopes(scopes: Array<string[] | null>): string[] | null {

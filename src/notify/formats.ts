@@ -71,7 +71,8 @@ export function aodhBody(event: SessionEvent, subscriptionId: number, projectId:
 }
 
 /** The yaml package, loaded only to read an alarm back (the engine that sends alarms never does). */
-const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+const require = createRequire(import.meta.url);
+const yaml = () => require('yaml') as typeof import('yaml');
 
 /** How VNFMs written for Fenix + AODH read an alarm: traits to a dict, text with [ or { parsed. */
 export function payloadFromAodh(body: AodhAlarmBody): Record<string, unknown> {

@@ -644,7 +644,6 @@ function add(index: Map<string, Set<string>>, key: string, id: string): void {
   set.add(id);
 }
 
-
 /** Whether an update of the operation changes only what an update writes (status, times, cause, result). */
 function sameFixed(stored: Operation, op: Operation): boolean {
   return (

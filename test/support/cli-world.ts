@@ -53,8 +53,12 @@ export async function cliWorld(mode: CliMode, options: WorldOptions = {}): Promi
   return mode === 'embedded' ? embeddedWorld(options.startEngine ?? startEngineHere) : remoteWorld();
 }
 
-/** `maintctl ...argv` in this process, nothing added (no state directory, no endpoint): for what precedes any world. */
-export const mainHere = (argv: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> => runHere(argv, env);
+/**
+ * `maintctl ...argv` in this process as a world runs it (main() with a buffer IO, an embedded
+ * engine in this process), nothing added: for a test whose argv names its own state directories
+ * or stores (`store copy --from --to`, a state directory laid out where a completion test wants it).
+ */
+export const runInProcess = (argv: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> => runHere(argv, env);
 
 /** The environment a command sees: none of the test process's MAINTCTL_ settings, no colour. */
 const commandEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ NO_COLOR: '1', PATH: process.env.PATH, HOME: process.env.HOME, ...extra });
@@ -221,13 +225,6 @@ function startHere(argv: string[] | Promise<string[]>, env?: NodeJS.ProcessEnv, 
     },
   };
 }
-
-/**
- * `maintctl ...argv` in this process as a world runs it (main() with a buffer IO, an embedded
- * engine in this process), for a test whose argv names its own state directories or stores
- * (`store copy --from --to`, a state directory laid out where a completion test wants it).
- */
-export const runInProcess = (argv: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> => runHere(argv, env);
 
 /** Resolves once the engine this process runs for `stateDir` has ended (at once when none runs). */
 export const engineEnded = async (stateDir: string): Promise<void> => engines.get(stateDir);
